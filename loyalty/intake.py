@@ -1,0 +1,81 @@
+"""The intake: the one place where a sale, a return, a registration or a behaviour event
+enters the programme and fans out to the elements, in one transaction, step by step.
+
+Each function reads top to bottom in the order the steps run. Orders enter only through
+here (API, counter page, imports); the admin shows them read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from core.clock import resolve_now
+from members.models import Member, MemberActivity, Order
+from members.services import (
+    ActivityInput, MemberInput, ReturnInput, SaleInput, activity_record, member_register,
+    order_record_return, order_record_sale,
+)
+from members.models import ActivityKind
+
+
+@dataclass(frozen=True)
+class SaleOutcome:
+    order: Order
+    created: bool
+
+
+@dataclass(frozen=True)
+class ReturnOutcome:
+    order: Order
+    created: bool
+
+
+@dataclass(frozen=True)
+class ActivityOutcome:
+    activity: MemberActivity
+    created: bool
+
+
+@dataclass(frozen=True)
+class RegistrationOutcome:
+    member: Member
+
+
+def register_member(*, data: MemberInput, now: datetime | None = None) -> RegistrationOutcome:
+    now = resolve_now(now)
+    with transaction.atomic():
+        member = member_register(data=data, now=now)                      # members
+        activity_record(data=ActivityInput(                               # members: the log
+            member_id=member.pk, kind=ActivityKind.REGISTRATION,
+            source_key=f"registration:{member.pk}", occurred_at=now), now=now)
+    return RegistrationOutcome(member=member)
+
+
+def record_sale(*, sale: SaleInput, now: datetime | None = None) -> SaleOutcome:
+    now = resolve_now(now)
+    with transaction.atomic():
+        stored = order_record_sale(sale=sale, now=now)                    # members
+        if not stored.created:
+            return SaleOutcome(order=stored.order, created=False)         # replay: no fan-out
+    return SaleOutcome(order=stored.order, created=True)
+
+
+def record_return(*, ret: ReturnInput, now: datetime | None = None) -> ReturnOutcome:
+    now = resolve_now(now)
+    with transaction.atomic():
+        stored = order_record_return(ret=ret, now=now)                    # members
+        if not stored.created:
+            return ReturnOutcome(order=stored.order, created=False)
+    return ReturnOutcome(order=stored.order, created=True)
+
+
+def record_activity(*, data: ActivityInput, now: datetime | None = None) -> ActivityOutcome:
+    now = resolve_now(now)
+    with transaction.atomic():
+        stored = activity_record(data=data, now=now)                      # members
+        if not stored.created:
+            return ActivityOutcome(activity=stored.activity, created=False)
+    return ActivityOutcome(activity=stored.activity, created=True)

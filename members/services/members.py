@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+
+from django.db import IntegrityError, connection, transaction
+
+from core.clock import local_date, resolve_now
+from core.phones import normalise_mobile
+
+from ..errors import MemberError, MemberErrorCode
+from ..models import Member, Store
+
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class MemberInput:
+    """What a storefront, a clerk or an import says about a member. `None` means not given."""
+
+    mobile: str | None = None
+    name: str | None = None
+    gender: str | None = None
+    birthday: date | None = None
+    region: str | None = None
+    home_store_code: str | None = None
+    source_channel: str | None = None
+    referrer_id: int | None = None
+    external_id: str | None = None
+    marketing_consent: bool | None = None
+    consent_source: str | None = None
+    enrolled_by_id: int | None = None
+
+
+def next_member_no() -> str:
+    """Member numbers come from a database sequence: unique without a lock, 10 digits."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('members_member_no_seq')")
+        (value,) = cursor.fetchone()
+    return f"{value:010d}"
+
+
+def _store_id(code: str | None) -> int | None:
+    if not code:
+        return None
+    store = Store.objects.filter(code=code).only("pk").first()
+    if store is None:
+        raise MemberError(MemberErrorCode.STORE_NOT_FOUND, store=code)
+    return store.pk
+
+
+def _apply(member: Member, data: MemberInput, now: datetime) -> None:
+    if data.mobile is not None:
+        try:
+            member.mobile = normalise_mobile(data.mobile) if data.mobile else None
+        except ValueError:
+            raise MemberError(MemberErrorCode.INVALID_MOBILE, mobile=data.mobile) from None
+    for name in ("name", "region"):
+        value = getattr(data, name)
+        if value is not None:
+            setattr(member, name, value.strip())
+    if data.gender is not None:
+        if data.gender not in Member.Gender.values:
+            raise MemberError(MemberErrorCode.INVALID_INPUT, reason=f"gender {data.gender!r}")
+        member.gender = data.gender
+    if data.birthday is not None:
+        if data.birthday > local_date(now):
+            raise MemberError(MemberErrorCode.INVALID_INPUT, reason="birthday in the future")
+        member.birthday = data.birthday
+    if data.source_channel is not None:
+        if data.source_channel not in Member.Channel.values:
+            raise MemberError(MemberErrorCode.INVALID_INPUT,
+                              reason=f"source channel {data.source_channel!r}")
+        member.source_channel = data.source_channel
+    if data.home_store_code is not None:
+        member.home_store_id = _store_id(data.home_store_code)
+    if data.referrer_id is not None:
+        if data.referrer_id == member.pk or not Member.objects.filter(pk=data.referrer_id).exists():
+            raise MemberError(MemberErrorCode.REFERRER_NOT_FOUND)
+        member.referrer_id = data.referrer_id
+    if data.external_id is not None:
+        member.external_id = data.external_id or None
+    if data.marketing_consent is not None and data.marketing_consent != member.marketing_consent:
+        # PIPL: consent is recorded with its time and source.
+        member.marketing_consent = data.marketing_consent
+        member.marketing_consent_at = now
+        member.marketing_consent_source = (data.consent_source or "")[:32]
+    if data.enrolled_by_id is not None:
+        member.enrolled_by_id = data.enrolled_by_id
+    member.updated_at = now
+
+
+def _save(member: Member) -> None:
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError as exc:
+        text = str(exc)
+        if "member_mobile_unique_unless_closed" in text:
+            raise MemberError(MemberErrorCode.MOBILE_TAKEN) from None
+        if "external_id" in text:
+            raise MemberError(MemberErrorCode.EXTERNAL_ID_TAKEN) from None
+        raise
+
+
+def member_register(*, data: MemberInput, now: datetime | None = None) -> Member:
+    """Enrol a new member; the mobile must be free among members that are not closed.
+
+    A member who closed their account may enrol again with the same number: the closed
+    row keeps its history and the new member starts fresh.
+    """
+    now = resolve_now(now)
+    member = Member(created_at=now)
+    _apply(member, data, now)
+    member.member_no = next_member_no()
+    _save(member)
+    return member
+
+
+def member_update(*, member_id: int, data: MemberInput, now: datetime | None = None) -> Member:
+    now = resolve_now(now)
+    with transaction.atomic():
+        member = Member.objects.select_for_update().filter(pk=member_id).first()
+        if member is None:
+            raise MemberError(MemberErrorCode.MEMBER_NOT_FOUND)
+        if member.status == Member.Status.CLOSED:
+            raise MemberError(MemberErrorCode.MEMBER_CLOSED)
+        _apply(member, data, now)
+        _save(member)
+    return member
+
+
+def member_set_status(*, member_id: int, status: str, now: datetime | None = None) -> Member:
+    """Freeze, unfreeze or close a member. Closing frees the mobile number for re-enrolment."""
+    now = resolve_now(now)
+    if status not in Member.Status.values:
+        raise MemberError(MemberErrorCode.INVALID_INPUT, reason=f"status {status!r}")
+    with transaction.atomic():
+        member = Member.objects.select_for_update().filter(pk=member_id).first()
+        if member is None:
+            raise MemberError(MemberErrorCode.MEMBER_NOT_FOUND)
+        if member.status == Member.Status.CLOSED and status != Member.Status.CLOSED:
+            raise MemberError(MemberErrorCode.MEMBER_CLOSED)
+        member.status = status
+        member.updated_at = now
+        _save(member)
+    return member
+
+
+def member_input_fields() -> list[str]:
+    return [f.name for f in fields(MemberInput)]
