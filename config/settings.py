@@ -92,7 +92,7 @@ if not os.environ.get("DATABASE_URL"):
     from config import embedded_db
 
     # Children (Celery, test workers, the web server) inherit the URL and never start a
-    # second server; the process that started it stops it at exit.
+    # second server; the last process that registered stops it at exit.
     os.environ["DATABASE_URL"] = embedded_db.ensure_running()
 
 DATABASES = {
@@ -122,6 +122,7 @@ USE_TZ = True
 # --- static -----------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -14,7 +14,7 @@ def normalise_mobile(raw: str, region: str = "CN") -> str:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise ValueError(str(exc)) from exc
-    if not phonenumbers.is_valid_number(number):
+    if not phonenumbers.is_valid_number(number) or phonenumbers.region_code_for_number(number) != region:
         raise ValueError("invalid phone number")
     kind = phonenumbers.number_type(number)
     if kind not in (phonenumbers.PhoneNumberType.MOBILE,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone

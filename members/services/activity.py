@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -51,9 +52,14 @@ def activity_record(*, data: ActivityInput, now: datetime | None = None) -> Acti
         raise ActivityError(ActivityErrorCode.INVALID_ACTIVITY, reason="occurred_at needs a time zone")
     if not isinstance(data.payload, dict):
         raise ActivityError(ActivityErrorCode.INVALID_ACTIVITY, reason="payload must be an object")
+    try:  # as it will read back from the database, so a replay compares equal
+        payload = json.loads(json.dumps(data.payload, allow_nan=False))
+    except (TypeError, ValueError):
+        raise ActivityError(ActivityErrorCode.INVALID_ACTIVITY,
+                            reason="payload must be plain JSON") from None
     data = ActivityInput(member_id=data.member_id, kind=data.kind, source_key=key,
                          occurred_at=data.occurred_at, name=(data.name or "").strip(),
-                         payload=data.payload or {})
+                         payload=payload)
 
     def existing() -> ActivityOutcome | None:
         row = MemberActivity.objects.filter(source_key=key).first()

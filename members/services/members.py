@@ -149,3 +149,17 @@ def member_set_status(*, member_id: int, status: str, now: datetime | None = Non
 
 def member_input_fields() -> list[str]:
     return [f.name for f in fields(MemberInput)]
+
+
+def member_check(*, data: MemberInput, member_id: int | None = None,
+                 now: datetime | None = None) -> None:
+    """Validate a registration or an update without writing: the admin and the counter
+    page call this to show a form error, then call the service that writes."""
+    now = resolve_now(now)
+    member = Member(pk=member_id, created_at=now)
+    _apply(member, data, now)
+    others = Member.objects.exclude(pk=member_id) if member_id else Member.objects.all()
+    if member.mobile and others.filter(mobile=member.mobile).exclude(status="closed").exists():
+        raise MemberError(MemberErrorCode.MOBILE_TAKEN)
+    if member.external_id and others.filter(external_id=member.external_id).exists():
+        raise MemberError(MemberErrorCode.EXTERNAL_ID_TAKEN)

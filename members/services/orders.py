@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from core.clock import resolve_now
-from core.money import CENT, ZERO, to_money
+from core.money import CENT, MAX_AMOUNT, ZERO, to_money
 
 from ..errors import MemberError, MemberErrorCode, OrderError, OrderErrorCode
 from ..models import Member, Order, OrderLine, Store
@@ -145,7 +145,10 @@ def _sale_lines(lines: tuple[LineInput, ...]) -> list[dict]:
 
 
 def _totals(rows: list[dict]) -> dict[str, Decimal]:
-    return {name: sum((r[name] for r in rows), ZERO) for name in COMPONENTS}
+    totals = {name: sum((r[name] for r in rows), ZERO) for name in COMPONENTS}
+    if totals["gross_amount"] > MAX_AMOUNT:  # the order's columns hold 12 digits, like a line's
+        raise OrderError(OrderErrorCode.INVALID_ORDER, reason="the order total is too large")
+    return totals
 
 
 def _existing(store: Store, order_no: str, fingerprint: str) -> OrderOutcome | None:

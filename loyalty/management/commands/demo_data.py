@@ -1,0 +1,122 @@
+"""Demo data for a first look: stores, a few hundred members with orders, tags and activity,
+an operator login and a clerk login. Running it again adds nothing twice."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from loyalty import intake, roles
+from members.models import ActivityKind, Member, Store, Tag, TagGroup
+from members.services import (
+    ActivityInput, LineInput, MemberInput, ReturnInput, ReturnLineInput, SaleInput,
+    member_tags_add,
+)
+
+LOGINS = (
+    ("operator", "operator-demo-2026", roles.OPERATORS, "Operator (admin console)"),
+    ("clerk", "clerk-demo-2026", roles.CLERKS, "Clerk (store SH001)"),
+)
+STORES = (
+    ("SH001", "上海南京西路店", "上海"), ("SH002", "上海徐家汇店", "上海"),
+    ("BJ001", "北京三里屯店", "北京"), ("GZ001", "广州天河店", "广东"),
+)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰"
+CATEGORIES = (("apparel", "T-SHIRT", 129), ("apparel", "JACKET", 599), ("shoes", "SNEAKER", 459),
+              ("beauty", "SERUM", 299), ("food", "TEA", 68), ("home", "MUG", 49))
+TAGS = (("interests", "兴趣", (("sports", "运动达人"), ("beauty-lover", "美妆爱好者"),
+                                 ("foodie", "美食家"))),
+        ("service", "服务", (("vip-care", "重点关怀"), ("complained", "有过投诉"))))
+MEMBERS = 300
+
+
+class Command(BaseCommand):
+    help = "Load demo stores, members, orders, tags and logins (idempotent)."
+
+    def handle(self, *args, **options):
+        roles.roles_sync()
+        logins = self.logins()
+        if Member.objects.filter(external_id__startswith="demo-").exists():
+            self.stdout.write("Demo data already loaded.")
+        else:
+            self.load()
+        self.stdout.write("\nLogins:")
+        for username, password, _group, label in logins:
+            self.stdout.write(f"  {label:<28} user {username:<10} password {password}")
+
+    def logins(self):
+        User = get_user_model()
+        for username, password, group, _label in LOGINS:
+            user, _ = User.objects.get_or_create(username=username)
+            user.is_staff = True
+            user.set_password(password)
+            user.save()
+            user.groups.add(Group.objects.get(name=group))
+        return LOGINS
+
+    @transaction.atomic
+    def load(self):
+        rng = random.Random(2026)
+        now = timezone.now()
+        stores = [Store.objects.get_or_create(code=c, defaults={"name": n, "region": r})[0]
+                  for c, n, r in STORES]
+        tags = []
+        for order, (code, name, items) in enumerate(TAGS):
+            group, _ = TagGroup.objects.get_or_create(name=name, defaults={"sort_order": order})
+            for tag_code, tag_name in items:
+                tags.append(Tag.objects.get_or_create(
+                    code=tag_code, defaults={"name": tag_name, "group": group})[0])
+        for n in range(MEMBERS):
+            joined = now - timedelta(days=rng.randint(1, 720))
+            store = rng.choice(stores)
+            member = intake.register_member(data=MemberInput(
+                mobile=f"139{rng.randint(0, 99_999_999):08d}",
+                name=rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.randint(1, 2))),
+                gender=rng.choice(["female", "male", "unknown"]),
+                birthday=(now - timedelta(days=rng.randint(18 * 365, 60 * 365))).date(),
+                region=store.region, home_store_code=store.code,
+                source_channel=rng.choice(["store", "mini_program", "web"]),
+                external_id=f"demo-{n}", marketing_consent=rng.random() < 0.7,
+                consent_source="demo",
+            ), now=joined).member
+            for order_index in range(rng.randint(0, 6)):
+                at = joined + timedelta(days=rng.randint(0, (now - joined).days or 1))
+                lines = []
+                for line_no in range(1, rng.randint(1, 3) + 1):
+                    category, sku, price = rng.choice(CATEGORIES)
+                    qty = rng.randint(1, 3)
+                    gross = Decimal(price * qty)
+                    coupon = Decimal(rng.choice([0, 0, 10, 20])).min(gross)
+                    lines.append(LineInput(line_no=line_no, sku=sku, category=category,
+                                           quantity=qty, gross_amount=gross,
+                                           coupon_discount=coupon))
+                sale_store = rng.choice(stores)
+                order_no = f"D{n:04d}-{order_index}"
+                intake.record_sale(sale=SaleInput(store_code=sale_store.code, order_no=order_no,
+                                                  member_id=member.pk, ordered_at=at,
+                                                  lines=tuple(lines)), now=at)
+                if rng.random() < 0.05:
+                    intake.record_return(ret=ReturnInput(
+                        store_code=sale_store.code, order_no=f"{order_no}-R",
+                        sale_order_no=order_no, ordered_at=at + timedelta(days=2),
+                        lines=(ReturnLineInput(line_no=1, quantity=1),)),
+                        now=at + timedelta(days=2))
+            for day in range(rng.randint(0, 5)):
+                at = now - timedelta(days=day, hours=rng.randint(0, 12))
+                intake.record_activity(data=ActivityInput(
+                    member_id=member.pk, kind=ActivityKind.CHECKIN,
+                    source_key=f"demo-checkin-{n}-{day}", occurred_at=at), now=at)
+        members = list(Member.objects.filter(external_id__startswith="demo-")
+                       .values_list("pk", flat=True))
+        for tag in tags:
+            member_tags_add(tag_id=tag.pk, member_ids=rng.sample(members, k=40), now=now)
+        self.stdout.write(f"Loaded {len(stores)} stores, {MEMBERS} members with orders, "
+                          f"tags and check-ins.")

@@ -1,0 +1,716 @@
+"""Bulk-load synthetic members, orders, tags and activity for scale tests.
+
+    manage.py seed_members --members 1000000 --orders-per-member 5 --seed 1
+
+Rows are generated in Python and streamed to PostgreSQL with COPY (text format), one
+transaction per batch of members, so memory stays bounded and a failure loses only the
+batch in flight. Primary keys, member numbers and order numbers are assigned here and
+continue after what the database already holds, so the command can run again on a loaded
+database without clashes. The same seed, arguments and starting database give the same
+rows; the three-year window ends at the current UTC midnight unless --until pins it.
+
+Run it against a quiet database: ids are taken by moving the sequences past the rows
+written here after each batch, not by locking the tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone as dt_timezone
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from psycopg import sql
+
+from members.models import Store, Tag, TagGroup
+
+DAY = 86_400
+WINDOW_DAYS = 3 * 365
+NULL = "\\N"  # COPY text format
+RETURN_RATE = 0.04  # share of sales that get a (partial or full) return
+MOBILE_SPACE = 10**8  # the eight digits after the three-digit prefix
+CHUNK_ROWS = 10_000  # rows per copy.write() call
+
+# Mobile suffixes are a fixed bijection of the member id (two affine maps with a digit
+# reversal in between), so members seeded by any run, with any seed, never share a number;
+# only the prefix is random. The constants are coprime to 10**8 and must never change.
+_MOBILE_A1, _MOBILE_B1 = 48_271_937, 21_714_003
+_MOBILE_A2, _MOBILE_B2 = 69_069_001, 53_982_661
+
+TABLES = {
+    "members_member": ("id", "member_no", "mobile", "name", "gender", "birthday", "region",
+                       "home_store_id", "source_channel", "referrer_id", "external_id",
+                       "status", "marketing_consent", "marketing_consent_at",
+                       "marketing_consent_source", "created_at", "updated_at"),
+    "members_order": ("id", "store_id", "order_no", "kind", "member_id", "original_order_id",
+                      "ordered_at", "gross_amount", "coupon_discount", "tier_discount",
+                      "other_discount", "points_cash", "net_amount", "fingerprint",
+                      "created_at"),
+    "members_orderline": ("id", "order_id", "line_no", "sku", "category", "quantity",
+                          "gross_amount", "coupon_discount", "tier_discount",
+                          "other_discount", "points_cash", "net_amount", "original_line_id"),
+    "members_membertag": ("id", "member_id", "tag_id", "added_at"),
+    "members_memberactivity": ("id", "member_id", "kind", "name", "occurred_at", "payload",
+                               "source_key", "recorded_at"),
+}
+
+# --- reference data ------------------------------------------------------------------------
+
+# Common surnames with rough relative frequencies (per mille), plus a few compound ones.
+SURNAMES = (
+    "王71 李70 张67 刘54 陈46 杨31 黄25 赵23 吴20 周19 徐15 孙15 马12 朱12 胡11 郭11 何10 "
+    "林9 高9 罗9 郑8 梁8 谢7 宋6 唐6 许6 韩5 邓5 冯5 曹5 彭5 曾5 肖4 田4 董4 潘4 袁4 蔡3 "
+    "蒋3 余3 于3 杜3 叶3 程3 魏3 苏3 吕3 丁3 任3 卢2 姚2 沈2 钟2 姜2 崔2 谭2 陆2 范2 汪2 "
+    "廖2 石2 金2 韦2 贾2 夏2 付2 方2 邹2 熊2 白2 孟2 秦2 邱2 侯2 江2 尹2 薛2 闫2 段2 雷2 "
+    "龙1 黎1 史1 陶1 贺1 毛1 郝1 顾1 龚1 邵1 万1 覃1 武1 钱1 戴1 严1 莫1 孔1 向1 常1 汤1 "
+    "康1 易1 乔1 赖1 文1 欧阳1 司马1 上官1 诸葛1"
+)
+GIVEN_FEMALE = ("婷丽静敏燕艳娟霞芳玲秀英华慧巧美娜雪琳晶妍欣怡佳雨萱梓涵诗梦思颖悦瑶婉"
+                "月雯璐倩薇岚晓洁莉蕾菲蓉嘉琪可馨紫若依晴")
+GIVEN_MALE = ("伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆帅旭宁龙林阳昊轩睿博文"
+              "志建国东海峰亮成晨子天毅然泽皓铭诚")
+
+# (province, city, store-code prefix, weight): where members live and stores are.
+REGIONS = (
+    ("", "上海", "SH", 60), ("", "北京", "BJ", 55), ("广东", "广州", "GZ", 45),
+    ("广东", "深圳", "SZ", 45), ("浙江", "杭州", "HZ", 35), ("四川", "成都", "CD", 35),
+    ("江苏", "南京", "NJ", 25), ("江苏", "苏州", "SU", 25), ("湖北", "武汉", "WH", 25),
+    ("", "重庆", "CQ", 25), ("陕西", "西安", "XA", 20), ("湖南", "长沙", "CS", 20),
+    ("", "天津", "TJ", 18), ("河南", "郑州", "ZZ", 18), ("山东", "青岛", "QD", 15),
+    ("山东", "济南", "JN", 12), ("福建", "厦门", "XM", 12), ("福建", "福州", "FZ", 10),
+    ("浙江", "宁波", "NB", 12), ("浙江", "温州", "WZ", 8), ("江苏", "无锡", "WX", 10),
+    ("广东", "东莞", "DG", 10), ("广东", "佛山", "FS", 10), ("安徽", "合肥", "HF", 12),
+    ("辽宁", "沈阳", "SY", 10), ("辽宁", "大连", "DL", 8), ("云南", "昆明", "KM", 10),
+    ("江西", "南昌", "NC", 8), ("河北", "石家庄", "SJ", 8), ("山西", "太原", "TY", 6),
+    ("吉林", "长春", "CC", 6), ("黑龙江", "哈尔滨", "HE", 7), ("贵州", "贵阳", "GY", 6),
+    ("广西壮族自治区", "南宁", "NN", 6), ("甘肃", "兰州", "LZ", 4), ("海南", "海口", "HK", 4),
+    ("内蒙古自治区", "呼和浩特", "HH", 3), ("新疆维吾尔自治区", "乌鲁木齐", "UR", 3),
+    ("宁夏回族自治区", "银川", "YC", 2), ("青海", "西宁", "XN", 2), ("西藏自治区", "拉萨", "LS", 1),
+)
+LANDMARKS = ("万达广场", "万象城", "大悦城", "银泰百货", "来福士", "太古里", "吾悦广场", "印象城",
+             "龙湖天街", "恒隆广场", "凯德广场", "大融城", "宝龙广场", "新世界百货", "IFS国金中心")
+
+# (category, SKU prefix, lowest and highest unit price in yuan)
+CATEGORIES = (
+    ("服装", "AP", 99, 899), ("鞋履", "FW", 199, 1299), ("箱包", "BG", 199, 2999),
+    ("配饰", "AC", 39, 399), ("彩妆", "MU", 59, 699), ("护肤", "SK", 89, 1599),
+    ("家居", "HM", 29, 599), ("食品", "FD", 9, 199), ("母婴", "BB", 39, 899),
+    ("运动", "SP", 99, 1099),
+)
+SKUS_PER_CATEGORY = 300
+
+TAG_GROUPS = (
+    ("生命周期", ("新客", "活跃", "沉睡", "流失预警", "回流", "忠诚")),
+    ("品类偏好", tuple(c[0] + "偏好" for c in CATEGORIES)),
+    ("消费力", ("高客单", "中客单", "价格敏感", "大促型", "全价型")),
+    ("互动", ("公众号粉丝", "社群成员", "直播观众", "高频签到", "爱分享", "爱评价")),
+)
+
+CUSTOM_EVENTS = ("直播间互动", "试用装申领", "问卷调查", "门店活动签到", "会员日抽奖")
+
+
+def _table(pairs) -> tuple:
+    """A lookup table for weighted draws: `table[int(random() * len(table))]` is one
+    multiplication and an index, much cheaper than random.choices() per row."""
+    return tuple(value for value, weight in pairs for _ in range(weight))
+
+
+GENDERS = _table((("female", 58), ("male", 37), ("unknown", 5)))
+CHANNELS = _table((("store", 40), ("mini_program", 30), ("app", 8), ("web", 7),
+                   ("referral", 5), ("import", 8), ("other", 2)))
+STATUSES = _table((("active", 97), ("frozen", 2), ("closed", 1)))
+TIER_PCT = _table(((0, 60), (3, 20), (5, 12), (8, 8)))  # per member
+COUPON_PCT = _table(((0, 78), (5, 8), (10, 8), (15, 4), (20, 2)))  # per order
+OTHER_PCT = _table(((0, 94), (2, 3), (5, 3)))
+POINTS_PCT = _table(((0, 90), (3, 5), (5, 3), (10, 2)))
+LINES_PER_ORDER = _table(((1, 55), (2, 30), (3, 15)))
+QUANTITY = _table(((1, 70), (2, 20), (3, 7), (4, 2), (5, 1)))
+TAGS_PER_MEMBER = _table(((0, 10), (1, 20), (2, 25), (3, 20), (4, 15), (5, 10)))
+CHECKINS = _table(((0, 50), (1, 20), (2, 12), (3, 8), (5, 6), (10, 4)))
+AGES = _table(tuple((age, 3 if 22 <= age <= 40 else 1) for age in range(16, 71)))
+
+MOBILE_PREFIXES = _table((
+    (139, 8), (138, 8), (137, 5), (136, 5), (135, 6), (134, 3), (159, 5), (158, 5),
+    (157, 2), (152, 3), (151, 4), (150, 4), (188, 4), (187, 4), (183, 3), (182, 3),
+    (178, 2), (147, 1), (130, 3), (131, 3), (132, 3), (155, 2), (156, 3), (185, 3),
+    (186, 5), (166, 2), (176, 2), (133, 3), (153, 3), (180, 3), (181, 3), (189, 4),
+    (177, 2), (173, 2), (199, 2), (191, 1), (198, 1),
+))
+PREFIX_LIST = sorted(set(MOBILE_PREFIXES))
+
+
+def mobile_suffix(member_id: int) -> int:
+    """The eight digits after the prefix: a bijection of the member id below 10**8."""
+    x = (_MOBILE_A1 * member_id + _MOBILE_B1) % MOBILE_SPACE
+    x = int(f"{x:08d}"[::-1])
+    return (_MOBILE_A2 * x + _MOBILE_B2) % MOBILE_SPACE
+
+
+# --- the row generator (pure Python, no database) ---------------------------------------------
+
+
+@dataclass
+class Start:
+    """Where this run begins: the first free value of every id and of the member number."""
+
+    member_id: int
+    member_no: int
+    order_id: int
+    line_id: int
+    member_tag_id: int
+    activity_id: int
+
+
+@dataclass
+class Batch:
+    rows: dict[str, list[str]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    last_ids: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SeedStore:
+    id: int
+    region: str
+
+
+class RowGenerator:
+    """Generates COPY text rows, batch after batch, from one seeded random stream.
+
+    The reference pools (names, SKUs) come from a fixed stream so every run shares one
+    catalogue; everything drawn per member comes from `seed`.
+    """
+
+    def __init__(self, *, seed: int, start: Start, until: date, orders_per_member: float,
+                 stores: list[SeedStore], online_store_id: int, tag_ids: list[int],
+                 taken_mobiles: set[int]):
+        self.rng = random.Random(seed)
+        catalogue = random.Random("seed_members catalogue v1")
+        self.next = {
+            "member": start.member_id, "order": start.order_id, "line": start.line_id,
+            "member_tag": start.member_tag_id, "activity": start.activity_id,
+        }
+        self.first_member_id = start.member_id
+        self.next_member_no = start.member_no
+        self.taken_mobiles = taken_mobiles
+
+        end_day = (until - date(1970, 1, 1)).days
+        self.end = end_day * DAY
+        self.begin = self.end - WINDOW_DAYS * DAY
+        self.end_day = end_day
+
+        # Formatting caches: a timestamp is a date string plus a time-of-day string and a
+        # cent amount is one list lookup, instead of datetime/Decimal objects per value.
+        self.day0 = end_day - 75 * 365
+        self.dates = [(date(1970, 1, 1) + timedelta(days=d)).isoformat()
+                      for d in range(self.day0, end_day + 60)]
+        self.times = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+00" for s in range(DAY)]
+        self.money_cache = [f"{c // 100}.{c % 100:02d}" for c in range(300_000)]
+        self.daycodes = [d[2:4] + d[5:7] + d[8:10] for d in self.dates]
+
+        self.names = self._name_pools(catalogue)
+        self.skus = self._sku_pool(catalogue)
+        self.regions = _table((self._region_text(p, c), w) for p, c, _, w in REGIONS)
+        self.stores = stores
+        self.store_ids = [s.id for s in stores]
+        self.online_store_id = online_store_id
+        self.tag_combos = self._tag_combos(catalogue, tag_ids)
+
+        # Sales per member: geometric with the mean that leaves room for the returns, so
+        # sales plus returns average orders_per_member (many members buy once or never).
+        mean = orders_per_member / (1 + RETURN_RATE)
+        self.sales_values, self.sales_cum = [0], [1.0]
+        if mean > 0:
+            p = 1 / (mean + 1)
+            cum, values = [], []
+            for k in range(int(mean * 25) + 25):
+                cum.append((cum[-1] if cum else 0) + p * (1 - p) ** k)
+                values.append(k)
+            self.sales_values, self.sales_cum = values, cum
+
+    # reference pools
+
+    @staticmethod
+    def _region_text(province: str, city: str) -> str:
+        return f"{province}{'' if province.endswith('区') else '省'}{city}市" if province else f"{city}市"
+
+    @staticmethod
+    def _name_pools(rng: random.Random) -> dict[str, list[str]]:
+        parts = [(item.rstrip("0123456789"), int("".join(ch for ch in item if ch.isdigit())))
+                 for item in SURNAMES.split()]
+        surnames, weights = zip(*parts)
+        pools = {}
+        for gender, chars in (("female", GIVEN_FEMALE), ("male", GIVEN_MALE),
+                              ("unknown", GIVEN_FEMALE + GIVEN_MALE)):
+            pool = []
+            for surname in rng.choices(surnames, weights, k=40_000):
+                size = 1 if rng.random() < 0.25 else 2
+                pool.append(surname + "".join(rng.choices(chars, k=size)))
+            pools[gender] = pool
+        return pools
+
+    @staticmethod
+    def _sku_pool(rng: random.Random) -> list[tuple[str, int]]:
+        """(\"SKU\\tcategory\", unit price in cents); popular SKUs repeat in the pool."""
+        catalogue = []
+        for category, prefix, low, high in CATEGORIES:
+            for n in range(1, SKUS_PER_CATEGORY + 1):
+                yuan = rng.randint(low // 10 + 1, high // 10 + 1) * 10 - 1  # prices end in 9
+                catalogue.append((f"{prefix}-{n:05d}\t{category}", yuan * 100))
+        weights = [1 / (rank + 20) for rank in range(len(catalogue))]
+        rng.shuffle(catalogue)
+        return rng.choices(catalogue, weights, k=50_000)
+
+    @staticmethod
+    def _tag_combos(rng: random.Random, tag_ids: list[int]) -> list[tuple[int, ...]]:
+        """Pre-drawn sets of distinct tags; a member takes one set from the pool."""
+        if not tag_ids:
+            return [()]
+        return [tuple(rng.sample(tag_ids, min(len(tag_ids), TAGS_PER_MEMBER[int(rng.random() * 100)])))
+                for _ in range(8192)]
+
+    # helpers
+
+    def ts(self, t: int) -> str:
+        return f"{self.dates[t // DAY - self.day0]} {self.times[t % DAY]}"
+
+    def money(self, cents: int) -> str:
+        return self.money_cache[cents] if cents < 300_000 else f"{cents // 100}.{cents % 100:02d}"
+
+    def _mobile(self, member_id: int, prefix_draw: float) -> str:
+        if member_id >= MOBILE_SPACE:
+            raise CommandError("member ids beyond 10**8 would repeat mobile numbers")
+        suffix = mobile_suffix(member_id)
+        prefix = MOBILE_PREFIXES[int(prefix_draw * len(MOBILE_PREFIXES))]
+        national = prefix * MOBILE_SPACE + suffix
+        if national in self.taken_mobiles:  # only numbers stored before this run can clash
+            i = PREFIX_LIST.index(prefix)
+            for step in range(1, len(PREFIX_LIST)):
+                national = PREFIX_LIST[(i + step) % len(PREFIX_LIST)] * MOBILE_SPACE + suffix
+                if national not in self.taken_mobiles:
+                    break
+            else:
+                raise CommandError(f"no free mobile number for member {member_id}")
+        return f"+86{national}"
+
+    # the batch
+
+    def batch(self, n: int) -> Batch:
+        out = Batch()
+        clock = time.perf_counter()
+        members = self._members(n, out)
+        now = time.perf_counter()
+        out.seconds["members_member"], clock = now - clock, now
+        self._orders(members, out)
+        now = time.perf_counter()
+        out.seconds["members_order+lines"], clock = now - clock, now
+        self._member_tags(members, out)
+        now = time.perf_counter()
+        out.seconds["members_membertag"], clock = now - clock, now
+        self._activity(members, out)
+        out.seconds["members_memberactivity"] = time.perf_counter() - clock
+        for key, table in (("member", "members_member"), ("order", "members_order"),
+                           ("line", "members_orderline"), ("member_tag", "members_membertag"),
+                           ("activity", "members_memberactivity")):
+            out.last_ids[table] = self.next[key] - 1
+        return out
+
+    def _members(self, n: int, out: Batch) -> list[tuple]:
+        rnd = self.rng.random
+        ts, end, begin, span = self.ts, self.end, self.begin, self.end - self.begin
+        names, regions, stores = self.names, self.regions, self.stores
+        dates, day0, end_day = self.dates, self.day0, self.end_day
+        mid, no = self.next["member"], self.next_member_no
+        rows, members = [], []
+        for _ in range(n):
+            gender = GENDERS[int(rnd() * 100)]
+            pool = names[gender]
+            name = pool[int(rnd() * len(pool))]
+            created = begin + int(rnd() * span)
+            updated = created + int(rnd() * (end - created))
+            mobile = self._mobile(mid, rnd()) if rnd() < 0.97 else NULL
+            if rnd() < 0.88:
+                age = AGES[int(rnd() * len(AGES))]
+                birthday = dates[end_day - day0 - age * 365 - int(rnd() * 365)]
+            else:
+                birthday = NULL
+            if rnd() < 0.9:
+                store = stores[int(rnd() * len(stores))]
+                home, region = store.id, store.region if rnd() < 0.8 else regions[int(rnd() * len(regions))]
+            else:
+                home, region = None, regions[int(rnd() * len(regions))] if rnd() < 0.9 else ""
+            channel = CHANNELS[int(rnd() * 100)]
+            referrer = None
+            if channel == "referral" and mid > self.first_member_id:
+                # only members of this run: ids below it may have gaps
+                referrer = self.first_member_id + int(rnd() * (mid - self.first_member_id))
+            status = STATUSES[int(rnd() * 100)]
+            member_no = f"{no:010d}"
+            external = f"mp:{member_no}" if channel == "mini_program" else NULL
+            if rnd() < 0.55:
+                consent = f"t\t{ts(created + int(rnd() * 600))}\tregistration"
+            else:
+                consent = f"f\t{NULL}\t"
+            rows.append(
+                f"{mid}\t{member_no}\t{mobile}\t{name}\t{gender}\t{birthday}\t{region}\t"
+                f"{NULL if home is None else home}\t{channel}\t{NULL if referrer is None else referrer}\t"
+                f"{external}\t{status}\t{consent}\t{ts(created)}\t{ts(updated)}\n"
+            )
+            tier = TIER_PCT[int(rnd() * 100)]
+            members.append((mid, created, home, tier, mobile != NULL, channel, referrer))
+            mid += 1
+            no += 1
+        self.next["member"], self.next_member_no = mid, no
+        out.rows["members_member"] = rows
+        return members
+
+    def _orders(self, members: list[tuple], out: Batch) -> None:
+        rnd = self.rng.random
+        ts, money, end = self.ts, self.money, self.end
+        dates, times, daycodes, day0 = self.dates, self.times, self.daycodes, self.day0
+        skus, store_ids, online = self.skus, self.store_ids, self.online_store_id
+        n_skus, n_stores = len(skus), len(store_ids)
+        sha256 = hashlib.sha256
+        oid, lid = self.next["order"], self.next["line"]
+        orders, lines = [], []
+        counts = self.rng.choices(self.sales_values, cum_weights=self.sales_cum, k=len(members))
+        for (mid, created, home, tier, _mobile, _channel, _ref), count in zip(members, counts):
+            if not count:
+                continue
+            span = end - created
+            for at in sorted(created + int(rnd() * span) for _ in range(count)):
+                if home is not None and rnd() < 0.7:
+                    store = home
+                elif rnd() < 0.6:
+                    store = online
+                else:
+                    store = store_ids[int(rnd() * n_stores)]
+                coupon_pct = COUPON_PCT[int(rnd() * 100)]
+                other_pct = OTHER_PCT[int(rnd() * 100)]
+                points_pct = POINTS_PCT[int(rnd() * 100)]
+                returned = rnd() < RETURN_RATE
+                sold = []
+                sale_id = oid
+                oid += 1
+                tg = tc = tt = to = tp = tn = 0
+                for line_no in range(1, LINES_PER_ORDER[int(rnd() * 100)] + 1):
+                    sku, unit = skus[int(rnd() * n_skus)]
+                    qty = QUANTITY[int(rnd() * 100)]
+                    g = unit * qty
+                    t = g * tier // 100
+                    c = g * coupon_pct // 100
+                    o = g * other_pct // 100
+                    p = (g - t - c - o) * points_pct // 100
+                    net = g - t - c - o - p
+                    lines.append(f"{lid}\t{sale_id}\t{line_no}\t{sku}\t{qty}\t{money(g)}\t"
+                                 f"{money(c)}\t{money(t)}\t{money(o)}\t{money(p)}\t{money(net)}\t{NULL}\n")
+                    if returned:
+                        sold.append((lid, line_no, sku, qty, g, c, t, o, p, net))
+                    lid += 1
+                    tg += g
+                    tc += c
+                    tt += t
+                    to += o
+                    tp += p
+                    tn += net
+                day = at // DAY - day0
+                order_no = f"SO{daycodes[day]}{sale_id:010d}"
+                orders.append(
+                    f"{sale_id}\t{store}\t{order_no}\tsale\t{mid}\t{NULL}\t{dates[day]} {times[at % DAY]}\t"
+                    f"{money(tg)}\t{money(tc)}\t{money(tt)}\t{money(to)}\t{money(tp)}\t{money(tn)}\t"
+                    f"{sha256(order_no.encode()).hexdigest()}\t{ts(at + int(rnd() * 300))}\n"
+                )
+                if not returned:
+                    continue
+                # A return of some of the sale's lines, never more than was sold: a part of
+                # a line gets its share of each amount rounded half up (which cannot exceed
+                # the whole), all of a line gets exactly what it paid. Line numbers repeat
+                # the sale's, as the order service does.
+                ret_at = at + 1 + int(rnd() * (min(at + 30 * DAY, end) - at - 1))
+                ret_id = oid
+                oid += 1
+                picked = [line for line in sold if rnd() < 0.6] or sold[:1]
+                tg = tc = tt = to = tp = tn = 0
+                for orig_id, line_no, sku, qty, g, c, t, o, p, net in picked:
+                    q = 1 + int(rnd() * qty)
+                    if q < qty:
+                        c, t, o, p, net = ((x * q * 2 + qty) // (2 * qty) for x in (c, t, o, p, net))
+                        g = net + c + t + o + p
+                    lines.append(f"{lid}\t{ret_id}\t{line_no}\t{sku}\t{q}\t{money(g)}\t"
+                                 f"{money(c)}\t{money(t)}\t{money(o)}\t{money(p)}\t{money(net)}\t{orig_id}\n")
+                    lid += 1
+                    tg += g
+                    tc += c
+                    tt += t
+                    to += o
+                    tp += p
+                    tn += net
+                day = ret_at // DAY - day0
+                order_no = f"RO{daycodes[day]}{ret_id:010d}"
+                orders.append(
+                    f"{ret_id}\t{store}\t{order_no}\treturn\t{mid}\t{sale_id}\t{ts(ret_at)}\t"
+                    f"{money(tg)}\t{money(tc)}\t{money(tt)}\t{money(to)}\t{money(tp)}\t{money(tn)}\t"
+                    f"{sha256(order_no.encode()).hexdigest()}\t{ts(ret_at + int(rnd() * 300))}\n"
+                )
+        self.next["order"], self.next["line"] = oid, lid
+        out.rows["members_order"] = orders
+        out.rows["members_orderline"] = lines
+
+    def _member_tags(self, members: list[tuple], out: Batch) -> None:
+        rnd = self.rng.random
+        ts, end, combos = self.ts, self.end, self.tag_combos
+        n_combos = len(combos)
+        tid = self.next["member_tag"]
+        rows = []
+        for mid, created, *_ in members:
+            for tag in combos[int(rnd() * n_combos)]:
+                rows.append(f"{tid}\t{mid}\t{tag}\t{ts(created + int(rnd() * (end - created)))}\n")
+                tid += 1
+        self.next["member_tag"] = tid
+        out.rows["members_membertag"] = rows
+
+    def _activity(self, members: list[tuple], out: Batch) -> None:
+        rnd = self.rng.random
+        ts, end = self.ts, self.end
+        store_ids = self.store_ids
+        aid = self.next["activity"]
+        rows = []
+        registration = {c: json.dumps({"channel": c}) for c in set(CHANNELS)}
+
+        def add(member_id: int, kind: str, at: int, payload: str = "{}", name: str = "") -> None:
+            nonlocal aid
+            rows.append(f"{aid}\t{member_id}\t{kind}\t{name}\t{ts(at)}\t{payload}\t"
+                        f"seed:{aid}\t{ts(at + int(rnd() * 60))}\n")
+            aid += 1
+
+        for mid, created, home, _tier, has_mobile, channel, referrer in members:
+            span = end - created
+            add(mid, "registration", created, registration[channel])
+            if has_mobile and rnd() < 0.6:
+                add(mid, "phone_bound", created + int(rnd() * min(span, 7 * DAY)))
+            if rnd() < 0.45:
+                add(mid, "followed_account", created + int(rnd() * span))
+            if rnd() < 0.35:
+                add(mid, "profile_completed", created + int(rnd() * span))
+            for _ in range(CHECKINS[int(rnd() * 100)]):
+                add(mid, "checkin", created + int(rnd() * span))
+            if rnd() < 0.08:
+                store = home if home is not None else store_ids[int(rnd() * len(store_ids))]
+                add(mid, "store_favourited", created + int(rnd() * span), f'{{"store_id": {store}}}')
+            if rnd() < 0.10:
+                add(mid, "review", created + int(rnd() * span), f'{{"rating": {1 + int(rnd() * 5)}}}')
+            if rnd() < 0.08:
+                add(mid, "share", created + int(rnd() * span), '{"to": "wechat"}')
+            if rnd() < 0.04:
+                add(mid, "custom", created + int(rnd() * span),
+                    name=CUSTOM_EVENTS[int(rnd() * len(CUSTOM_EVENTS))])
+            if referrer is not None:
+                add(referrer, "referral_converted", created, f'{{"referred_member_id": {mid}}}')
+        self.next["activity"] = aid
+        out.rows["members_memberactivity"] = rows
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+class Command(BaseCommand):
+    help = ("Bulk-load synthetic members with orders, returns, tags and activity (PostgreSQL "
+            "COPY). Adds to what is there; the same seed and arguments give the same rows.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--members", type=int, required=True, help="how many members to add")
+        parser.add_argument("--orders-per-member", type=float, default=5.0,
+                            help="average orders (sales and returns) per member")
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--stores", type=int, default=50, help="physical stores to spread over")
+        parser.add_argument("--tags", type=int, default=24, help="tags to spread over")
+        parser.add_argument("--batch", type=int, default=20_000, help="members per transaction")
+        parser.add_argument("--until", type=date.fromisoformat, default=None,
+                            help="end of the three-year window (YYYY-MM-DD, UTC midnight); "
+                                 "default today")
+        parser.add_argument("--no-analyze", action="store_true", help="skip ANALYZE at the end")
+
+    def handle(self, *args, **opts):
+        members, batch_size = opts["members"], opts["batch"]
+        if members < 0 or batch_size < 1 or opts["orders_per_member"] < 0:
+            raise CommandError("--members and --orders-per-member must not be negative, --batch positive")
+        if opts["stores"] < 1:
+            raise CommandError("--stores must be at least 1")
+        until = opts["until"] or datetime.now(dt_timezone.utc).date()
+        started = time.perf_counter()
+
+        stores, online_id = self._ensure_stores(opts["stores"])
+        tag_ids = self._ensure_tags(opts["tags"])
+        with connection.cursor() as django_cursor:
+            pg = django_cursor.connection  # the psycopg 3 connection
+        start = self._start(pg, members)
+        taken = self._taken_mobiles(pg)
+        generator = RowGenerator(
+            seed=opts["seed"], start=start, until=until,
+            orders_per_member=opts["orders_per_member"], stores=stores,
+            online_store_id=online_id, tag_ids=tag_ids, taken_mobiles=taken,
+        )
+        self.stdout.write(
+            f"seeding {members:,} members (~{opts['orders_per_member']:g} orders each) from id "
+            f"{start.member_id:,}, member number {start.member_no:010d}, window ending {until}"
+        )
+
+        generate, load, rows = {}, {}, dict.fromkeys(TABLES, 0)
+        done = 0
+        while done < members:
+            n = min(batch_size, members - done)
+            batch = generator.batch(n)
+            for key, seconds in batch.seconds.items():
+                generate[key] = generate.get(key, 0.0) + seconds
+            with transaction.atomic():
+                with pg.cursor() as cursor:
+                    # Safe to lose on a crash: the batch is then rolled back anyway.
+                    cursor.execute("SET LOCAL synchronous_commit TO off")
+                    for table, columns in TABLES.items():
+                        clock = time.perf_counter()
+                        self._copy(cursor, table, columns, batch.rows[table])
+                        load[table] = load.get(table, 0.0) + time.perf_counter() - clock
+                        rows[table] += len(batch.rows[table])
+            self._advance_sequences(pg, batch.last_ids)
+            done += n
+            elapsed = time.perf_counter() - started
+            self.stdout.write(
+                f"  {done:>10,} members  {rows['members_order']:>11,} orders  "
+                f"{rows['members_orderline']:>11,} lines  {elapsed:8.1f}s"
+            )
+
+        if not opts["no_analyze"]:
+            clock = time.perf_counter()
+            with pg.cursor() as cursor:
+                for table in TABLES:
+                    cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+            load["ANALYZE"] = time.perf_counter() - clock
+        self._report(rows, generate, load, time.perf_counter() - started)
+
+    # setup
+
+    @staticmethod
+    def _ensure_stores(count: int) -> tuple[list[SeedStore], int]:
+        """The seeded physical stores (codes fixed by their position, so runs share them)
+        and the online store; members and orders are spread over them."""
+        rng = random.Random("seed_members stores v1")
+        cities = [r for r in REGIONS for _ in range(r[3])]
+        per_city: dict[str, int] = {}
+        wanted = []
+        for _ in range(count):
+            province, city, prefix, _w = cities[int(rng.random() * len(cities))]
+            n = per_city[prefix] = per_city.get(prefix, 0) + 1
+            landmark = LANDMARKS[(n - 1) % len(LANDMARKS)]
+            suffix = "" if n <= len(LANDMARKS) else str(n // len(LANDMARKS) + 1)
+            wanted.append(Store(code=f"{prefix}{n:03d}", name=f"{city}{landmark}{suffix}店",
+                                region=RowGenerator._region_text(province, city)))
+        existing = set(Store.objects.filter(code__in=[s.code for s in wanted])
+                       .values_list("code", flat=True))
+        Store.objects.bulk_create([s for s in wanted if s.code not in existing])
+        by_code = {s.code: s for s in Store.objects.filter(code__in=[s.code for s in wanted])}
+        stores = [SeedStore(by_code[s.code].pk, by_code[s.code].region) for s in wanted]
+        online, _ = Store.objects.get_or_create(
+            code="ONLINE", defaults={"name": "线上商城 Online store", "kind": Store.Kind.ONLINE})
+        return stores, online.pk
+
+    @staticmethod
+    def _ensure_tags(count: int) -> list[int]:
+        groups = []
+        for order, (name, _tags) in enumerate(TAG_GROUPS):
+            group, _ = TagGroup.objects.get_or_create(name=name, defaults={"sort_order": order})
+            groups.append(group)
+        ids = []
+        for i in range(count):
+            g = i % len(TAG_GROUPS)
+            names = TAG_GROUPS[g][1]
+            j = i // len(TAG_GROUPS)
+            name = names[j % len(names)] + ("" if j < len(names) else f" {j // len(names) + 1}")
+            tag, _ = Tag.objects.get_or_create(
+                code=f"seed-{g + 1}-{j + 1}",
+                defaults={"group": groups[g], "name": name, "kind": Tag.Kind.MANUAL})
+            ids.append(tag.pk)
+        return ids
+
+    @staticmethod
+    def _sequence(pg, table: str) -> str:
+        with pg.cursor() as cursor:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            return cursor.fetchone()[0]
+
+    def _start(self, pg, members: int) -> Start:
+        """First free id per table (past both the rows and the sequence) and a block of
+        member numbers reserved from members_member_no_seq."""
+        first = {}
+        with pg.cursor() as cursor:
+            for table in TABLES:
+                seq = self._sequence(pg, table)
+                cursor.execute(sql.SQL(
+                    "SELECT (SELECT coalesce(max(id), 0) FROM {}), last_value, is_called FROM {}"
+                ).format(sql.Identifier(table), sql.SQL(seq)))
+                max_id, last_value, is_called = cursor.fetchone()
+                first[table] = max(max_id + 1, last_value + 1 if is_called else last_value)
+            cursor.execute("SELECT nextval('members_member_no_seq')")
+            (next_no,) = cursor.fetchone()
+            # Numbers entered by hand past the sequence must not be reused either.
+            cursor.execute(r"SELECT max(member_no::bigint) FROM members_member "
+                           r"WHERE member_no ~ '^\d{1,18}$'")
+            (max_no,) = cursor.fetchone()
+            member_no = max(next_no, (max_no or 0) + 1)
+            if members:
+                cursor.execute("SELECT setval('members_member_no_seq', %s)", [member_no + members - 1])
+        return Start(member_id=first["members_member"], member_no=member_no,
+                     order_id=first["members_order"], line_id=first["members_orderline"],
+                     member_tag_id=first["members_membertag"],
+                     activity_id=first["members_memberactivity"])
+
+    @staticmethod
+    def _taken_mobiles(pg) -> set[int]:
+        """National numbers of mainland mobiles already stored (any member, closed too)."""
+        with pg.cursor() as cursor:
+            cursor.execute("SELECT substr(mobile, 4)::bigint FROM members_member "
+                           r"WHERE mobile ~ '^\+861\d{10}$'")
+            return {row[0] for row in cursor}
+
+    # loading
+
+    @staticmethod
+    def _copy(cursor, table: str, columns: tuple[str, ...], rows: list[str]) -> None:
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        with cursor.copy(statement) as copy:
+            for i in range(0, len(rows), CHUNK_ROWS):
+                copy.write("".join(rows[i:i + CHUNK_ROWS]))
+
+    def _advance_sequences(self, pg, last_ids: dict[str, int]) -> None:
+        """Move each id sequence past the rows written, so ordinary inserts continue there."""
+        with pg.cursor() as cursor:
+            for table, last_id in last_ids.items():
+                seq = self._sequence(pg, table)
+                cursor.execute(sql.SQL(
+                    "SELECT setval(%s, greatest(%s, (SELECT last_value FROM {})))"
+                ).format(sql.SQL(seq)), [seq, last_id])
+
+    def _report(self, rows, generate, load, total) -> None:
+        self.stdout.write("")
+        self.stdout.write(f"{'table':<26}{'rows':>12}{'generate s':>12}{'copy s':>10}{'rows/s':>12}")
+        gen_for = {
+            "members_member": generate.get("members_member", 0.0),
+            "members_order": generate.get("members_order+lines", 0.0),
+            "members_orderline": None,  # generated together with the orders
+            "members_membertag": generate.get("members_membertag", 0.0),
+            "members_memberactivity": generate.get("members_memberactivity", 0.0),
+        }
+        for table in TABLES:
+            gen = gen_for[table]
+            copy = load.get(table, 0.0)
+            spent = (gen or 0.0) + copy
+            rate = rows[table] / spent if spent else 0
+            gen_text = "(orders)" if gen is None else f"{gen:.1f}"
+            self.stdout.write(f"{table:<26}{rows[table]:>12,}{gen_text:>12}{copy:>10.1f}{rate:>12,.0f}")
+        if "ANALYZE" in load:
+            self.stdout.write(f"{'ANALYZE':<26}{'':>12}{'':>12}{load['ANALYZE']:>10.1f}")
+        self.stdout.write(f"total {sum(rows.values()):,} rows in {total:.1f}s")
