@@ -4,6 +4,8 @@
     python3 dev.py run     install, migrate, load demo data, start web + Celery worker + beat
     python3 dev.py test    run the whole test suite on PostgreSQL
 
+(Developers: `python3 dev.py messages` extracts new strings into the catalogues.)
+
 Both create ./.venv and install the pinned dependencies on first use (and again whenever
 pyproject.toml changes). With DATABASE_URL unset they start an embedded PostgreSQL under
 ./var/ and stop it when they finish; with DATABASE_URL set they use that server.
@@ -52,6 +54,39 @@ def bootstrap() -> None:
         STAMP.write_text(digest)
     if Path(sys.prefix).resolve() != VENV.resolve():
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(ROOT / "dev.py"), *sys.argv[1:]])
+
+
+def update_messages() -> int:
+    """Developers: extract new strings into both catalogues (needs gettext's xgettext).
+
+    English source strings are their own English translation, so the English catalogue is
+    filled in here; the zh-hans one needs a translator (the test suite lists what is missing).
+    """
+    import polib
+
+    os.environ.setdefault("DEBUG", "1")
+    database()
+    manage("makemessages", "-l", "zh_Hans", "-l", "en", "--no-obsolete", "--ignore=.venv",
+           "--ignore=var", "--ignore=tests", "--ignore=bench")
+    english = ROOT / "locale" / "en" / "LC_MESSAGES" / "django.po"
+    po = polib.pofile(str(english))
+    for entry in po:
+        if entry.msgid_plural:
+            entry.msgstr_plural = {0: entry.msgid, 1: entry.msgid_plural}
+        else:
+            entry.msgstr = entry.msgid
+        if "fuzzy" in entry.flags:
+            entry.flags.remove("fuzzy")
+    po.metadata["Language"] = "en"
+    po.metadata["Plural-Forms"] = "nplurals=2; plural=(n != 1);"
+    po.save()
+    zh = polib.pofile(str(ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
+    missing = zh.untranslated_entries() + zh.fuzzy_entries()
+    say(f"zh_Hans: {len(missing)} messages to translate")
+    for entry in missing:
+        print(f"  {entry.msgid!r}")
+    compile_messages()
+    return 0
 
 
 def compile_messages() -> None:
@@ -177,12 +212,14 @@ def run() -> int:
 
 
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "messages"}:
         print(__doc__)
         return 2
     bootstrap()
     sys.path.insert(0, str(ROOT))
     command, rest = sys.argv[1], sys.argv[2:]
+    if command == "messages":
+        return update_messages()
     return run() if command == "run" else test(rest)
 
 

@@ -418,7 +418,7 @@ class RowGenerator:
                     tp += p
                     tn += net
                 day = at // DAY - day0
-                order_no = f"SO{daycodes[day]}{sale_id:010d}"
+                order_no = f"SO{sale_id:012d}"
                 orders.append(
                     f"{sale_id}\t{store}\t{order_no}\tsale\t{mid}\t{NULL}\t{dates[day]} {times[at % DAY]}\t"
                     f"{money(tg)}\t{money(tc)}\t{money(tt)}\t{money(to)}\t{money(tp)}\t{money(tn)}\t"
@@ -450,7 +450,7 @@ class RowGenerator:
                     tp += p
                     tn += net
                 day = ret_at // DAY - day0
-                order_no = f"RO{daycodes[day]}{ret_id:010d}"
+                order_no = f"RO{ret_id:012d}"
                 orders.append(
                     f"{ret_id}\t{store}\t{order_no}\treturn\t{mid}\t{sale_id}\t{ts(ret_at)}\t"
                     f"{money(tg)}\t{money(tc)}\t{money(tt)}\t{money(to)}\t{money(tp)}\t{money(tn)}\t"
@@ -484,7 +484,7 @@ class RowGenerator:
         def add(member_id: int, kind: str, at: int, payload: str = "{}", name: str = "") -> None:
             nonlocal aid
             rows.append(f"{aid}\t{member_id}\t{kind}\t{name}\t{ts(at)}\t{payload}\t"
-                        f"seed:{aid}\t{ts(at + int(rnd() * 60))}\n")
+                        f"seed:{aid:012d}\t{ts(at + int(rnd() * 60))}\n")
             aid += 1
 
         for mid, created, home, _tier, has_mobile, channel, referrer in members:
