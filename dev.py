@@ -196,6 +196,7 @@ def run() -> int:
         base = f"http://{host}:{port}"
         print(f"""
   Operator console   {base}/admin/
+  REST API           {base}/api/v1/   (docs {base}/api/docs/)
   Health             {base}/healthz
   Press Ctrl-C to stop everything{' (the embedded database included)' if started else ''}.
 """, flush=True)

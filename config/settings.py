@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,6 +48,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django.contrib.postgres",
     "import_export",
     "django_celery_beat",
     # the layers, bottom up: each imports only the ones above it in this list
@@ -146,14 +149,38 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "loyalty.api.schema.LoyaltyAutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["loyalty.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["loyalty.api.auth.HasScopes"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "loyalty.api.errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty back office API",
+    "DESCRIPTION": (
+        "Authenticate with `Authorization: Bearer lk_<prefix>_<secret>`. Every error has the "
+        "shape `{\"error\": {\"code\", \"message\", \"details\"}}` with a stable code. "
+        "POSTs that move points need an `Idempotency-Key` header; sales and returns are "
+        "idempotent by store + order number."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+         "LOCATION": os.environ["CACHE_URL"]}
+        if os.environ.get("CACHE_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -176,6 +203,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "health-heartbeat": {"task": "loyalty.tasks.health_heartbeat", "schedule": 60.0},
+    "points-unlock": {"task": "points.tasks.unlock_points", "schedule": 15 * 60.0},
+    "points-expire": {"task": "points.tasks.expire_points",
+                      "schedule": crontab(minute=10, hour=0)},  # 00:10 Asia/Shanghai
+    "idempotency-prune": {"task": "loyalty.tasks.prune_idempotency_keys",
+                          "schedule": crontab(minute=30, hour=3)},
 }
 
 LOGGING = {

@@ -4,26 +4,165 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import LoyaltyError
 from members.admin import MemberAdmin as BaseMemberAdmin
 from members.models import Member
 from members.services import MemberInput
+from points import selectors as points_selectors
+from points.services import MAX_POINTS, points_adjust
 
 from .intake import register_member
+from .models import ApiKey, Scope
+from .services import api_key_create, api_key_revoke
 
 admin.site.site_header = _("Loyalty back office")
 admin.site.site_title = _("Loyalty back office")
 admin.site.index_title = _("Member programme")
 
 
+class AdjustPointsForm(forms.Form):
+    points = forms.IntegerField(label=_("points"), min_value=-MAX_POINTS, max_value=MAX_POINTS,
+                                help_text=_("Positive adds points, negative removes them."))
+    reason = forms.CharField(label=_("reason"), max_length=200,
+                             help_text=_("Required; kept on the ledger entry with your name."))
+
+    def clean_points(self):
+        value = self.cleaned_data["points"]
+        if value == 0:
+            raise forms.ValidationError(_("Enter a number other than 0."))
+        return value
+
+
 class MemberAdmin(BaseMemberAdmin):
+    readonly_fields = BaseMemberAdmin.readonly_fields + ("points_balances",)
+    fieldsets = BaseMemberAdmin.fieldsets[:1] + (
+        (_("Points"), {"fields": ("points_balances",)}),
+    ) + BaseMemberAdmin.fieldsets[1:]
+
     def register(self, request, data: MemberInput) -> Member:
         # An enrolment from the console is a registration like any other: it goes through
         # the intake so every element hears of it.
         return register_member(data=replace(data, enrolled_by_id=request.user.pk)).member
 
+    @admin.display(description=_("points"))
+    def points_balances(self, obj: Member):
+        if not obj.pk:
+            return "-"
+        account = points_selectors.account_for(obj.pk)
+        entries = reverse("admin:points_pointsentry_changelist") + f"?q={obj.member_no}"
+        adjust = reverse("admin:loyalty_member_adjust_points", args=[obj.pk])
+        return format_html(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>"
+            "<p><a href='{}'>{}</a> · <a class='button' href='{}'>{}</a></p>",
+            _("available"), _("pending"), _("held"), _("debt"),
+            account.available, account.pending, account.held, account.debt,
+            entries, _("Points history"), adjust, _("Adjust points"),
+        )
+
+    def get_urls(self):
+        return [
+            path("<int:member_id>/adjust-points/", self.admin_site.admin_view(self.adjust_points),
+                 name="loyalty_member_adjust_points"),
+        ] + super().get_urls()
+
+    def adjust_points(self, request, member_id: int):
+        """Two steps: the form, then a confirmation showing the balance before and after."""
+        if not request.user.has_perm("points.add_pointsentry"):
+            raise PermissionDenied
+        member = get_object_or_404(Member, pk=member_id)
+        account = points_selectors.account_for(member.pk)
+        form = AdjustPointsForm(request.POST or None)
+        confirming = False
+        if request.method == "POST" and form.is_valid():
+            points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
+            if points < 0 and account.available < -points:
+                form.add_error("points", _("Only %(n)d points are available.") % {"n": account.available})
+            elif "confirm" in request.POST:
+                try:
+                    points_adjust(member_id=member.pk, points=points, reason=reason,
+                                  operator_id=request.user.pk, now=timezone.now())
+                except LoyaltyError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    self.message_user(request, _("Adjusted %(member)s by %(points)+d points.")
+                                      % {"member": member.member_no, "points": points},
+                                      messages.SUCCESS)
+                    return redirect(reverse("admin:members_member_change", args=[member.pk]))
+            else:
+                confirming = True
+        return TemplateResponse(request, "admin/loyalty/adjust_points.html", {
+            **self.admin_site.each_context(request), "opts": Member._meta, "member": member,
+            "account": account, "form": form, "confirming": confirming,
+            "after": account.available + (form.cleaned_data.get("points") or 0)
+            if confirming else None,
+            "title": _("Adjust points"),
+        })
+
 
 admin.site.unregister(Member)
 admin.site.register(Member, MemberAdmin)
+
+
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(label=_("scopes"), choices=Scope.choices,
+                                       widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = ApiKey
+        fields = ("name", "scopes", "owner", "rate_per_minute")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are created here and shown once; afterwards only the prefix is known."""
+
+    list_display = ("name", "prefix", "scopes", "owner", "rate_per_minute", "last_used_at",
+                    "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "prefix")
+    readonly_fields = ("prefix", "last_used_at", "revoked_at", "created_at")
+    autocomplete_fields = ("owner",)
+    actions = ("revoke",)
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # a key's grant never changes: revoke it and make a new one
+            return ("name", "prefix", "scopes", "owner", "rate_per_minute", "last_used_at",
+                    "revoked_at", "created_at")
+        return self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        key, plaintext = api_key_create(
+            name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
+            owner_id=form.cleaned_data["owner"].pk,
+            rate_per_minute=form.cleaned_data["rate_per_minute"])
+        obj.pk = key.pk
+        self.message_user(request, format_html(
+            "{} <code style='user-select:all'>{}</code>",
+            _("Copy the key now; it will not be shown again:"), plaintext), messages.WARNING)
+
+    @admin.action(description=_("Revoke the selected keys"))
+    def revoke(self, request, queryset):
+        for key in queryset.filter(revoked_at__isnull=True):
+            api_key_revoke(key_id=key.pk)
+        self.message_user(request, _("Keys revoked."), messages.SUCCESS)

@@ -19,18 +19,21 @@ from members.services import (
     order_record_return, order_record_sale,
 )
 from members.models import ActivityKind
+from points.services import Movement, points_earn_for_sale, points_reverse_for_return
 
 
 @dataclass(frozen=True)
 class SaleOutcome:
     order: Order
     created: bool
+    points: Movement | None = None
 
 
 @dataclass(frozen=True)
 class ReturnOutcome:
     order: Order
     created: bool
+    points: Movement | None = None
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,10 @@ def record_sale(*, sale: SaleInput, now: datetime | None = None) -> SaleOutcome:
     with transaction.atomic():
         stored = order_record_sale(sale=sale, now=now)                    # members
         if not stored.created:
-            return SaleOutcome(order=stored.order, created=False)         # replay: no fan-out
-    return SaleOutcome(order=stored.order, created=True)
+            return SaleOutcome(order=stored.order, created=False,         # replay: no fan-out
+                               points=_points_of(stored.order, "earn"))
+        points = points_earn_for_sale(order=stored.order, now=now)        # points
+    return SaleOutcome(order=stored.order, created=True, points=points)
 
 
 def record_return(*, ret: ReturnInput, now: datetime | None = None) -> ReturnOutcome:
@@ -68,8 +73,10 @@ def record_return(*, ret: ReturnInput, now: datetime | None = None) -> ReturnOut
     with transaction.atomic():
         stored = order_record_return(ret=ret, now=now)                    # members
         if not stored.created:
-            return ReturnOutcome(order=stored.order, created=False)
-    return ReturnOutcome(order=stored.order, created=True)
+            return ReturnOutcome(order=stored.order, created=False,
+                                 points=_points_of(stored.order, "reverse"))
+        points = points_reverse_for_return(ret=stored.order, now=now)     # points
+    return ReturnOutcome(order=stored.order, created=True, points=points)
 
 
 def record_activity(*, data: ActivityInput, now: datetime | None = None) -> ActivityOutcome:
@@ -79,3 +86,11 @@ def record_activity(*, data: ActivityInput, now: datetime | None = None) -> Acti
         if not stored.created:
             return ActivityOutcome(activity=stored.activity, created=False)
     return ActivityOutcome(activity=stored.activity, created=True)
+
+
+def _points_of(order: Order, kind: str) -> Movement | None:
+    """What a replayed order earned or reversed the first time."""
+    from points.selectors import entry_for_order
+
+    entry = entry_for_order(order_id=order.pk, kind=kind)
+    return Movement(entry=entry, created=False) if entry else None

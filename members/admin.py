@@ -6,12 +6,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
-from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import EstimatedCountPaginator, ReadOnlyAdminMixin, ScaleAdmin, bounded_count
+from core.admin import (
+    EstimatedCountPaginator, ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin, bounded_count,
+)
 from core.errors import LoyaltyError
 from core.phones import mask_mobile
 
@@ -25,18 +26,8 @@ from .services import (
 
 
 @admin.register(MemberSettings)
-class MemberSettingsAdmin(admin.ModelAdmin):
-    """A singleton: the list page opens the one settings row."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        obj = MemberSettings.load()
-        return redirect(reverse("admin:members_membersettings_change", args=[obj.pk]))
+class MemberSettingsAdmin(SingletonAdmin):
+    pass
 
 
 @admin.register(Store)

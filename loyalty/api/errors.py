@@ -7,8 +7,9 @@ authentication, permission, throttling and not-found errors are mapped to stable
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -48,3 +49,11 @@ def exception_handler(exc, context):
     else:
         response.data = error_body(code, str(exc.detail))
     return response
+
+
+@csrf_exempt
+def not_found(request, *args, **kwargs):
+    """Any other path under the API (`/members/abc`, `/members/-1`, a typo): the one error
+    shape rather than Django's HTML page."""
+    return JsonResponse(error_body("not_found", str(exceptions.NotFound.default_detail)),
+                        status=404)

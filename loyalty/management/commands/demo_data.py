@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from loyalty import intake, roles
+from loyalty.models import ApiKey, Scope
+from loyalty.services import api_key_create, api_key_revoke
 from members.models import ActivityKind, Member, Store, Tag, TagGroup
 from members.services import (
     ActivityInput, LineInput, MemberInput, ReturnInput, ReturnLineInput, SaleInput,
@@ -36,6 +38,7 @@ TAGS = (("interests", "兴趣", (("sports", "运动达人"), ("beauty-lover", "�
                                  ("foodie", "美食家"))),
         ("service", "服务", (("vip-care", "重点关怀"), ("complained", "有过投诉"))))
 MEMBERS = 300
+DEMO_KEY_NAME = "demo storefront"
 
 
 class Command(BaseCommand):
@@ -51,6 +54,7 @@ class Command(BaseCommand):
         self.stdout.write("\nLogins:")
         for username, password, _group, label in logins:
             self.stdout.write(f"  {label:<28} user {username:<10} password {password}")
+        self.stdout.write(f"\nAPI key (all scopes, new each run): {self.api_key()}")
 
     def logins(self):
         User = get_user_model()
@@ -61,6 +65,15 @@ class Command(BaseCommand):
             user.save()
             user.groups.add(Group.objects.get(name=group))
         return LOGINS
+
+    def api_key(self) -> str:
+        """A fresh demo key: the old one is revoked, since a key's secret is shown only once."""
+        for key in ApiKey.objects.filter(name=DEMO_KEY_NAME, revoked_at__isnull=True):
+            api_key_revoke(key_id=key.pk)
+        owner = get_user_model().objects.get(username="operator")
+        _key, plaintext = api_key_create(name=DEMO_KEY_NAME, scopes=list(Scope.values),
+                                         owner_id=owner.pk)
+        return plaintext
 
     @transaction.atomic
     def load(self):

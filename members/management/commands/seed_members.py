@@ -17,9 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import random
+import re
+import threading
 import time
+from bisect import bisect_right
+from contextlib import closing
 from dataclasses import dataclass, field
+from itertools import accumulate
 from datetime import date, datetime, timedelta, timezone as dt_timezone
 
 from django.core.management.base import BaseCommand, CommandError
@@ -57,6 +63,12 @@ TABLES = {
     "members_memberactivity": ("id", "member_id", "kind", "name", "occurred_at", "payload",
                                "source_key", "recorded_at"),
 }
+
+# With two connections, the first loads a batch's members and orders; once they are
+# committed the second loads the rows that reference them while the first goes on with the
+# next batch, so both CPU cores work for the database.
+FIRST_STAGE = ("members_member", "members_order")
+SECOND_STAGE = ("members_orderline", "members_membertag", "members_memberactivity")
 
 # --- reference data ------------------------------------------------------------------------
 
@@ -113,10 +125,23 @@ TAG_GROUPS = (
 CUSTOM_EVENTS = ("直播间互动", "试用装申领", "问卷调查", "门店活动签到", "会员日抽奖")
 
 
+DRAW_BITS = 10  # weighted tables have 2**10 entries: one getrandbits(10) picks from any of them
+CHANCE = 1 << DRAW_BITS
+
+
 def _table(pairs) -> tuple:
-    """A lookup table for weighted draws: `table[int(random() * len(table))]` is one
-    multiplication and an index, much cheaper than random.choices() per row."""
-    return tuple(value for value, weight in pairs for _ in range(weight))
+    """A lookup table for weighted draws: `table[getrandbits(10)]` is far cheaper than
+    random.choices() or even int(random() * n) per value."""
+    values, weights = zip(*pairs)
+    cumulative = list(accumulate(weights))
+    total = cumulative[-1]
+    return tuple(values[bisect_right(cumulative, (i + 0.5) * total / CHANCE)]
+                 for i in range(CHANCE))
+
+
+def _chance(p: float) -> int:
+    """The threshold for `getrandbits(10) < threshold` to be true with probability p."""
+    return round(p * CHANCE)
 
 
 GENDERS = _table((("female", 58), ("male", 37), ("unknown", 5)))
@@ -132,6 +157,17 @@ QUANTITY = _table(((1, 70), (2, 20), (3, 7), (4, 2), (5, 1)))
 TAGS_PER_MEMBER = _table(((0, 10), (1, 20), (2, 25), (3, 20), (4, 15), (5, 10)))
 CHECKINS = _table(((0, 50), (1, 20), (2, 12), (3, 8), (5, 6), (10, 4)))
 AGES = _table(tuple((age, 3 if 22 <= age <= 40 else 1) for age in range(16, 71)))
+RATINGS = _table(((5, 55), (4, 25), (3, 10), (2, 4), (1, 6)))
+EVENT_NAMES = _table(tuple((name, 1) for name in CUSTOM_EVENTS))
+
+HAS_MOBILE, HAS_BIRTHDAY, HAS_HOME_STORE, HAS_REGION = (
+    _chance(0.97), _chance(0.88), _chance(0.9), _chance(0.9))
+LIVES_BY_HOME_STORE, CONSENTED = _chance(0.8), _chance(0.55)
+AT_HOME_STORE, ONLINE_OTHERWISE, RETURNED, LINE_RETURNED = (
+    _chance(0.7), _chance(0.6), _chance(RETURN_RATE), _chance(0.6))
+PHONE_BOUND, FOLLOWED, PROFILE_COMPLETED, FAVOURITED, REVIEWED, SHARED, CUSTOM = (
+    _chance(0.6), _chance(0.45), _chance(0.35), _chance(0.08), _chance(0.10), _chance(0.08),
+    _chance(0.04))
 
 MOBILE_PREFIXES = _table((
     (139, 8), (138, 8), (137, 5), (136, 5), (135, 6), (134, 3), (159, 5), (158, 5),
@@ -150,6 +186,12 @@ def mobile_suffix(member_id: int) -> int:
     return (_MOBILE_A2 * x + _MOBILE_B2) % MOBILE_SPACE
 
 
+def region_text(province: str, city: str) -> str:
+    if not province:
+        return f"{city}市"  # a municipality
+    return f"{province}{'' if province.endswith('区') else '省'}{city}市"
+
+
 # --- the row generator (pure Python, no database) ---------------------------------------------
 
 
@@ -165,24 +207,34 @@ class Start:
     activity_id: int
 
 
-@dataclass
-class Batch:
-    rows: dict[str, list[str]] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-    last_ids: dict[str, int] = field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class SeedStore:
     id: int
     region: str
 
 
+@dataclass
+class Batch:
+    members: int = 0
+    rows: dict[str, list[str]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # generation time per table
+    last_ids: dict[str, int] = field(default_factory=dict)
+
+
+MONEY_CACHED = 1 << 18  # amounts below ¥2,621.44 are formatted once, up front
+
+
+def money_text(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
 class RowGenerator:
     """Generates COPY text rows, batch after batch, from one seeded random stream.
 
-    The reference pools (names, SKUs) come from a fixed stream so every run shares one
-    catalogue; everything drawn per member comes from `seed`.
+    The reference pools (names, SKUs, tag sets) come from a fixed stream, so every run
+    shares one catalogue; everything drawn per member comes from `seed`. The hot loops
+    avoid datetime and Decimal: times are integer seconds since `day0` and amounts integer
+    cents, turned into text by list lookups.
     """
 
     def __init__(self, *, seed: int, start: Start, until: date, orders_per_member: float,
@@ -198,94 +250,75 @@ class RowGenerator:
         self.next_member_no = start.member_no
         self.taken_mobiles = taken_mobiles
 
-        end_day = (until - date(1970, 1, 1)).days
-        self.end = end_day * DAY
+        epoch_day = (until - date(1970, 1, 1)).days
+        day0 = epoch_day - 75 * 365  # the oldest birthday
+        self.end = (epoch_day - day0) * DAY  # seconds since day0
         self.begin = self.end - WINDOW_DAYS * DAY
-        self.end_day = end_day
-
-        # Formatting caches: a timestamp is a date string plus a time-of-day string and a
-        # cent amount is one list lookup, instead of datetime/Decimal objects per value.
-        self.day0 = end_day - 75 * 365
-        self.dates = [(date(1970, 1, 1) + timedelta(days=d)).isoformat()
-                      for d in range(self.day0, end_day + 60)]
+        self.end_day = epoch_day - day0
+        first = date(1970, 1, 1) + timedelta(days=day0)
+        # Rows are never later than `end`; the margin covers the recorded_at delays.
+        self.dates = [(first + timedelta(days=d)).isoformat() for d in range(self.end_day + 2)]
         self.times = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+00" for s in range(DAY)]
-        self.money_cache = [f"{c // 100}.{c % 100:02d}" for c in range(300_000)]
-        self.daycodes = [d[2:4] + d[5:7] + d[8:10] for d in self.dates]
+        self.money = [money_text(c) for c in range(MONEY_CACHED)]
 
         self.names = self._name_pools(catalogue)
         self.skus = self._sku_pool(catalogue)
-        self.regions = _table((self._region_text(p, c), w) for p, c, _, w in REGIONS)
-        self.stores = stores
-        self.store_ids = [s.id for s in stores]
+        self.regions = _table((region_text(p, c), w) for p, c, _, w in REGIONS)
+        self.stores = [stores[i * len(stores) // CHANCE] for i in range(CHANCE)]
         self.online_store_id = online_store_id
-        self.tag_combos = self._tag_combos(catalogue, tag_ids)
+        self.tag_sets = self._tag_sets(catalogue, tag_ids)
 
-        # Sales per member: geometric with the mean that leaves room for the returns, so
-        # sales plus returns average orders_per_member (many members buy once or never).
+        # Sales per member: geometric, with the mean that leaves room for the returns, so
+        # sales and returns together average orders_per_member (many buy once or never).
         mean = orders_per_member / (1 + RETURN_RATE)
         self.sales_values, self.sales_cum = [0], [1.0]
         if mean > 0:
             p = 1 / (mean + 1)
-            cum, values = [], []
-            for k in range(int(mean * 25) + 25):
-                cum.append((cum[-1] if cum else 0) + p * (1 - p) ** k)
-                values.append(k)
-            self.sales_values, self.sales_cum = values, cum
+            self.sales_values = list(range(int(mean * 25) + 25))
+            self.sales_cum = list(accumulate(p * (1 - p) ** k for k in self.sales_values))
 
     # reference pools
 
     @staticmethod
-    def _region_text(province: str, city: str) -> str:
-        return f"{province}{'' if province.endswith('区') else '省'}{city}市" if province else f"{city}市"
-
-    @staticmethod
     def _name_pools(rng: random.Random) -> dict[str, list[str]]:
-        parts = [(item.rstrip("0123456789"), int("".join(ch for ch in item if ch.isdigit())))
-                 for item in SURNAMES.split()]
-        surnames, weights = zip(*parts)
+        surnames, weights = zip(*((name, int(weight)) for name, weight
+                                  in re.findall(r"(\D+?)(\d+)", SURNAMES.replace(" ", ""))))
         pools = {}
         for gender, chars in (("female", GIVEN_FEMALE), ("male", GIVEN_MALE),
                               ("unknown", GIVEN_FEMALE + GIVEN_MALE)):
-            pool = []
-            for surname in rng.choices(surnames, weights, k=40_000):
-                size = 1 if rng.random() < 0.25 else 2
-                pool.append(surname + "".join(rng.choices(chars, k=size)))
-            pools[gender] = pool
+            pools[gender] = [surname + "".join(rng.choices(chars, k=1 if rng.random() < 0.25 else 2))
+                             for surname in rng.choices(surnames, weights, k=1 << 15)]
         return pools
 
     @staticmethod
     def _sku_pool(rng: random.Random) -> list[tuple[str, int]]:
-        """(\"SKU\\tcategory\", unit price in cents); popular SKUs repeat in the pool."""
+        """("SKU<tab>category", unit price in cents), 2**16 draws: popular SKUs repeat."""
         catalogue = []
         for category, prefix, low, high in CATEGORIES:
             for n in range(1, SKUS_PER_CATEGORY + 1):
                 yuan = rng.randint(low // 10 + 1, high // 10 + 1) * 10 - 1  # prices end in 9
                 catalogue.append((f"{prefix}-{n:05d}\t{category}", yuan * 100))
-        weights = [1 / (rank + 20) for rank in range(len(catalogue))]
         rng.shuffle(catalogue)
-        return rng.choices(catalogue, weights, k=50_000)
+        weights = [1 / (rank + 20) for rank in range(len(catalogue))]
+        return rng.choices(catalogue, weights, k=1 << 16)
 
     @staticmethod
-    def _tag_combos(rng: random.Random, tag_ids: list[int]) -> list[tuple[int, ...]]:
-        """Pre-drawn sets of distinct tags; a member takes one set from the pool."""
+    def _tag_sets(rng: random.Random, tag_ids: list[int]) -> list[tuple[int, ...]]:
+        """2**13 pre-drawn sets of distinct tags; each member takes one."""
         if not tag_ids:
-            return [()]
-        return [tuple(rng.sample(tag_ids, min(len(tag_ids), TAGS_PER_MEMBER[int(rng.random() * 100)])))
-                for _ in range(8192)]
+            return [()] * (1 << 13)
+        return [tuple(rng.sample(tag_ids, min(len(tag_ids), TAGS_PER_MEMBER[rng.getrandbits(10)])))
+                for _ in range(1 << 13)]
 
-    # helpers
+    # text
 
     def ts(self, t: int) -> str:
-        return f"{self.dates[t // DAY - self.day0]} {self.times[t % DAY]}"
+        return f"{self.dates[t // DAY]} {self.times[t % DAY]}"
 
-    def money(self, cents: int) -> str:
-        return self.money_cache[cents] if cents < 300_000 else f"{cents // 100}.{cents % 100:02d}"
-
-    def _mobile(self, member_id: int, prefix_draw: float) -> str:
+    def _mobile(self, member_id: int, prefix: int) -> str:
         if member_id >= MOBILE_SPACE:
-            raise CommandError("member ids beyond 10**8 would repeat mobile numbers")
+            raise CommandError("member ids from 10**8 on would repeat mobile numbers")
         suffix = mobile_suffix(member_id)
-        prefix = MOBILE_PREFIXES[int(prefix_draw * len(MOBILE_PREFIXES))]
         national = prefix * MOBILE_SPACE + suffix
         if national in self.taken_mobiles:  # only numbers stored before this run can clash
             i = PREFIX_LIST.index(prefix)
@@ -300,19 +333,23 @@ class RowGenerator:
     # the batch
 
     def batch(self, n: int) -> Batch:
-        out = Batch()
+        out = Batch(members=n)
         clock = time.perf_counter()
+
+        def lap(table: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            out.seconds[table] = now - clock
+            clock = now
+
         members = self._members(n, out)
-        now = time.perf_counter()
-        out.seconds["members_member"], clock = now - clock, now
+        lap("members_member")
         self._orders(members, out)
-        now = time.perf_counter()
-        out.seconds["members_order+lines"], clock = now - clock, now
+        lap("members_order")  # and its lines
         self._member_tags(members, out)
-        now = time.perf_counter()
-        out.seconds["members_membertag"], clock = now - clock, now
+        lap("members_membertag")
         self._activity(members, out)
-        out.seconds["members_memberactivity"] = time.perf_counter() - clock
+        lap("members_memberactivity")
         for key, table in (("member", "members_member"), ("order", "members_order"),
                            ("line", "members_orderline"), ("member_tag", "members_membertag"),
                            ("activity", "members_memberactivity")):
@@ -320,48 +357,47 @@ class RowGenerator:
         return out
 
     def _members(self, n: int, out: Batch) -> list[tuple]:
-        rnd = self.rng.random
+        rnd, bits = self.rng.random, self.rng.getrandbits
         ts, end, begin, span = self.ts, self.end, self.begin, self.end - self.begin
-        names, regions, stores = self.names, self.regions, self.stores
-        dates, day0, end_day = self.dates, self.day0, self.end_day
+        names, regions, stores, dates = self.names, self.regions, self.stores, self.dates
+        end_day = self.end_day
         mid, no = self.next["member"], self.next_member_no
         rows, members = [], []
         for _ in range(n):
-            gender = GENDERS[int(rnd() * 100)]
-            pool = names[gender]
-            name = pool[int(rnd() * len(pool))]
+            gender = GENDERS[bits(10)]
+            name = names[gender][bits(15)]
             created = begin + int(rnd() * span)
             updated = created + int(rnd() * (end - created))
-            mobile = self._mobile(mid, rnd()) if rnd() < 0.97 else NULL
-            if rnd() < 0.88:
-                age = AGES[int(rnd() * len(AGES))]
-                birthday = dates[end_day - day0 - age * 365 - int(rnd() * 365)]
+            mobile = self._mobile(mid, MOBILE_PREFIXES[bits(10)]) if bits(10) < HAS_MOBILE else NULL
+            if bits(10) < HAS_BIRTHDAY:
+                birthday = dates[end_day - AGES[bits(10)] * 365 - int(rnd() * 365)]
             else:
                 birthday = NULL
-            if rnd() < 0.9:
-                store = stores[int(rnd() * len(stores))]
-                home, region = store.id, store.region if rnd() < 0.8 else regions[int(rnd() * len(regions))]
+            if bits(10) < HAS_HOME_STORE:
+                store = stores[bits(10)]
+                home = store.id
+                region = store.region if bits(10) < LIVES_BY_HOME_STORE else regions[bits(10)]
             else:
-                home, region = None, regions[int(rnd() * len(regions))] if rnd() < 0.9 else ""
-            channel = CHANNELS[int(rnd() * 100)]
+                home, region = None, regions[bits(10)] if bits(10) < HAS_REGION else ""
+            channel = CHANNELS[bits(10)]
             referrer = None
             if channel == "referral" and mid > self.first_member_id:
-                # only members of this run: ids below it may have gaps
+                # an earlier member of this run: ids below it may have gaps
                 referrer = self.first_member_id + int(rnd() * (mid - self.first_member_id))
-            status = STATUSES[int(rnd() * 100)]
             member_no = f"{no:010d}"
             external = f"mp:{member_no}" if channel == "mini_program" else NULL
-            if rnd() < 0.55:
-                consent = f"t\t{ts(created + int(rnd() * 600))}\tregistration"
+            if bits(10) < CONSENTED:
+                consent = f"t\t{ts(created + bits(9))}\tregistration"
             else:
                 consent = f"f\t{NULL}\t"
             rows.append(
                 f"{mid}\t{member_no}\t{mobile}\t{name}\t{gender}\t{birthday}\t{region}\t"
-                f"{NULL if home is None else home}\t{channel}\t{NULL if referrer is None else referrer}\t"
-                f"{external}\t{status}\t{consent}\t{ts(created)}\t{ts(updated)}\n"
+                f"{NULL if home is None else home}\t{channel}\t"
+                f"{NULL if referrer is None else referrer}\t{external}\t{STATUSES[bits(10)]}\t"
+                f"{consent}\t{ts(created)}\t{ts(updated)}\n"
             )
-            tier = TIER_PCT[int(rnd() * 100)]
-            members.append((mid, created, home, tier, mobile != NULL, channel, referrer))
+            members.append((mid, created, home, TIER_PCT[bits(10)], mobile != NULL, channel,
+                            referrer))
             mid += 1
             no += 1
         self.next["member"], self.next_member_no = mid, no
@@ -369,45 +405,44 @@ class RowGenerator:
         return members
 
     def _orders(self, members: list[tuple], out: Batch) -> None:
-        rnd = self.rng.random
-        ts, money, end = self.ts, self.money, self.end
-        dates, times, daycodes, day0 = self.dates, self.times, self.daycodes, self.day0
-        skus, store_ids, online = self.skus, self.store_ids, self.online_store_id
-        n_skus, n_stores = len(skus), len(store_ids)
+        """Sales, and for a few of them a return; order totals are the sums of the lines."""
+        rnd, bits = self.rng.random, self.rng.getrandbits
+        end, dates, times, M = self.end, self.dates, self.times, self.money
+        skus, stores, online = self.skus, self.stores, self.online_store_id
         sha256 = hashlib.sha256
         oid, lid = self.next["order"], self.next["line"]
         orders, lines = [], []
         counts = self.rng.choices(self.sales_values, cum_weights=self.sales_cum, k=len(members))
-        for (mid, created, home, tier, _mobile, _channel, _ref), count in zip(members, counts):
-            if not count:
-                continue
+        for (mid, created, home, tier, *_), count in zip(members, counts):
             span = end - created
-            for at in sorted(created + int(rnd() * span) for _ in range(count)):
-                if home is not None and rnd() < 0.7:
+            for at in sorted([created + int(rnd() * span) for _ in range(count)]):
+                if home is not None and bits(10) < AT_HOME_STORE:
                     store = home
-                elif rnd() < 0.6:
-                    store = online
                 else:
-                    store = store_ids[int(rnd() * n_stores)]
-                coupon_pct = COUPON_PCT[int(rnd() * 100)]
-                other_pct = OTHER_PCT[int(rnd() * 100)]
-                points_pct = POINTS_PCT[int(rnd() * 100)]
-                returned = rnd() < RETURN_RATE
+                    store = online if bits(10) < ONLINE_OTHERWISE else stores[bits(10)].id
+                coupon_pct, other_pct, points_pct = (
+                    COUPON_PCT[bits(10)], OTHER_PCT[bits(10)], POINTS_PCT[bits(10)])
+                returned = bits(10) < RETURNED
                 sold = []
                 sale_id = oid
                 oid += 1
                 tg = tc = tt = to = tp = tn = 0
-                for line_no in range(1, LINES_PER_ORDER[int(rnd() * 100)] + 1):
-                    sku, unit = skus[int(rnd() * n_skus)]
-                    qty = QUANTITY[int(rnd() * 100)]
+                for line_no in range(1, LINES_PER_ORDER[bits(10)] + 1):
+                    sku, unit = skus[bits(16)]
+                    qty = QUANTITY[bits(10)]
                     g = unit * qty
                     t = g * tier // 100
                     c = g * coupon_pct // 100
                     o = g * other_pct // 100
                     p = (g - t - c - o) * points_pct // 100
                     net = g - t - c - o - p
-                    lines.append(f"{lid}\t{sale_id}\t{line_no}\t{sku}\t{qty}\t{money(g)}\t"
-                                 f"{money(c)}\t{money(t)}\t{money(o)}\t{money(p)}\t{money(net)}\t{NULL}\n")
+                    lines.append(
+                        f"{lid}\t{sale_id}\t{line_no}\t{sku}\t{qty}\t{g // 100}.00\t"
+                        f"{M[c] if c < MONEY_CACHED else money_text(c)}\t"
+                        f"{M[t] if t < MONEY_CACHED else money_text(t)}\t"
+                        f"{M[o] if o < MONEY_CACHED else money_text(o)}\t"
+                        f"{M[p] if p < MONEY_CACHED else money_text(p)}\t"
+                        f"{M[net] if net < MONEY_CACHED else money_text(net)}\t{NULL}\n")
                     if returned:
                         sold.append((lid, line_no, sku, qty, g, c, t, o, p, net))
                     lid += 1
@@ -417,31 +452,38 @@ class RowGenerator:
                     to += o
                     tp += p
                     tn += net
-                day = at // DAY - day0
                 order_no = f"SO{sale_id:012d}"
+                recorded = at + bits(8)
                 orders.append(
-                    f"{sale_id}\t{store}\t{order_no}\tsale\t{mid}\t{NULL}\t{dates[day]} {times[at % DAY]}\t"
-                    f"{money(tg)}\t{money(tc)}\t{money(tt)}\t{money(to)}\t{money(tp)}\t{money(tn)}\t"
-                    f"{sha256(order_no.encode()).hexdigest()}\t{ts(at + int(rnd() * 300))}\n"
-                )
+                    f"{sale_id}\t{store}\t{order_no}\tsale\t{mid}\t{NULL}\t"
+                    f"{dates[at // DAY]} {times[at % DAY]}\t"
+                    f"{M[tg] if tg < MONEY_CACHED else money_text(tg)}\t"
+                    f"{M[tc] if tc < MONEY_CACHED else money_text(tc)}\t"
+                    f"{M[tt] if tt < MONEY_CACHED else money_text(tt)}\t"
+                    f"{M[to] if to < MONEY_CACHED else money_text(to)}\t"
+                    f"{M[tp] if tp < MONEY_CACHED else money_text(tp)}\t"
+                    f"{M[tn] if tn < MONEY_CACHED else money_text(tn)}\t"
+                    f"{sha256(order_no.encode()).hexdigest()}\t"
+                    f"{dates[recorded // DAY]} {times[recorded % DAY]}\n")
                 if not returned:
                     continue
-                # A return of some of the sale's lines, never more than was sold: a part of
-                # a line gets its share of each amount rounded half up (which cannot exceed
-                # the whole), all of a line gets exactly what it paid. Line numbers repeat
-                # the sale's, as the order service does.
+                # A return of some of the sale's lines within 30 days, never more than was
+                # sold: part of a line gets each amount's share rounded half up (which cannot
+                # exceed the whole), all of it exactly what it paid. Line numbers repeat the
+                # sale's, as the order service does.
                 ret_at = at + 1 + int(rnd() * (min(at + 30 * DAY, end) - at - 1))
                 ret_id = oid
                 oid += 1
-                picked = [line for line in sold if rnd() < 0.6] or sold[:1]
+                picked = [line for line in sold if bits(10) < LINE_RETURNED] or sold[:1]
                 tg = tc = tt = to = tp = tn = 0
                 for orig_id, line_no, sku, qty, g, c, t, o, p, net in picked:
                     q = 1 + int(rnd() * qty)
                     if q < qty:
-                        c, t, o, p, net = ((x * q * 2 + qty) // (2 * qty) for x in (c, t, o, p, net))
+                        c, t, o, p, net = [(x * q * 2 + qty) // (2 * qty) for x in (c, t, o, p, net)]
                         g = net + c + t + o + p
-                    lines.append(f"{lid}\t{ret_id}\t{line_no}\t{sku}\t{q}\t{money(g)}\t"
-                                 f"{money(c)}\t{money(t)}\t{money(o)}\t{money(p)}\t{money(net)}\t{orig_id}\n")
+                    lines.append(f"{lid}\t{ret_id}\t{line_no}\t{sku}\t{q}\t{money_text(g)}\t"
+                                 f"{money_text(c)}\t{money_text(t)}\t{money_text(o)}\t"
+                                 f"{money_text(p)}\t{money_text(net)}\t{orig_id}\n")
                     lid += 1
                     tg += g
                     tc += c
@@ -449,67 +491,71 @@ class RowGenerator:
                     to += o
                     tp += p
                     tn += net
-                day = ret_at // DAY - day0
                 order_no = f"RO{ret_id:012d}"
                 orders.append(
-                    f"{ret_id}\t{store}\t{order_no}\treturn\t{mid}\t{sale_id}\t{ts(ret_at)}\t"
-                    f"{money(tg)}\t{money(tc)}\t{money(tt)}\t{money(to)}\t{money(tp)}\t{money(tn)}\t"
-                    f"{sha256(order_no.encode()).hexdigest()}\t{ts(ret_at + int(rnd() * 300))}\n"
-                )
+                    f"{ret_id}\t{store}\t{order_no}\treturn\t{mid}\t{sale_id}\t{self.ts(ret_at)}\t"
+                    f"{money_text(tg)}\t{money_text(tc)}\t{money_text(tt)}\t{money_text(to)}\t"
+                    f"{money_text(tp)}\t{money_text(tn)}\t{sha256(order_no.encode()).hexdigest()}\t"
+                    f"{self.ts(ret_at + bits(8))}\n")
         self.next["order"], self.next["line"] = oid, lid
         out.rows["members_order"] = orders
         out.rows["members_orderline"] = lines
 
     def _member_tags(self, members: list[tuple], out: Batch) -> None:
-        rnd = self.rng.random
-        ts, end, combos = self.ts, self.end, self.tag_combos
-        n_combos = len(combos)
+        rnd, bits = self.rng.random, self.rng.getrandbits
+        end, dates, times, tag_sets = self.end, self.dates, self.times, self.tag_sets
         tid = self.next["member_tag"]
         rows = []
         for mid, created, *_ in members:
-            for tag in combos[int(rnd() * n_combos)]:
-                rows.append(f"{tid}\t{mid}\t{tag}\t{ts(created + int(rnd() * (end - created)))}\n")
+            for tag in tag_sets[bits(13)]:
+                at = created + int(rnd() * (end - created))
+                rows.append(f"{tid}\t{mid}\t{tag}\t{dates[at // DAY]} {times[at % DAY]}\n")
                 tid += 1
         self.next["member_tag"] = tid
         out.rows["members_membertag"] = rows
 
     def _activity(self, members: list[tuple], out: Batch) -> None:
-        rnd = self.rng.random
-        ts, end = self.ts, self.end
-        store_ids = self.store_ids
+        """Registration for everyone, then a sprinkling of the other behaviours."""
+        rnd, bits = self.rng.random, self.rng.getrandbits
+        end, dates, times, stores = self.end, self.dates, self.times, self.stores
         aid = self.next["activity"]
         rows = []
-        registration = {c: json.dumps({"channel": c}) for c in set(CHANNELS)}
-
-        def add(member_id: int, kind: str, at: int, payload: str = "{}", name: str = "") -> None:
-            nonlocal aid
-            rows.append(f"{aid}\t{member_id}\t{kind}\t{name}\t{ts(at)}\t{payload}\t"
-                        f"seed:{aid:012d}\t{ts(at + int(rnd() * 60))}\n")
-            aid += 1
+        append = rows.append
+        registered = {c: json.dumps({"channel": c}) for c in set(CHANNELS)}
+        events = []  # (member, kind, time, payload, name) of one member
 
         for mid, created, home, _tier, has_mobile, channel, referrer in members:
             span = end - created
-            add(mid, "registration", created, registration[channel])
-            if has_mobile and rnd() < 0.6:
-                add(mid, "phone_bound", created + int(rnd() * min(span, 7 * DAY)))
-            if rnd() < 0.45:
-                add(mid, "followed_account", created + int(rnd() * span))
-            if rnd() < 0.35:
-                add(mid, "profile_completed", created + int(rnd() * span))
-            for _ in range(CHECKINS[int(rnd() * 100)]):
-                add(mid, "checkin", created + int(rnd() * span))
-            if rnd() < 0.08:
-                store = home if home is not None else store_ids[int(rnd() * len(store_ids))]
-                add(mid, "store_favourited", created + int(rnd() * span), f'{{"store_id": {store}}}')
-            if rnd() < 0.10:
-                add(mid, "review", created + int(rnd() * span), f'{{"rating": {1 + int(rnd() * 5)}}}')
-            if rnd() < 0.08:
-                add(mid, "share", created + int(rnd() * span), '{"to": "wechat"}')
-            if rnd() < 0.04:
-                add(mid, "custom", created + int(rnd() * span),
-                    name=CUSTOM_EVENTS[int(rnd() * len(CUSTOM_EVENTS))])
+            events.append((mid, "registration", created, registered[channel], ""))
+            if has_mobile and bits(10) < PHONE_BOUND:
+                events.append((mid, "phone_bound", created + int(rnd() * min(span, 7 * DAY)), "{}", ""))
+            if bits(10) < FOLLOWED:
+                events.append((mid, "followed_account", created + int(rnd() * span), "{}", ""))
+            if bits(10) < PROFILE_COMPLETED:
+                events.append((mid, "profile_completed", created + int(rnd() * span), "{}", ""))
+            for _ in range(CHECKINS[bits(10)]):
+                events.append((mid, "checkin", created + int(rnd() * span), "{}", ""))
+            if bits(10) < FAVOURITED:
+                store = home if home is not None else stores[bits(10)].id
+                events.append((mid, "store_favourited", created + int(rnd() * span),
+                               f'{{"store_id": {store}}}', ""))
+            if bits(10) < REVIEWED:
+                events.append((mid, "review", created + int(rnd() * span),
+                               f'{{"rating": {RATINGS[bits(10)]}}}', ""))
+            if bits(10) < SHARED:
+                events.append((mid, "share", created + int(rnd() * span), '{"to": "wechat"}', ""))
+            if bits(10) < CUSTOM:
+                events.append((mid, "custom", created + int(rnd() * span), "{}",
+                               EVENT_NAMES[bits(10)]))
             if referrer is not None:
-                add(referrer, "referral_converted", created, f'{{"referred_member_id": {mid}}}')
+                events.append((referrer, "referral_converted", created,
+                               f'{{"referred_member_id": {mid}}}', ""))
+            for member_id, kind, at, payload, name in events:
+                recorded = at + bits(6)
+                append(f"{aid}\t{member_id}\t{kind}\t{name}\t{dates[at // DAY]} {times[at % DAY]}\t"
+                       f"{payload}\tseed:{aid:012d}\t{dates[recorded // DAY]} {times[recorded % DAY]}\n")
+                aid += 1
+            events.clear()
         self.next["activity"] = aid
         out.rows["members_memberactivity"] = rows
 
@@ -519,7 +565,8 @@ class RowGenerator:
 
 class Command(BaseCommand):
     help = ("Bulk-load synthetic members with orders, returns, tags and activity (PostgreSQL "
-            "COPY). Adds to what is there; the same seed and arguments give the same rows.")
+            "COPY). Adds to what is there; the same seed, arguments and starting database "
+            "give the same rows.")
 
     def add_arguments(self, parser):
         parser.add_argument("--members", type=int, required=True, help="how many members to add")
@@ -537,97 +584,134 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         members, batch_size = opts["members"], opts["batch"]
         if members < 0 or batch_size < 1 or opts["orders_per_member"] < 0:
-            raise CommandError("--members and --orders-per-member must not be negative, --batch positive")
-        if opts["stores"] < 1:
-            raise CommandError("--stores must be at least 1")
+            raise CommandError("--members and --orders-per-member must not be negative, "
+                               "--batch must be positive")
+        if opts["stores"] < 1 or opts["tags"] < 0:
+            raise CommandError("--stores must be at least 1, --tags not negative")
         until = opts["until"] or datetime.now(dt_timezone.utc).date()
         started = time.perf_counter()
 
         stores, online_id = self._ensure_stores(opts["stores"])
         tag_ids = self._ensure_tags(opts["tags"])
-        with connection.cursor() as django_cursor:
-            pg = django_cursor.connection  # the psycopg 3 connection
-        start = self._start(pg, members)
-        taken = self._taken_mobiles(pg)
+        start = self._start(members)
         generator = RowGenerator(
             seed=opts["seed"], start=start, until=until,
             orders_per_member=opts["orders_per_member"], stores=stores,
-            online_store_id=online_id, tag_ids=tag_ids, taken_mobiles=taken,
+            online_store_id=online_id, tag_ids=tag_ids, taken_mobiles=self._taken_mobiles(),
         )
         self.stdout.write(
-            f"seeding {members:,} members (~{opts['orders_per_member']:g} orders each) from id "
-            f"{start.member_id:,}, member number {start.member_no:010d}, window ending {until}"
+            f"seeding {members:,} members (~{opts['orders_per_member']:g} orders each) from "
+            f"member id {start.member_id:,}, member number {start.member_no:010d}, "
+            f"three years up to {until}"
         )
 
-        generate, load, rows = {}, {}, dict.fromkeys(TABLES, 0)
-        done = 0
-        while done < members:
-            n = min(batch_size, members - done)
-            batch = generator.batch(n)
-            for key, seconds in batch.seconds.items():
-                generate[key] = generate.get(key, 0.0) + seconds
-            with transaction.atomic():
-                with pg.cursor() as cursor:
-                    # Safe to lose on a crash: the batch is then rolled back anyway.
-                    cursor.execute("SET LOCAL synchronous_commit TO off")
-                    for table, columns in TABLES.items():
-                        clock = time.perf_counter()
-                        self._copy(cursor, table, columns, batch.rows[table])
-                        load[table] = load.get(table, 0.0) + time.perf_counter() - clock
-                        rows[table] += len(batch.rows[table])
-            self._advance_sequences(pg, batch.last_ids)
-            done += n
-            elapsed = time.perf_counter() - started
+        generated, copied, rows = {}, {}, dict.fromkeys(TABLES, 0)
+        sizes = [min(batch_size, members - done) for done in range(0, members, batch_size)]
+        done = dict.fromkeys(("members", "members_order", "members_orderline"), 0)
+
+        def loaded(batch: Batch) -> None:
+            for table, seconds in batch.seconds.items():
+                generated[table] = generated.get(table, 0.0) + seconds
+            done["members"] += batch.members
+            done["members_order"] += len(batch.rows["members_order"])
+            done["members_orderline"] += len(batch.rows["members_orderline"])
             self.stdout.write(
-                f"  {done:>10,} members  {rows['members_order']:>11,} orders  "
-                f"{rows['members_orderline']:>11,} lines  {elapsed:8.1f}s"
+                f"  {done['members']:>10,} members {done['members_order']:>11,} orders "
+                f"{done['members_orderline']:>11,} lines  {time.perf_counter() - started:7.1f}s"
             )
+
+        with closing(self._generated(generator, sizes)) as batches:
+            if connection.in_atomic_block:
+                # Inside the caller's transaction (a test, say) a second connection would
+                # not see this one's rows: load everything here, batch by batch.
+                for batch in batches:
+                    self._load(batch, TABLES, copied, rows)
+                    loaded(batch)
+            else:
+                self._load_in_two_stages(batches, copied, rows, loaded)
 
         if not opts["no_analyze"]:
             clock = time.perf_counter()
-            with pg.cursor() as cursor:
+            with connection.cursor() as cursor:
                 for table in TABLES:
                     cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
-            load["ANALYZE"] = time.perf_counter() - clock
-        self._report(rows, generate, load, time.perf_counter() - started)
+            copied["ANALYZE"] = time.perf_counter() - clock
+        self._report(rows, generated, copied, time.perf_counter() - started)
+
+    @staticmethod
+    def _generated(generator: RowGenerator, sizes: list[int]):
+        """Yield the batches, generating the next one in a thread while the caller loads
+        this one: the database does its share of the work meanwhile (psycopg releases the
+        GIL while it waits on the socket), so the run takes about as long as the slower
+        of the two rather than their sum. One thread, in order, so the rows stay the same."""
+        ready: queue.Queue = queue.Queue(maxsize=1)
+        stop = threading.Event()
+
+        def hand_over(item) -> bool:
+            """Queue an item unless the consumer has gone; False once it has."""
+            while not stop.is_set():
+                try:
+                    ready.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            try:
+                for size in sizes:
+                    if not hand_over(generator.batch(size)):
+                        return
+                hand_over(None)
+            except BaseException as exc:  # re-raised in the loading thread
+                hand_over(exc)
+
+        worker = threading.Thread(target=produce, name="seed_members generator", daemon=True)
+        worker.start()
+        try:
+            while (item := ready.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            worker.join()
 
     # setup
 
     @staticmethod
     def _ensure_stores(count: int) -> tuple[list[SeedStore], int]:
-        """The seeded physical stores (codes fixed by their position, so runs share them)
+        """The seeded physical stores (each code fixed by its position, so runs share them)
         and the online store; members and orders are spread over them."""
         rng = random.Random("seed_members stores v1")
-        cities = [r for r in REGIONS for _ in range(r[3])]
+        cities = _table((region, region[3]) for region in REGIONS)
         per_city: dict[str, int] = {}
         wanted = []
         for _ in range(count):
-            province, city, prefix, _w = cities[int(rng.random() * len(cities))]
+            province, city, prefix, _weight = cities[rng.getrandbits(DRAW_BITS)]
             n = per_city[prefix] = per_city.get(prefix, 0) + 1
             landmark = LANDMARKS[(n - 1) % len(LANDMARKS)]
-            suffix = "" if n <= len(LANDMARKS) else str(n // len(LANDMARKS) + 1)
-            wanted.append(Store(code=f"{prefix}{n:03d}", name=f"{city}{landmark}{suffix}店",
-                                region=RowGenerator._region_text(province, city)))
-        existing = set(Store.objects.filter(code__in=[s.code for s in wanted])
-                       .values_list("code", flat=True))
+            branch = "" if n <= len(LANDMARKS) else str((n - 1) // len(LANDMARKS) + 1)
+            wanted.append(Store(code=f"{prefix}{n:03d}", name=f"{city}{landmark}{branch}店",
+                                region=region_text(province, city)))
+        codes = [s.code for s in wanted]
+        existing = set(Store.objects.filter(code__in=codes).values_list("code", flat=True))
         Store.objects.bulk_create([s for s in wanted if s.code not in existing])
-        by_code = {s.code: s for s in Store.objects.filter(code__in=[s.code for s in wanted])}
-        stores = [SeedStore(by_code[s.code].pk, by_code[s.code].region) for s in wanted]
+        by_code = {s.code: s for s in Store.objects.filter(code__in=codes)}
+        stores = [SeedStore(by_code[code].pk, by_code[code].region) for code in codes]
         online, _ = Store.objects.get_or_create(
             code="ONLINE", defaults={"name": "线上商城 Online store", "kind": Store.Kind.ONLINE})
         return stores, online.pk
 
     @staticmethod
     def _ensure_tags(count: int) -> list[int]:
-        groups = []
-        for order, (name, _tags) in enumerate(TAG_GROUPS):
-            group, _ = TagGroup.objects.get_or_create(name=name, defaults={"sort_order": order})
-            groups.append(group)
+        """`count` tags spread over the tag groups, reused by later runs."""
+        groups = [TagGroup.objects.get_or_create(name=name, defaults={"sort_order": i})[0]
+                  for i, (name, _names) in enumerate(TAG_GROUPS)]
         ids = []
         for i in range(count):
-            g = i % len(TAG_GROUPS)
+            g, j = i % len(TAG_GROUPS), i // len(TAG_GROUPS)
             names = TAG_GROUPS[g][1]
-            j = i // len(TAG_GROUPS)
             name = names[j % len(names)] + ("" if j < len(names) else f" {j // len(names) + 1}")
             tag, _ = Tag.objects.get_or_create(
                 code=f"seed-{g + 1}-{j + 1}",
@@ -636,46 +720,92 @@ class Command(BaseCommand):
         return ids
 
     @staticmethod
-    def _sequence(pg, table: str) -> str:
-        with pg.cursor() as cursor:
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-            return cursor.fetchone()[0]
+    def _sequence(cursor, table: str) -> str:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        return cursor.fetchone()[0]
 
-    def _start(self, pg, members: int) -> Start:
-        """First free id per table (past both the rows and the sequence) and a block of
+    def _start(self, members: int) -> Start:
+        """The first free id per table (past both the rows and the sequence), and a block of
         member numbers reserved from members_member_no_seq."""
         first = {}
-        with pg.cursor() as cursor:
+        with connection.cursor() as cursor:
             for table in TABLES:
-                seq = self._sequence(pg, table)
                 cursor.execute(sql.SQL(
                     "SELECT (SELECT coalesce(max(id), 0) FROM {}), last_value, is_called FROM {}"
-                ).format(sql.Identifier(table), sql.SQL(seq)))
+                ).format(sql.Identifier(table), sql.SQL(self._sequence(cursor, table))))
                 max_id, last_value, is_called = cursor.fetchone()
                 first[table] = max(max_id + 1, last_value + 1 if is_called else last_value)
             cursor.execute("SELECT nextval('members_member_no_seq')")
             (next_no,) = cursor.fetchone()
-            # Numbers entered by hand past the sequence must not be reused either.
+            # Numbers entered past the sequence (an import, say) must not be reused either.
             cursor.execute(r"SELECT max(member_no::bigint) FROM members_member "
                            r"WHERE member_no ~ '^\d{1,18}$'")
             (max_no,) = cursor.fetchone()
             member_no = max(next_no, (max_no or 0) + 1)
             if members:
-                cursor.execute("SELECT setval('members_member_no_seq', %s)", [member_no + members - 1])
+                cursor.execute("SELECT setval('members_member_no_seq', %s)",
+                               [member_no + members - 1])
         return Start(member_id=first["members_member"], member_no=member_no,
                      order_id=first["members_order"], line_id=first["members_orderline"],
                      member_tag_id=first["members_membertag"],
                      activity_id=first["members_memberactivity"])
 
     @staticmethod
-    def _taken_mobiles(pg) -> set[int]:
-        """National numbers of mainland mobiles already stored (any member, closed too)."""
-        with pg.cursor() as cursor:
-            cursor.execute("SELECT substr(mobile, 4)::bigint FROM members_member "
+    def _taken_mobiles() -> set[int]:
+        """National numbers of the mainland mobiles already stored (closed members too)."""
+        with connection.cursor() as cursor:
+            cursor.execute(r"SELECT substr(mobile, 4)::bigint FROM members_member "
                            r"WHERE mobile ~ '^\+861\d{10}$'")
-            return {row[0] for row in cursor}
+            return {number for (number,) in cursor}
 
     # loading
+
+    def _load_in_two_stages(self, batches, copied, rows, loaded) -> None:
+        """Load the first stage of each batch here and hand it to a thread with its own
+        connection for the second stage (see FIRST_STAGE). A batch is `loaded` once both
+        stages are committed; a failure in either stops both."""
+        handoff: queue.Queue = queue.Queue(maxsize=1)
+        failed: list[BaseException] = []
+
+        def second_stage() -> None:
+            try:
+                while (batch := handoff.get()) is not None:
+                    self._load(batch, SECOND_STAGE, copied, rows)
+                    loaded(batch)
+            except BaseException as exc:
+                failed.append(exc)
+                while handoff.get() is not None:  # keep the first stage from blocking
+                    pass
+            finally:
+                connection.close()  # this thread's own connection
+
+        worker = threading.Thread(target=second_stage, name="seed_members loader", daemon=True)
+        worker.start()
+        try:
+            for batch in batches:
+                if failed:
+                    break
+                self._load(batch, FIRST_STAGE, copied, rows)
+                handoff.put(batch)
+        finally:
+            handoff.put(None)
+            worker.join()
+        if failed:
+            raise failed[0]
+
+    def _load(self, batch: Batch, tables, copied: dict[str, float], rows: dict[str, int]) -> None:
+        """Some tables of one batch in one transaction, on this thread's connection; then
+        their id sequences move past the rows."""
+        with transaction.atomic(), connection.cursor() as django_cursor:
+            cursor = django_cursor.cursor  # the psycopg cursor, which has copy()
+            # Losing the last batches to a crash is fine: the run is redone anyway.
+            cursor.execute("SET LOCAL synchronous_commit TO off")
+            for table in tables:
+                clock = time.perf_counter()
+                self._copy(cursor, table, TABLES[table], batch.rows[table])
+                copied[table] = copied.get(table, 0.0) + time.perf_counter() - clock
+                rows[table] += len(batch.rows[table])
+            self._advance_sequences(cursor, {t: batch.last_ids[t] for t in tables})
 
     @staticmethod
     def _copy(cursor, table: str, columns: tuple[str, ...], rows: list[str]) -> None:
@@ -685,32 +815,29 @@ class Command(BaseCommand):
             for i in range(0, len(rows), CHUNK_ROWS):
                 copy.write("".join(rows[i:i + CHUNK_ROWS]))
 
-    def _advance_sequences(self, pg, last_ids: dict[str, int]) -> None:
-        """Move each id sequence past the rows written, so ordinary inserts continue there."""
-        with pg.cursor() as cursor:
-            for table, last_id in last_ids.items():
-                seq = self._sequence(pg, table)
-                cursor.execute(sql.SQL(
-                    "SELECT setval(%s, greatest(%s, (SELECT last_value FROM {})))"
-                ).format(sql.SQL(seq)), [seq, last_id])
+    def _advance_sequences(self, cursor, last_ids: dict[str, int]) -> None:
+        """Move each id sequence past the rows written, so ordinary inserts continue there.
+        (setval is not transactional: a failed batch leaves a gap, never a clash.)"""
+        for table, last_id in last_ids.items():
+            seq = self._sequence(cursor, table)
+            cursor.execute(sql.SQL(
+                "SELECT setval(%s, greatest(%s, (SELECT last_value FROM {})))"
+            ).format(sql.SQL(seq)), [seq, last_id])
 
-    def _report(self, rows, generate, load, total) -> None:
+    def _report(self, rows, generated, copied, total) -> None:
+        """Per table: rows, seconds spent generating them (in the background thread) and
+        loading them (COPY, wall clock)."""
         self.stdout.write("")
-        self.stdout.write(f"{'table':<26}{'rows':>12}{'generate s':>12}{'copy s':>10}{'rows/s':>12}")
-        gen_for = {
-            "members_member": generate.get("members_member", 0.0),
-            "members_order": generate.get("members_order+lines", 0.0),
-            "members_orderline": None,  # generated together with the orders
-            "members_membertag": generate.get("members_membertag", 0.0),
-            "members_memberactivity": generate.get("members_memberactivity", 0.0),
-        }
+        self.stdout.write(f"{'table':<24}{'rows':>12}{'generate s':>12}{'copy s':>9}{'rows/s':>10}")
         for table in TABLES:
-            gen = gen_for[table]
-            copy = load.get(table, 0.0)
-            spent = (gen or 0.0) + copy
-            rate = rows[table] / spent if spent else 0
-            gen_text = "(orders)" if gen is None else f"{gen:.1f}"
-            self.stdout.write(f"{table:<26}{rows[table]:>12,}{gen_text:>12}{copy:>10.1f}{rate:>12,.0f}")
-        if "ANALYZE" in load:
-            self.stdout.write(f"{'ANALYZE':<26}{'':>12}{'':>12}{load['ANALYZE']:>10.1f}")
-        self.stdout.write(f"total {sum(rows.values()):,} rows in {total:.1f}s")
+            copy = copied.get(table, 0.0)
+            if table == "members_orderline":
+                gen_text = "(orders)"  # generated together with their orders
+            else:
+                gen_text = f"{generated.get(table, 0.0):.1f}"
+            rate = f"{rows[table] / copy:,.0f}" if copy else "-"
+            self.stdout.write(f"{table:<24}{rows[table]:>12,}{gen_text:>12}{copy:>9.1f}{rate:>10}")
+        if "ANALYZE" in copied:
+            self.stdout.write(f"{'ANALYZE':<24}{'':>12}{'':>12}{copied['ANALYZE']:>9.1f}")
+        self.stdout.write(f"total {sum(rows.values()):,} rows in {total:.1f}s "
+                          f"(generation overlaps loading)")

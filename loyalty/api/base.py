@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from rest_framework import exceptions, parsers
+from rest_framework.views import APIView
+
+from members.models import Member
+
+from .auth import ApiKeyAuthentication, ApiKeyRateThrottle, HasScopes
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, also refusing a body nested too deeply for Python's decoder, which
+    raises RecursionError (not ValueError) and would otherwise answer 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError() from None  # DRF's own "Malformed request."
+
+
+class ApiView(APIView):
+    """One view per operation. Subclasses set `required_scopes` and, for writes that move
+    points, `idempotency = "required"` (others may take the header: "optional")."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasScopes]
+    throttle_classes = [ApiKeyRateThrottle]
+    parser_classes = [JSONParser]
+    required_scopes: tuple[str, ...] = ()
+    idempotency: str | None = None
+
+
+MAX_ID = 2**63 - 1
+
+
+def member_or_404(member_id: int) -> Member:
+    if not 0 < member_id <= MAX_ID:
+        raise Http404
+    return get_object_or_404(Member, pk=member_id)

@@ -1,0 +1,20 @@
+from django.urls import path, re_path
+
+from . import errors, members, orders, points
+
+app_name = "api"
+
+urlpatterns = [
+    path("members", members.MemberRegisterView.as_view(), name="member-register"),
+    path("members/lookup", members.MemberLookupView.as_view(), name="member-lookup"),
+    path("members/<int:member_id>", members.MemberDetailView.as_view(), name="member-detail"),
+    path("members/<int:member_id>/points", points.BalanceView.as_view(), name="points-balance"),
+    path("members/<int:member_id>/points/entries", points.EntryListView.as_view(),
+         name="points-entries"),
+    path("members/<int:member_id>/points/spend", points.SpendView.as_view(), name="points-spend"),
+    path("members/<int:member_id>/points/adjust", points.AdjustView.as_view(),
+         name="points-adjust"),
+    path("orders/sales", orders.SaleView.as_view(), name="sale"),
+    path("orders/returns", orders.ReturnView.as_view(), name="return"),
+    re_path(r"", errors.not_found),  # anything else under the API: a JSON 404
+]

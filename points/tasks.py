@@ -1,0 +1,13 @@
+from celery import shared_task
+
+from .services import points_expire_due, points_unlock_due
+
+
+@shared_task(acks_late=True)
+def expire_points() -> int:
+    return points_expire_due()
+
+
+@shared_task(acks_late=True)
+def unlock_points() -> int:
+    return points_unlock_due()

@@ -1,0 +1,423 @@
+"""Malformed requests against every operation of the published OpenAPI schema.
+
+For each operation, a valid baseline (hand-written, keyed by operationId) is broken one
+thing at a time: the whole body, each required property, each property's type and range, the
+path's ids and the query parameters. Every answer must be a 4xx in the one error shape, and
+no business row may appear or disappear.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+
+from loyalty.intake import record_sale
+from members.services import LineInput, SaleInput
+from points.services import points_adjust
+
+from .conftest import client_for, new_idem, row_counts
+
+pytestmark = pytest.mark.django_db
+
+LONG = "x" * 10_000
+HUGE_ID = 99999999999999999999  # beyond bigint
+UNKNOWN_ID = 999_999_999
+
+_SCHEMA: dict = {}
+
+
+def load_schema(client) -> dict:
+    if not _SCHEMA:
+        response = client.get("/api/schema/?format=json")
+        assert response.status_code == 200
+        _SCHEMA.update(response.json())
+    return _SCHEMA
+
+
+def operations(schema: dict) -> dict[str, tuple[str, str, dict]]:
+    """operationId → (method, path, operation)."""
+    return {op["operationId"]: (method, path, op)
+            for path, ops in schema["paths"].items() for method, op in ops.items()}
+
+
+def resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+# --- the valid baselines ---------------------------------------------------------------------
+
+@dataclass
+class Baseline:
+    path: dict = field(default_factory=dict)
+    body: dict | None = None
+    query: dict | None = None
+
+
+@pytest.fixture
+def world(store, member, make_member, owner, now):
+    """A store, a member with 100 available points, another member, and a sale to return."""
+    other = make_member()
+    points_adjust(member_id=member.pk, points=100, operator_id=owner.pk, reason="credit")
+    record_sale(sale=SaleInput(
+        store_code=store.code, order_no="S-BASE", member_id=member.pk, ordered_at=now,
+        lines=(LineInput(line_no=1, sku="SKU-1", quantity=3, gross_amount=Decimal("300.00")),)))
+    return SimpleNamespace(store=store, member=member, other=other)
+
+
+def baselines(w) -> dict[str, Baseline]:
+    m = {"member_id": w.member.pk}
+    return {
+        "v1_members_create": Baseline(body={
+            "mobile": "13900139000", "name": "张三", "gender": "female", "birthday": "1990-05-01",
+            "region": "上海", "home_store": w.store.code, "source_channel": "app",
+            "referrer": w.member.pk, "external_id": "shop-1", "marketing_consent": True,
+            "consent_source": "app"}),
+        "v1_members_retrieve": Baseline(path=m),
+        "v1_members_partial_update": Baseline(path=m, body={
+            "mobile": "13900139001", "name": "李四", "gender": "male", "birthday": "1991-02-03",
+            "region": "北京", "home_store": w.store.code, "source_channel": "web",
+            "referrer": w.other.pk, "external_id": "shop-2", "marketing_consent": True,
+            "consent_source": "web"}),
+        "v1_members_lookup_retrieve": Baseline(query={"member_no": w.member.member_no}),
+        "v1_members_points_retrieve": Baseline(path=m),
+        "v1_members_points_entries_list": Baseline(path=m, query={"kind": "adjust"}),
+        "v1_members_points_spend_create": Baseline(path=m, body={"points": 10, "reason": "兑换"}),
+        "v1_members_points_adjust_create": Baseline(path=m, body={"points": 10, "reason": "补偿"}),
+        "v1_orders_sales_create": Baseline(body={
+            "store": w.store.code, "order_no": "S-NEW", "member": w.member.pk,
+            "ordered_at": "2026-03-14T10:30:00+08:00",
+            "lines": [{"line_no": 1, "sku": "SKU-2", "category": "tops", "quantity": 2,
+                       "gross_amount": "200.00", "coupon_discount": "10.00",
+                       "tier_discount": "5.00", "other_discount": "0.00",
+                       "points_cash": "1.00", "net_amount": "184.00"}]}),
+        "v1_orders_returns_create": Baseline(body={
+            "store": w.store.code, "order_no": "R-NEW", "sale_order_no": "S-BASE",
+            "sale_store": w.store.code, "ordered_at": "2026-03-15T10:30:00+08:00",
+            "lines": [{"line_no": 1, "quantity": 1}]}),
+    }
+
+
+def business_cases(w, base: dict[str, Baseline]) -> dict[str, list[tuple[str, dict]]]:
+    """Well-typed bodies that the business rules refuse (still 4xx, still nothing written)."""
+    sale, ret = base["v1_orders_sales_create"].body, base["v1_orders_returns_create"].body
+    line = sale["lines"][0]
+    gross_only = {k: v for k, v in line.items() if k != "net_amount"}
+    max_line = {"line_no": 1, "sku": "SKU-1", "quantity": 1, "gross_amount": "9999999999.99"}
+    return {
+        "v1_members_create": [
+            ("mobile taken", {**base["v1_members_create"].body, "mobile": w.member.mobile}),
+        ],
+        "v1_members_partial_update": [
+            ("own referrer", {"referrer": w.member.pk}),
+            ("mobile of another member", {"mobile": w.other.mobile}),
+        ],
+        "v1_members_points_spend_create": [("more than available", {"points": 101})],
+        "v1_members_points_adjust_create": [
+            ("zero", {"points": 0, "reason": "x"}),
+            ("remove more than available", {"points": -101, "reason": "x"}),
+        ],
+        "v1_orders_sales_create": [
+            ("net does not add up", {**sale, "lines": [{**line, "net_amount": "183.99"}]}),
+            ("discounts beyond gross",
+             {**sale, "lines": [{**gross_only, "coupon_discount": "300.00"}]}),
+            ("order total beyond NUMERIC(12,2)", {**sale, "lines": [
+                {**max_line, "line_no": n} for n in range(1, 3)]}),
+            ("number used by another sale", {**sale, "order_no": "S-BASE"}),
+        ],
+        "v1_orders_returns_create": [
+            ("more than sold", {**ret, "lines": [{"line_no": 1, "quantity": 4}]}),
+            ("line not in the sale", {**ret, "lines": [{"line_no": 2, "quantity": 1}]}),
+            ("sale at another store", {**ret, "sale_store": "NO-SUCH-STORE"}),
+            ("return number used by the sale", {**ret, "order_no": "S-BASE"}),
+        ],
+    }
+
+
+OPERATION_IDS = [
+    "v1_members_create", "v1_members_retrieve", "v1_members_partial_update",
+    "v1_members_lookup_retrieve", "v1_members_points_retrieve",
+    "v1_members_points_entries_list", "v1_members_points_spend_create",
+    "v1_members_points_adjust_create", "v1_orders_sales_create", "v1_orders_returns_create",
+]
+
+# Bad values per query parameter. `page_size` is lenient by design (DRF falls back to the
+# default page size for anything that is not a positive integer), so it has none.
+BAD_QUERY = {
+    "mobile": ["abc", "123", "+1 650 253 0000", "1380013800\x00", LONG],
+    "external_id": ["\x00", "nul\x00inside", LONG, "no-such-id"],
+    "member_no": ["\x00", LONG, "0000000000"],
+    "kind": ["bogus", "\x00", "EARN"],
+    "created_after": ["2026-13-45", "yesterday", "\x00", "2026-03-14T25:00:00"],
+    "created_before": ["2026-13-45", "yesterday", "\x00"],
+    "cursor": ["garbage!", LONG],
+    "page_size": [],
+}
+
+
+# --- mutations ---------------------------------------------------------------------------------
+
+def dumps(value) -> bytes:
+    return json.dumps(value, ensure_ascii=True).encode()
+
+
+WHOLE_BODIES = [
+    ("{}", dumps({})),
+    ("empty body", b""),
+    ("[]", dumps([])),
+    ('"text"', dumps("text")),
+    ("null", b"null"),
+    ("42", b"42"),
+    ("true", b"true"),
+    ("invalid JSON", b"{bad"),
+    ("truncated JSON", b'{"points": 1'),
+    ("not UTF-8", b"\xff\xfe{}"),
+    ("NaN", b'{"points": NaN, "member": NaN}'),
+    ("Infinity", b'{"points": Infinity, "member": -Infinity}'),
+    ("integer of 5000 digits", b'{"points": 1' + b"0" * 5000 + b"}"),
+    ("deeply nested array", b"[" * 100_000),
+    ("deeply nested object", b'{"a":' * 100_000),
+]
+
+
+def bad_values(name: str, prop: dict, schema: dict) -> list[tuple[str, object]]:
+    """Values that must be refused for one property, by its documented type and name."""
+    prop = resolve(schema, prop)
+    kind, fmt = prop.get("type"), prop.get("format")
+    values: list[tuple[str, object]] = [
+        ("null", None), ("object", {"a": 1}), ("list", [1, 2]), ("long string", LONG)]
+    if kind != "boolean":
+        values.append(("boolean", True))
+    if "enum" in prop:
+        values += [("unknown choice", "bogus"), ("blank", ""), ("number", 7)]
+    elif kind == "integer":
+        values += [("string", "abc"), ("blank", ""), ("float", 1.5), ("10**30", 10**30),
+                   ("-10**30", -(10**30)), ("1e309", "1e309"), ("NaN", "NaN"),
+                   ("Infinity", "Infinity"), ("2**70", 2**70),
+                   ("below minimum", prop.get("minimum", 0) - 1),
+                   ("above maximum", prop.get("maximum", 2**63 - 1) + 1)]
+        if prop.get("minimum", -1) > -1:
+            values.append(("-1", -1))
+        if prop.get("minimum", 0) > 0:
+            values.append(("0", 0))
+    elif kind == "string" and fmt == "decimal":
+        values += [("-1", "-1"), ("-1 number", -1), ("10**30", 10**30), ("10**30 string",
+                   str(10**30)), ("1e309", "1e309"), ("NaN", "NaN"), ("Infinity", "Infinity"),
+                   ("-Infinity", "-Infinity"), ("string", "abc"), ("blank", ""),
+                   ("three decimals", "1.005"), ("comma", "1,00")]
+    elif kind == "string" and fmt in ("date", "date-time"):
+        values += [("month 13", "2026-13-45"), ("yesterday", "yesterday"), ("blank", ""),
+                   ("number", 20260314), ("far future", "99999-01-01")]
+        if fmt == "date":
+            values += [("future birthday", "2999-01-01"), ("date-time", "2026-03-14T10:00:00")]
+        else:
+            values += [("hour 25", "2026-03-14T25:00:00+08:00"),
+                       ("year 1 east of UTC", "0001-01-01T00:10:00+08:00"),
+                       ("year 9999 west of UTC", "9999-12-31T23:59:59-12:00")]
+    elif kind == "string":
+        values += [("NUL", "a\x00b"), ("lone surrogate", "a\ud800b")]
+        if prop.get("minLength", 0) >= 1:
+            values += [("blank", ""), ("spaces", "   ")]
+    elif kind == "boolean":
+        values += [("string", "maybe"), ("number 2", 2), ("blank", "")]
+    elif kind == "array":
+        values += [("empty list", []), ("list of strings", ["x"]), ("list of null", [None]),
+                   ("string", "text"), ("501 items", [{}] * 501)]
+    if name in ("member", "referrer"):
+        values += [("unknown id", UNKNOWN_ID), ("id beyond bigint", 2**70), ("id 0", 0)]
+    if name == "mobile":
+        values += [("short phone", "123"), ("letters", "abc"), ("US phone", "+1 650 253 0000"),
+                   ("landline", "021 6234 5678")]
+    if name in ("store", "home_store", "sale_store"):
+        values.append(("unknown store", "NO-SUCH-STORE"))
+    if name == "sale_order_no":
+        values.append(("unknown sale", "NO-SUCH-SALE"))
+    return values
+
+
+def body_cases(schema: dict, op: dict, base: dict) -> list[tuple[str, bytes]]:
+    body_schema = resolve(schema, op["requestBody"]["content"]["application/json"]["schema"])
+    partial = not body_schema.get("required")
+    cases = [(label, raw) for label, raw in WHOLE_BODIES
+             # an empty partial update is a valid no-op
+             if not (partial and label in ("{}", "empty body"))]
+
+    for name in body_schema.get("required", []):
+        body = {k: v for k, v in base.items() if k != name}
+        cases.append((f"missing {name}", dumps(body)))
+    for name, prop in body_schema["properties"].items():
+        for label, value in bad_values(name, prop, schema):
+            cases.append((f"{name}: {label}", dumps({**base, name: value})))
+        items = resolve(schema, prop).get("items")
+        if items is None:
+            continue
+        item_schema = resolve(schema, items)
+        first = base[name][0]
+        for required in item_schema.get("required", []):
+            line = {k: v for k, v in first.items() if k != required}
+            cases.append((f"{name}[0] missing {required}", dumps({**base, name: [line]})))
+        for item_name, item_prop in item_schema["properties"].items():
+            for label, value in bad_values(item_name, item_prop, schema):
+                line = {**first, item_name: value}
+                cases.append((f"{name}[0].{item_name}: {label}", dumps({**base, name: [line]})))
+        cases.append((f"{name}: duplicate line", dumps({**base, name: [first, first]})))
+    return cases
+
+
+# --- the checks ----------------------------------------------------------------------------------
+
+def check(response, label: str, failures: list[str], before: dict[str, int]) -> None:
+    status = response.status_code
+    problem = None
+    if not 400 <= status < 500:
+        problem = f"status {status}"
+    else:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        error = body.get("error") if isinstance(body, dict) else None
+        if not (isinstance(error, dict) and isinstance(error.get("code"), str) and error["code"]
+                and isinstance(error.get("message"), str)):
+            problem = f"status {status} without the error shape: {response.content[:200]!r}"
+    after = row_counts()
+    if after != before:
+        changed = {t: (before[t], after[t]) for t in before if before[t] != after[t]}
+        problem = (problem + "; " if problem else "") + f"rows changed {changed}"
+    if problem:
+        failures.append(f"{label}: {problem}")
+
+
+def url_of(path: str, values: dict) -> str:
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", str(value))
+    return path
+
+
+def send(client, method: str, url: str, body: bytes | None = None, query: dict | None = None):
+    extra = {"HTTP_IDEMPOTENCY_KEY": new_idem()}
+    if method == "get":
+        return client.get(url, query or {}, **extra)
+    return getattr(client, method)(url, data=body if body is not None else b"{}",
+                                   content_type="application/json", **extra)
+
+
+@pytest.fixture
+def full_client(api_key):
+    client = client_for(api_key[1])
+    client.raise_request_exception = False  # a crash must show as a 500, not stop the test
+    return client
+
+
+def test_every_operation_has_a_baseline(anon, world):
+    schema = load_schema(anon)
+    assert set(operations(schema)) == set(OPERATION_IDS) == set(baselines(world))
+    documented = {p["name"] for _m, _p, op in operations(schema).values()
+                  for p in op.get("parameters", []) if p["in"] == "query"}
+    assert documented == set(BAD_QUERY)
+
+
+@pytest.mark.parametrize("operation_id", OPERATION_IDS)
+def test_baseline_is_valid(anon, full_client, world, operation_id):
+    """The mutations start from a request that succeeds, so each refusal is the mutation's."""
+    method, path, _op = operations(load_schema(anon))[operation_id]
+    base = baselines(world)[operation_id]
+    body = dumps(base.body) if base.body is not None else None
+    response = send(full_client, method, url_of(path, base.path), body, base.query)
+    assert 200 <= response.status_code < 300, response.content
+
+
+@pytest.mark.parametrize("operation_id", OPERATION_IDS)
+def test_malformed_requests_are_refused_cleanly(anon, full_client, world, operation_id):
+    schema = load_schema(anon)
+    method, path, op = operations(schema)[operation_id]
+    base = baselines(world)[operation_id]
+    url = url_of(path, base.path)
+    body = dumps(base.body) if base.body is not None else None
+    failures: list[str] = []
+    sent = 0
+
+    if "requestBody" in op:
+        for label, raw in body_cases(schema, op, base.body):
+            before = row_counts()
+            check(send(full_client, method, url, raw), label, failures, before)
+            sent += 1
+
+    for param in op.get("parameters", []):
+        if param["in"] == "path":
+            for value in (UNKNOWN_ID, HUGE_ID, 0, -1, "abc", "1.5", "%00"):
+                before = row_counts()
+                other = url_of(path, {**base.path, param["name"]: value})
+                check(send(full_client, method, other, body, base.query),
+                      f"path {param['name']}={value}", failures, before)
+                sent += 1
+        elif param["in"] == "query":
+            for value in BAD_QUERY[param["name"]]:
+                before = row_counts()
+                check(send(full_client, method, url, body, {param["name"]: value}),
+                      f"query {param['name']}={value[:20]!r}", failures, before)
+                sent += 1
+
+    for label, case in business_cases(world, baselines(world)).get(operation_id, []):
+        before = row_counts()
+        check(send(full_client, method, url, dumps(case)), label, failures, before)
+        sent += 1
+
+    if operation_id == "v1_members_lookup_retrieve":
+        before = row_counts()
+        check(send(full_client, method, url, None, {}), "no query at all", failures, before)
+        sent += 1
+
+    assert sent > 5
+    assert not failures, f"{len(failures)} of {sent} requests misbehaved:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("method", ["put", "delete"])
+def test_undocumented_methods_are_405_in_the_error_shape(full_client, world, method):
+    response = getattr(full_client, method)(f"/api/v1/members/{world.member.pk}")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_wrong_content_type_is_415(full_client, world):
+    before = row_counts()
+    response = full_client.post(f"/api/v1/members/{world.member.pk}/points/spend",
+                                data="points=10", content_type="application/x-www-form-urlencoded",
+                                HTTP_IDEMPOTENCY_KEY=new_idem())
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+    assert row_counts() == before
+
+
+# --- the schema documents the error shape ------------------------------------------------------
+
+def test_every_operation_documents_400_and_401_with_the_error_component(anon):
+    schema = load_schema(anon)
+    error = resolve(schema, {"$ref": "#/components/schemas/Error"})
+    detail = resolve(schema, error["properties"]["error"])
+    assert set(detail["required"]) >= {"code", "message"}
+    for operation_id, (_method, _path, op) in operations(schema).items():
+        for status in ("400", "401", "403", "429"):
+            content = op["responses"][status]["content"]["application/json"]["schema"]
+            assert content == {"$ref": "#/components/schemas/Error"}, (operation_id, status)
+        assert op["security"] == [{"ApiKey": []}], operation_id
+    assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
+
+
+def test_points_writes_declare_a_required_idempotency_header(anon):
+    schema = load_schema(anon)
+    ops = operations(schema)
+    for operation_id in ("v1_members_points_spend_create", "v1_members_points_adjust_create"):
+        headers = [p for p in ops[operation_id][2]["parameters"]
+                   if p["in"] == "header" and p["name"] == "Idempotency-Key"]
+        assert len(headers) == 1 and headers[0]["required"] is True, operation_id
+    for operation_id in ("v1_members_create", "v1_orders_sales_create",
+                         "v1_orders_returns_create"):
+        headers = [p for p in ops[operation_id][2]["parameters"]
+                   if p["in"] == "header" and p["name"] == "Idempotency-Key"]
+        assert len(headers) == 1 and not headers[0].get("required"), operation_id

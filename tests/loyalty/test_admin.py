@@ -1,0 +1,91 @@
+"""The composed member page: balances, the two-step adjustment, API keys shown once."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from loyalty.models import ApiKey
+from points.models import PointsAccount, PointsEntry
+
+
+def test_member_page_shows_balances(admin_client, member):
+    response = admin_client.get(reverse("admin:members_member_change", args=[member.pk]))
+    assert response.status_code == 200
+    assert reverse("admin:loyalty_member_adjust_points", args=[member.pk]) in response.content.decode()
+
+
+def test_adjustment_needs_a_reason_then_a_confirmation(admin_client, admin_user, member):
+    url = reverse("admin:loyalty_member_adjust_points", args=[member.pk])
+    response = admin_client.post(url, {"points": "200", "reason": ""})
+    assert response.status_code == 200 and response.context["form"].errors["reason"]
+    response = admin_client.post(url, {"points": "200", "reason": "补偿"})
+    assert response.context["confirming"] is True
+    assert PointsEntry.objects.count() == 0  # nothing until confirmed
+    response = admin_client.post(url, {"points": "200", "reason": "补偿", "confirm": "1"})
+    assert response.status_code == 302
+    entry = PointsEntry.objects.get()
+    assert (entry.kind, entry.available_delta, entry.operator_id, entry.reason) == (
+        "adjust", 200, admin_user.pk, "补偿")
+    assert PointsAccount.objects.get(member=member).available == 200
+
+
+def test_negative_adjustment_beyond_the_balance_is_a_form_error(admin_client, member):
+    url = reverse("admin:loyalty_member_adjust_points", args=[member.pk])
+    response = admin_client.post(url, {"points": "-5", "reason": "x", "confirm": "1"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["points"]
+    assert PointsEntry.objects.count() == 0
+
+
+def test_clerks_cannot_adjust(client, django_user_model, member):
+    from loyalty.roles import CLERKS, roles_sync
+
+    roles_sync()
+    clerk = django_user_model.objects.create_user("clerk1", password="x", is_staff=True)
+    clerk.groups.add(*[g for name, g in roles_sync().items() if name == CLERKS])
+    client.force_login(clerk)
+    url = reverse("admin:loyalty_member_adjust_points", args=[member.pk])
+    assert client.post(url, {"points": "5", "reason": "x", "confirm": "1"}).status_code == 403
+    assert PointsEntry.objects.count() == 0
+
+
+def test_entries_are_read_only(admin_client, admin_user, member):
+    from points.services import points_adjust
+
+    points_adjust(member_id=member.pk, points=10, operator_id=admin_user.pk, reason="r")
+    entry = PointsEntry.objects.get()
+    list_page = admin_client.get(reverse("admin:points_pointsentry_changelist") + f"?q={member.member_no}")
+    assert list_page.status_code == 200 and entry in list_page.context["cl"].result_list
+    assert admin_client.get(reverse("admin:points_pointsentry_add")).status_code == 403
+    response = admin_client.post(reverse("admin:points_pointsentry_delete", args=[entry.pk]),
+                                 {"post": "yes"})
+    assert response.status_code == 403
+    assert PointsEntry.objects.count() == 1
+
+
+def test_api_key_is_shown_once_and_stored_hashed(admin_client, admin_user):
+    response = admin_client.post(reverse("admin:loyalty_apikey_add"), {
+        "name": "小程序", "scopes": ["members:read", "orders:write"], "owner": admin_user.pk,
+        "rate_per_minute": "600"}, follow=True)
+    assert response.status_code == 200
+    text = " ".join(str(m) for m in response.context["messages"])
+    plaintext = re.search(r"lk_[0-9a-f]{8}_[\w-]+", text).group(0)
+    key = ApiKey.objects.get()
+    assert plaintext.split("_")[1] == key.prefix
+    assert plaintext not in key.hashed_key and key.hashed_key != plaintext
+    assert sorted(key.scopes) == ["members:read", "orders:write"]
+    page = admin_client.get(reverse("admin:loyalty_apikey_change", args=[key.pk]))
+    assert plaintext not in page.content.decode()
+
+
+@pytest.mark.parametrize("url_name", ["admin:points_pointsentry_changelist",
+                                      "admin:points_pointslot_changelist",
+                                      "admin:points_pointsaccount_changelist",
+                                      "admin:points_pointssettings_changelist",
+                                      "admin:loyalty_apikey_changelist"])
+def test_points_pages_answer(admin_client, url_name):
+    response = admin_client.get(reverse(url_name), follow=True)
+    assert response.status_code == 200

@@ -1,0 +1,444 @@
+"""A Hypothesis state machine drives the points services with a controlled clock over 2–3
+members — sales and returns through the intake, spends, adjustments, the expiry and unlock
+jobs, freezing — and keeps its own model of every member's lots, pending points and debt,
+computed from what each operation should do (never by reading the ledger back).
+
+After every step the database must match the model lot by lot, and the ledger's own
+invariants must hold: each balance equals the sum of its entries, the lots back the
+balances exactly, nothing is negative.
+
+Each example runs inside one transaction that is rolled back at its end, so examples are
+independent and fast."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.contrib.auth.models import User
+from django.db import transaction
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test,
+)
+
+from loyalty.intake import record_return, record_sale
+from members.models import Member
+from members.services import (
+    LineInput, MemberInput, ReturnInput, ReturnLineInput, SaleInput, member_register,
+    member_set_status,
+)
+from points.errors import PointsError
+from points.models import EntryKind, PointsEntry, PointsLot
+from points.services import (
+    points_adjust, points_expire_due, points_spend, points_unlock_due,
+)
+from tests.conftest import SHANGHAI
+from tests.points.helpers import assert_ledgers_consistent, balances, set_points_settings
+
+START = datetime(2026, 3, 14, 10, 30, tzinfo=SHANGHAI)
+MAX_EXAMPLES = 50
+STEPS_PER_EXAMPLE = 35          # the initialize step included
+MIN_TOTAL_STEPS = 1000
+
+# How much to spend or take back: a fixed number, or a share of what the model says is
+# available (shares over 100% must be refused), so partial spends across lots are common.
+AMOUNT = st.one_of(st.tuples(st.just("points"), st.integers(1, 400)),
+                   st.tuples(st.just("percent"), st.integers(1, 120)))
+
+EXPIRY_MONTHS = [None, 1, 2, 3, 6]
+
+ADVANCE = st.one_of(
+    st.integers(0, 48).map(lambda h: timedelta(hours=h)),
+    st.integers(1, 10).map(lambda d: timedelta(days=d)),
+)
+
+
+# --- the model -------------------------------------------------------------------------------
+
+
+@dataclass
+class Lot:
+    db_id: int
+    seq: int                    # creation order: ties in spending order go to the older lot
+    state: str                  # "pending" | "available"
+    original: int
+    remaining: int
+    unlocks_at: datetime | None
+    expires_at: datetime | None
+
+    def spend_key(self) -> tuple:
+        # soonest expiry first, never-expiring lots last, older before newer
+        return (self.expires_at is None, self.expires_at or START, self.seq)
+
+
+@dataclass
+class MemberModel:
+    pk: int
+    frozen: bool = False
+    debt: int = 0
+    lots: list[Lot] = field(default_factory=list)
+
+    @property
+    def available(self) -> int:
+        return sum(lot.remaining for lot in self.lots if lot.state == "available")
+
+    @property
+    def pending(self) -> int:
+        return sum(lot.remaining for lot in self.lots if lot.state == "pending")
+
+    def take(self, points: int, skip: Lot | None = None) -> int:
+        """Consume up to `points` from available lots in spending order."""
+        taken = 0
+        for lot in sorted(self.lots, key=Lot.spend_key):
+            if taken >= points:
+                break
+            if lot is skip or lot.state != "available" or lot.remaining == 0:
+                continue
+            part = min(lot.remaining, points - taken)
+            lot.remaining -= part
+            taken += part
+        return taken
+
+
+@dataclass
+class SaleModel:
+    order_no: str
+    member: MemberModel
+    net: Decimal
+    earned: int                 # points the sale's earning was worth (0: it earned nothing)
+    lot: Lot | None             # the lot it credited, if any
+    units_left: dict[int, int]  # line_no → units not yet returned
+    returned_net: Decimal = Decimal(0)
+    reversed: int = 0
+
+
+def amount(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+@st.composite
+def sale_lines(draw) -> tuple[LineInput, ...]:
+    lines = []
+    for line_no in range(1, draw(st.integers(1, 2)) + 1):
+        gross = draw(st.integers(0, 40_000))
+        coupon = draw(st.integers(0, gross // 2))
+        lines.append(LineInput(line_no=line_no, sku=f"SKU-{line_no}",
+                               quantity=draw(st.integers(1, 4)),
+                               gross_amount=amount(gross), coupon_discount=amount(coupon)))
+    return tuple(lines)
+
+
+# --- the machine -------------------------------------------------------------------------------
+
+
+def make_machine(store, operator: User, counter: dict[str, int]):
+    class LedgerMachine(RuleBasedStateMachine):
+        def __init__(self):
+            super().__init__()
+            self._atomic = transaction.atomic()
+            self._atomic.__enter__()
+            self.now = START
+            self.members: list[MemberModel] = []
+            self.sales: list[SaleModel] = []
+            self.seq = 0
+            self.orders = 0
+            self.pending_days = 0
+            self.expiry_months: int | None = None
+            self.per_yuan = 1
+            counter["examples"] += 1
+
+        def teardown(self):
+            transaction.set_rollback(True)
+            self._atomic.__exit__(None, None, None)
+
+        def _step(self, name: str, advance: timedelta) -> None:
+            self.now += advance
+            counter["steps"] += 1
+            counter["rules"][name] += 1
+
+        @staticmethod
+        def _points(how_much: tuple[str, int], m: MemberModel) -> int:
+            kind, n = how_much
+            if kind == "points":
+                return n
+            return max(1, -(-m.available * n // 100))  # n% of what is available, rounded up
+
+        def _new_lot(self, db_id: int, points: int, pending: bool) -> Lot:
+            self.seq += 1
+            return Lot(db_id=db_id, seq=self.seq,
+                       state="pending" if pending else "available",
+                       original=points, remaining=points,
+                       unlocks_at=self.now + timedelta(days=self.pending_days) if pending else None,
+                       expires_at=(self.now + relativedelta(months=self.expiry_months)
+                                   if self.expiry_months else None))
+
+        # -- setup -----------------------------------------------------------------------------
+
+        @initialize(opening=st.lists(st.integers(0, 2000), min_size=2, max_size=3),
+                    opening_expiry_months=st.sampled_from(EXPIRY_MONTHS),
+                    pending_days=st.sampled_from([0, 3, 7]), per_yuan=st.integers(1, 3),
+                    expiry_months=st.sampled_from(EXPIRY_MONTHS))
+        def setup(self, opening, opening_expiry_months, pending_days, expiry_months, per_yuan):
+            # Opening balances, so spends have something to take, earned under other expiry
+            # terms than what follows: the oldest lots need not be the first to expire.
+            self.expiry_months = opening_expiry_months
+            set_points_settings(expiry_months=opening_expiry_months)
+            for i, points in enumerate(opening):
+                m = member_register(data=MemberInput(mobile=f"1390013{i:04d}", name=f"客{i}"),
+                                    now=self.now)
+                self.members.append(MemberModel(pk=m.pk))
+                if points:
+                    entry = points_adjust(member_id=m.pk, points=points, now=self.now,
+                                          operator_id=operator.pk, reason="opening").entry
+                    self.members[-1].lots.append(self._new_lot(entry.lot_id, points, False))
+            self.pending_days, self.expiry_months, self.per_yuan = (
+                pending_days, expiry_months, per_yuan)
+            set_points_settings(pending_days=pending_days, expiry_months=expiry_months,
+                                points_per_yuan=per_yuan)
+
+        # -- earning: a sale through the intake --------------------------------------------------
+
+        @precondition(lambda self: self.members)
+        @rule(who=st.integers(0, 2), lines=sale_lines(), advance=ADVANCE)
+        def sale(self, who, lines, advance):
+            self._step("sale", advance)
+            m = self.members[who % len(self.members)]
+            self.orders += 1
+            order_no = f"S-{self.orders}"
+            net = sum((line.gross_amount - line.coupon_discount for line in lines), Decimal(0))
+            points = int(net * self.per_yuan)  # whole yuan, rounded down (net ≥ 0)
+
+            outcome = record_sale(sale=SaleInput(store_code=store.code, order_no=order_no,
+                                                 member_id=m.pk, ordered_at=self.now,
+                                                 lines=lines), now=self.now)
+
+            assert outcome.created and outcome.order.net_amount == net
+            sale = SaleModel(order_no=order_no, member=m, net=net, earned=0, lot=None,
+                             units_left={line.line_no: line.quantity for line in lines})
+            self.sales.append(sale)
+            if m.frozen or points == 0:
+                assert outcome.points is None
+                return
+            collected = min(m.debt, points)
+            credited = points - collected
+            m.debt -= collected
+            sale.earned = points
+            entry = outcome.points.entry
+            pending = self.pending_days > 0
+            assert (entry.kind, entry.order_id, entry.debt_delta) == (
+                EntryKind.EARN, outcome.order.pk, -collected)
+            assert (entry.available_delta, entry.pending_delta) == (
+                (0, credited) if pending else (credited, 0))
+            if credited:
+                sale.lot = self._new_lot(entry.lot_id, credited, pending)
+                m.lots.append(sale.lot)
+            else:
+                assert entry.lot_id is None
+            # an earning pays the debt first: afterwards no debt, or nothing was credited
+            assert balances(m.pk)["debt"] == 0 or credited == 0
+
+        # -- returns through the intake --------------------------------------------------------
+
+        def _returnable(self) -> list[SaleModel]:
+            return [s for s in self.sales if any(s.units_left.values())]
+
+        @precondition(lambda self: any(any(s.units_left.values()) for s in self.sales))
+        @rule(data=st.data(), advance=ADVANCE)
+        def give_back(self, data, advance):
+            self._step("give_back", advance)
+            sale = data.draw(st.sampled_from(self._returnable()), label="sale")
+            wanted = {}
+            for line_no, left in sorted(sale.units_left.items()):
+                if left:
+                    wanted[line_no] = data.draw(st.integers(0, left), label=f"line {line_no}")
+            if not any(wanted.values()):
+                line_no = next(n for n, left in sorted(sale.units_left.items()) if left)
+                wanted[line_no] = 1
+            self.orders += 1
+
+            outcome = record_return(ret=ReturnInput(
+                store_code=store.code, order_no=f"R-{self.orders}", sale_order_no=sale.order_no,
+                ordered_at=self.now,
+                lines=tuple(ReturnLineInput(n, q) for n, q in wanted.items() if q)), now=self.now)
+
+            assert outcome.created
+            for line_no, quantity in wanted.items():
+                sale.units_left[line_no] -= quantity
+            sale.returned_net += outcome.order.net_amount
+            fully_returned = not any(sale.units_left.values())
+            if fully_returned:
+                assert sale.returned_net == sale.net
+            m = sale.member
+            target = 0
+            if sale.earned:
+                target = int((Decimal(sale.earned) * sale.returned_net / sale.net)
+                             .to_integral_value(rounding=ROUND_HALF_UP))
+            points = min(target, sale.earned) - sale.reversed
+            if points <= 0:
+                assert outcome.points is None
+                return
+            from_pending = from_available = 0
+            own = sale.lot
+            if own is not None:
+                part = min(own.remaining, points)
+                own.remaining -= part
+                if own.state == "pending":
+                    from_pending = part
+                else:
+                    from_available = part
+            from_available += m.take(points - from_pending - from_available, skip=own)
+            shortfall = points - from_pending - from_available
+            m.debt += shortfall
+            sale.reversed += points
+            entry = outcome.points.entry
+            assert (entry.kind, entry.order_id) == (EntryKind.REVERSE, outcome.order.pk)
+            assert (entry.available_delta, entry.pending_delta, entry.debt_delta) == (
+                -from_available, -from_pending, shortfall)
+            if fully_returned:  # partial returns add up exactly to the earning
+                assert sale.reversed == sale.earned
+
+        # -- spending --------------------------------------------------------------------------
+
+        @precondition(lambda self: self.members)
+        @rule(who=st.integers(0, 2), how_much=AMOUNT, advance=ADVANCE)
+        def spend(self, who, how_much, advance):
+            self._step("spend", advance)
+            m = self.members[who % len(self.members)]
+            points = self._points(how_much, m)
+            expected_error = ("member_frozen" if m.frozen
+                              else "insufficient_points" if points > m.available else None)
+            counter["outcomes"][f"spend: {expected_error or 'ok'}"] += 1
+            try:
+                movement = points_spend(member_id=m.pk, points=points, now=self.now)
+            except PointsError as error:
+                assert error.code.value == expected_error, (error, expected_error)
+                return
+            assert expected_error is None
+            assert (movement.created, movement.entry.available_delta) == (True, -points)
+            assert m.take(points) == points
+
+        # -- adjustments -----------------------------------------------------------------------
+
+        @precondition(lambda self: self.members)
+        @rule(who=st.integers(0, 2), up=st.booleans(), how_much=AMOUNT, advance=ADVANCE)
+        def adjust(self, who, up, how_much, advance):
+            self._step("adjust", advance)
+            m = self.members[who % len(self.members)]
+            points = self._points(how_much, m) * (1 if up else -1)
+            expected_error = "insufficient_points" if points < 0 and -points > m.available else None
+            counter["outcomes"][f"adjust {'+' if up else '-'}: {expected_error or 'ok'}"] += 1
+            try:
+                movement = points_adjust(member_id=m.pk, points=points,
+                                         operator_id=operator.pk, reason="state machine",
+                                         now=self.now)
+            except PointsError as error:
+                assert error.code.value == expected_error, (error, expected_error)
+                return
+            assert expected_error is None
+            entry = movement.entry
+            assert (entry.available_delta, entry.operator_id) == (points, operator.pk)
+            if points > 0:
+                m.lots.append(self._new_lot(entry.lot_id, points, pending=False))
+            else:
+                assert m.take(-points) == -points
+
+        # -- the jobs --------------------------------------------------------------------------
+
+        @precondition(lambda self: self.members)
+        @rule(advance=ADVANCE)
+        def expire(self, advance):
+            self._step("expire", advance)
+            before = PointsEntry.objects.filter(kind=EntryKind.EXPIRE).count()
+            due = [lot for m in self.members for lot in m.lots
+                   if lot.state == "available" and lot.remaining > 0
+                   and lot.expires_at is not None and lot.expires_at <= self.now]
+
+            touched = points_expire_due(now=self.now)
+
+            expected = {(lot.db_id, -lot.remaining) for lot in due}
+            written = set(PointsEntry.objects.filter(kind=EntryKind.EXPIRE)
+                          .order_by("id")[before:].values_list("lot_id", "available_delta"))
+            assert written == expected
+            assert touched == len({m.pk for m in self.members for lot in m.lots if lot in due})
+            for lot in due:
+                lot.remaining = 0
+            assert points_expire_due(now=self.now) == 0  # a second run finds nothing
+
+        @precondition(lambda self: self.members)
+        @rule(advance=ADVANCE)
+        def unlock(self, advance):
+            self._step("unlock", advance)
+            before = PointsEntry.objects.filter(kind=EntryKind.UNLOCK).count()
+            due = [lot for m in self.members for lot in m.lots
+                   if lot.state == "pending" and lot.unlocks_at <= self.now]
+
+            points_unlock_due(now=self.now)
+
+            expected = {(lot.db_id, lot.remaining) for lot in due if lot.remaining > 0}
+            written = set(PointsEntry.objects.filter(kind=EntryKind.UNLOCK)
+                          .order_by("id")[before:].values_list("lot_id", "available_delta"))
+            assert written == expected
+            for lot in due:
+                lot.state = "available"
+            assert points_unlock_due(now=self.now) == 0
+
+        # -- the programme changes its settings: later lots expire on other terms --------------
+
+        @precondition(lambda self: self.members)
+        @rule(pending_days=st.sampled_from([0, 3, 7]),
+              expiry_months=st.sampled_from(EXPIRY_MONTHS), advance=ADVANCE)
+        def change_settings(self, pending_days, expiry_months, advance):
+            self._step("change_settings", advance)
+            self.pending_days, self.expiry_months = pending_days, expiry_months
+            set_points_settings(pending_days=pending_days, expiry_months=expiry_months)
+
+        # -- freezing --------------------------------------------------------------------------
+
+        @precondition(lambda self: self.members)
+        @rule(who=st.integers(0, 2), advance=ADVANCE)
+        def toggle_freeze(self, who, advance):
+            self._step("toggle_freeze", advance)
+            m = self.members[who % len(self.members)]
+            m.frozen = not m.frozen
+            member_set_status(member_id=m.pk, now=self.now,
+                              status=Member.Status.FROZEN if m.frozen else Member.Status.ACTIVE)
+
+        # -- after every step --------------------------------------------------------------------
+
+        @invariant()
+        def ledger_matches_the_model(self):
+            if not self.members:
+                return
+            stored = assert_ledgers_consistent([m.pk for m in self.members])
+            assert stored == {m.pk: {"available": m.available, "pending": m.pending,
+                                     "held": 0, "debt": m.debt} for m in self.members}
+            lots = set(PointsLot.objects.filter(member_id__in=[m.pk for m in self.members])
+                       .values_list("id", "member_id", "state", "remaining", "original",
+                                    "unlocks_at", "expires_at"))
+            assert lots == {(lot.db_id, m.pk, lot.state, lot.remaining, lot.original,
+                             lot.unlocks_at, lot.expires_at)
+                            for m in self.members for lot in m.lots}
+
+    return LedgerMachine
+
+
+def test_the_ledger_matches_its_model_through_random_operations(store):
+    operator = User.objects.create(username="machine-ops")
+    counter = {"steps": 0, "examples": 0, "outcomes": Counter(), "rules": Counter()}
+
+    run_state_machine_as_test(
+        make_machine(store, operator, counter),
+        settings=settings(max_examples=MAX_EXAMPLES, stateful_step_count=STEPS_PER_EXAMPLE,
+                          deadline=None, database=None,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.function_scoped_fixture]),
+    )
+
+    print(f"state machine: {counter['steps']} steps in {counter['examples']} examples;",
+          dict(sorted(counter["outcomes"].items())), dict(counter["rules"]))
+    assert counter["steps"] >= MIN_TOTAL_STEPS, counter
