@@ -37,7 +37,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -342,37 +341,65 @@ def capture(prep: Prepared, run: str) -> tuple[list[Stmt], dict, dict]:
 
 PLACEHOLDER = re.compile(r"%%|%s")
 INSERT_COLS = re.compile(r'^\s*INSERT INTO "?(\w+)"?\s*\(([^)]*)\)', re.S)
-LEFT_COLUMN = re.compile(r'"?(\w+)"?\s*(?:=|IN\s*\((?:%s,\s*)*)\s*$', re.S)
+LEFT_COLUMN = re.compile(r'(?:"(\w+)"\.)?"?(\w+)"?\s*(?:=|IN\s*\((?:%s,\s*)*)\s*$', re.S)
 UPDATE_TABLE = re.compile(r'^\s*UPDATE "?(\w+)"?', re.S)
 FROM_TABLE = re.compile(r'\bFROM "?(\w+)"?')
 
+Hint = tuple[str | None, str] | None  # (table, column) a placeholder goes to or is compared with
 
-def column_hints(template: str) -> list[str | None]:
+
+def column_hints(template: str) -> list[Hint]:
     """For each placeholder, the column it goes to or is compared with, if recognisable."""
     spots = [m.start() for m in PLACEHOLDER.finditer(template) if m.group() == "%s"]
-    hints: list[str | None] = [None] * len(spots)
     insert = INSERT_COLS.match(template)
     if insert:
         cols = [c.strip().strip('"') for c in insert.group(2).split(",")]
-        if spots and len(spots) % len(cols) == 0:
-            return [cols[i % len(cols)] for i in range(len(spots))]
-    for i, pos in enumerate(spots):
+        if spots and len(spots) % len(cols) == 0:  # VALUES (...), (...) or UNNEST(col arrays)
+            return [(insert.group(1), cols[i % len(cols)]) for i in range(len(spots))]
+    update = UPDATE_TABLE.match(template)
+    hints: list[Hint] = []
+    for pos in spots:
         m = LEFT_COLUMN.search(template[:pos])
-        hints[i] = m.group(1) if m else None
+        hints.append((m.group(1) or (update.group(1) if update else None), m.group(2)) if m else None)
     return hints
+
+
+@dataclass
+class Keys:
+    """Primary and foreign keys of the installed models, by table and column."""
+
+    pk: dict[str, str]                # table -> primary key column
+    fk: dict[tuple[str, str], str]    # (table, column) -> referenced table
+
+    @classmethod
+    def load(cls) -> Keys:
+        from django.apps import apps
+
+        pk, fk = {}, {}
+        for model in apps.get_models():
+            table = model._meta.db_table
+            pk[table] = model._meta.pk.column
+            for f in model._meta.concrete_fields:
+                if f.is_relation and f.related_model is not None:
+                    fk[(table, f.column)] = f.related_model._meta.db_table
+        return cls(pk, fk)
+
+    def refers_to(self, hint: Hint) -> str | None:
+        """The table whose primary key the hinted column holds, if it holds one."""
+        if not hint or not hint[0]:
+            return None
+        table, col = hint
+        return self.fk.get((table, col)) or (table if self.pk.get(table) == col else None)
 
 
 @dataclass
 class Var:
     name: str
     value: object
-    idlike: bool
+    table: str                     # the row it comes from
+    col: str
     stmt_index: int | None = None  # the statement that \gsets it (None: \set in the script)
     used: bool = False
-
-
-def pg_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def build_script(stmts: list[Stmt], body: dict, member_range: tuple[int, int]) -> tuple[str, list[str]]:
@@ -380,13 +407,16 @@ def build_script(stmts: list[Stmt], body: dict, member_range: tuple[int, int]) -
 
     - :member  random existing member (\\set member random(lo, hi))
     - the order number: 'pgb-:run-:client_id-:seq' (run from -D, seq counts per client)
-    - ids the request generates (INSERT ... RETURNING, SELECT ... FOR UPDATE) come back
-      with \\gset <table>_ and are used where the request used them
+    - ids the request generates (one-row INSERT ... RETURNING, SELECT ... FOR UPDATE) come
+      back with \\gset <table>_ and are used where the request used them: in key columns
+      by what the column references, in other places (raw SQL, keys like 'sale:123') by value
     - absolute balances written back (UPDATE ... SET "pending" = 336) become the locked
       row's value plus the same change.
-    Everything else (amounts, timestamps, the fingerprint, savepoint names) stays literal.
+    Everything else (amounts, timestamps, the fingerprint, savepoint names, ids of
+    multi-row results such as the order lines) stays literal.
     """
-    variables: list[Var] = [Var("member", body["member"], True)]
+    keys = Keys.load()
+    variables: list[Var] = [Var("member", body["member"], "members_member", keys.pk["members_member"])]
     order_no = body["order_no"]
     locked_rows: dict[str, tuple[str, dict[str, object]]] = {}  # table -> (prefix, row)
     out_lines: list[str] = []
@@ -402,7 +432,7 @@ def build_script(stmts: list[Stmt], body: dict, member_range: tuple[int, int]) -
         update = UPDATE_TABLE.match(stmt.template)
         parts = []
         for param, literal, hint in zip(stmt.params, stmt.rendered, hints):
-            parts.append(_param_text(param, literal, hint, variables, order_no,
+            parts.append(_param_text(param, literal, hint, keys, variables, order_no,
                                      locked_rows.get(update.group(1)) if update else None))
         rendered_sql.append(stmt.fill(parts))
         # ids and locked rows this statement returns
@@ -418,8 +448,7 @@ def build_script(stmts: list[Stmt], body: dict, member_range: tuple[int, int]) -
                 row = dict(zip(stmt.columns, stmt.rows[0]))
                 for col, value in row.items():
                     if isinstance(value, int) and not isinstance(value, bool):
-                        variables.append(Var(prefix + col, value,
-                                             col == "id" or col.endswith("_id"), index))
+                        variables.append(Var(prefix + col, value, table, col, index))
                 if upper.startswith("SELECT"):
                     locked_rows[table] = (prefix, row)
                 gset_at[index] = prefix
@@ -444,22 +473,33 @@ def build_script(stmts: list[Stmt], body: dict, member_range: tuple[int, int]) -
     return "\n".join(out_lines) + "\n", labels
 
 
-def _param_text(param, literal: str, hint: str | None, variables: list[Var], order_no: str,
-                locked: tuple[str, dict] | None) -> str:
-    def find(value) -> Var | None:
-        for var in variables:
-            if var.idlike and var.value == value and (
-                    (hint and (hint == "id" or hint.endswith("_id"))) or value >= 1000):
-                return var
-        return None
+def _param_text(param, literal: str, hint: Hint, keys: Keys, variables: list[Var],
+                order_no: str, locked: tuple[str, dict] | None) -> str:
+    target = keys.refers_to(hint)
+
+    def is_key(var: Var) -> bool:
+        return keys.pk.get(var.table) == var.col or (var.table, var.col) in keys.fk
+
+    def find(value: int) -> Var | None:
+        if target:  # a key column: only an id of the table it references
+            return next((v for v in variables if v.value == value and v.table == target
+                         and keys.pk.get(target) == v.col), None)
+        if hint and hint[0]:  # a column known not to be a key
+            return None
+        # Unknown place (raw SQL): by value, the input (member) first, then in order of
+        # creation. Small numbers are more likely quantities than ids.
+        if value < 1000:
+            return None
+        return next((v for v in variables if v.value == value and is_key(v)), None)
 
     if isinstance(param, bool) or param is None:
         return literal
     if isinstance(param, int):
-        if locked and hint in locked[1] and isinstance(locked[1][hint], int):
+        col = hint[1] if hint else None
+        if locked and col in locked[1] and isinstance(locked[1][col], int):
             prefix, row = locked
-            delta = param - row[hint]
-            var = next(v for v in variables if v.name == prefix + hint)
+            delta = param - row[col]
+            var = next(v for v in variables if v.name == prefix + col)
             var.used = True
             return f":{var.name}" + (f" + {delta}" if delta > 0 else f" - {-delta}" if delta else "")
         var = find(param)
@@ -470,16 +510,21 @@ def _param_text(param, literal: str, hint: str | None, variables: list[Var], ord
     if isinstance(param, str):
         if param == order_no:
             return "'pgb-:run-:client_id-:seq'"
-        m = re.fullmatch(r"(.*[^0-9A-Za-z])(\d+)", param, re.S)
-        if m:
-            var = next((v for v in variables if v.idlike and str(v.value) == m.group(2)), None)
+        # Ids inside keys ('earn:order:123', 'sale:123:member'): a run of digits that stands
+        # alone and equals an id the request created.
+        pieces = re.split(r"(?<![0-9A-Za-z])(\d+)(?![0-9A-Za-z])", param)
+        out, hit = [], False
+        for i, piece in enumerate(pieces):
+            var = next((v for v in variables if is_key(v) and v.value >= 1000
+                        and str(v.value) == piece), None) if i % 2 else None
             if var:
-                var.used = True
-                prefix = m.group(1).replace("\\", "\\\\").replace("'", "''")
-                if prefix.endswith(":"):  # pgbench would read "::name" as a cast
-                    prefix = prefix[:-1] + "\\x3a"
-                return f"E'{prefix}:{var.name}'"
-        return literal
+                var.used, hit = True, True
+                out.append(f":{var.name}")
+            else:
+                out.append(_e_string_body(piece))
+        if hit:
+            return "E'" + "".join(out) + "'"
+        return pgbench_safe(literal)
     if isinstance(param, (list, tuple)) and param and all(
             isinstance(x, int) and not isinstance(x, bool) for x in param):
         items, hit = [], False
@@ -493,7 +538,23 @@ def _param_text(param, literal: str, hint: str | None, variables: list[Var], ord
         if hit:
             return "'{" + ",".join(items) + "}'::int8[]"
         return literal
-    return literal
+    return pgbench_safe(literal)
+
+
+def _e_string_body(text: str) -> str:
+    """Text for the inside of E'...': every colon written \\x3a, so pgbench never takes
+    ':name' in the data for one of its variables."""
+    return text.replace("\\", "\\\\").replace("'", "''").replace(":", "\\x3a")
+
+
+def pgbench_safe(literal: str) -> str:
+    """A rendered string literal, rewritten as an E'' string if pgbench would otherwise
+    substitute something in it (pgbench replaces ':name' even inside quotes)."""
+    m = re.fullmatch(r"(E?)'((?:[^']|'')*)'(.*)", literal, re.S)
+    if not m or not re.search(r":[A-Za-z_]", m.group(2)):
+        return literal
+    body = m.group(2) if m.group(1) else m.group(2).replace("\\", "\\\\")
+    return "E'" + body.replace(":", "\\x3a") + "'" + m.group(3)
 
 
 def check_script(script: Path, db: Db, run: str, store: str) -> None:
@@ -510,8 +571,8 @@ def check_script(script: Path, db: Db, run: str, store: str) -> None:
             SELECT o.id, (SELECT count(*) FROM members_orderline l WHERE l.order_id = o.id),
                    (SELECT count(*) FROM points_pointslot p WHERE p.order_id = o.id),
                    (SELECT count(*) FROM points_pointsentry e JOIN points_pointslot p ON p.id = e.lot_id
-                     WHERE e.order_id = o.id AND p.order_id = o.id
-                       AND e.source_key = 'earn:order:' || o.id AND e.member_id = o.member_id)
+                     WHERE e.order_id = o.id AND p.order_id = o.id AND e.member_id = o.member_id
+                       AND e.source_key ~ ('(^|[^0-9])' || o.id || '([^0-9]|$)'))
             FROM members_order o JOIN members_store s ON s.id = o.store_id
             WHERE s.code = %s AND o.order_no = %s""", [store, f"pgb-{run}-0-1"])
         row = cur.fetchone()
@@ -842,8 +903,7 @@ def explain(stmts: list[Stmt]) -> list[str]:
                 if "Relation Name" in node:
                     via = f" using {node['Index Name']}" if "Index Name" in node else ""
                     scans.append(f"{node['Node Type']}{via} on {node['Relation Name']}")
-            flag = "   <-- reads many rows to find few" if removed > 100 or any(
-                sc.startswith("Seq Scan") for sc in scans) and removed else ""
+            flag = "   <-- reads many rows to find few" if removed > 100 else ""
             filtered = f", {removed:,} rows filtered away" if removed else ""
             out.append(f"  {number:2d}. {plan['Execution Time']:7.3f} ms  "
                        f"{'; '.join(scans) or '-'}{filtered}{flag}")
@@ -863,7 +923,7 @@ def pgbench_path() -> str:
     return found
 
 
-def run_pgbench(args, db: Db, script: Path, clients: int, run: str, labels: list[str]) -> Figures:
+def run_pgbench(args, db: Db, script: Path, clients: int, run: str) -> Figures:
     pm = postmaster_pid()
     elsewhere = activity_elsewhere(db)
     checkpoint()
@@ -889,7 +949,7 @@ def run_pgbench(args, db: Db, script: Path, clients: int, run: str, labels: list
     count = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
     failed_m = re.search(r"number of failed transactions: (\d+)", out)
     tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out).group(1))
-    fig = Figures(f"pgbench (same SQL)", clients, count, count / tps if tps else args.seconds,
+    fig = Figures("pgbench (same SQL)", clients, count, count / tps if tps else args.seconds,
                   sorted(latencies), int(failed_m.group(1)) if failed_m else 0,
                   {k: cpu1[k] - cpu0[k] for k in cpu0})
     fig.extra["load"] = f"{load_after:.2f}"
@@ -1057,9 +1117,9 @@ def main() -> int:
         log(f"{len(stmts)} statements per request; pgbench script {script_path.relative_to(ROOT)}")
 
         figs = [run_endpoint(args, db, prep, run, state)]
-        figs.append(run_pgbench(args, db, script_path, args.clients, run, labels))
+        figs.append(run_pgbench(args, db, script_path, args.clients, run))
         if not args.no_worker_pgbench and args.workers != args.clients:
-            figs.append(run_pgbench(args, db, script_path, args.workers, f"{run}w", labels))
+            figs.append(run_pgbench(args, db, script_path, args.workers, f"{run}w"))
 
         text = report(args, figs, stmts, labels, plans, prep.store, started, load_before)
         print()

@@ -2,24 +2,30 @@
 enters the programme and fans out to the elements, in one transaction, step by step.
 
 Each function reads top to bottom in the order the steps run. Orders enter only through
-here (API, counter page, imports); the admin shows them read-only.
+here (API, counter page, imports); the admin shows them read-only. A replayed order or
+event answers what the first one did and fans out nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 
 from core.clock import resolve_now
-from members.models import Member, MemberActivity, Order
+from members.errors import MemberError, MemberErrorCode
+from members.models import ActivityKind, Member, MemberActivity, Order, Store
 from members.services import (
     ActivityInput, MemberInput, ReturnInput, SaleInput, activity_record, member_register,
     order_record_return, order_record_sale,
 )
-from members.models import ActivityKind
-from points.services import Movement, points_earn_for_sale, points_reverse_for_return
+from points.rules import BasketLine, EarnOutcome, EarnRequest, RuleResult, rules_earn
+from points.selectors import awards_for_source, entry_for_order
+from points.services import Movement, points_reverse_for_return
+
+ONE = Decimal(1)
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class SaleOutcome:
     order: Order
     created: bool
     points: Movement | None = None
+    rules: list[RuleResult] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -40,32 +47,50 @@ class ReturnOutcome:
 class ActivityOutcome:
     activity: MemberActivity
     created: bool
+    earned: EarnOutcome | None = None
 
 
 @dataclass(frozen=True)
 class RegistrationOutcome:
     member: Member
+    earned: EarnOutcome | None = None
+
+
+def tier_multiplier(member_id: int) -> Decimal:
+    """The points multiplier the member's benefits give (1 until benefits exist)."""
+    return ONE
 
 
 def register_member(*, data: MemberInput, now: datetime | None = None) -> RegistrationOutcome:
     now = resolve_now(now)
     with transaction.atomic():
         member = member_register(data=data, now=now)                      # members
-        activity_record(data=ActivityInput(                               # members: the log
+        logged = activity_record(data=ActivityInput(                      # members: the log
             member_id=member.pk, kind=ActivityKind.REGISTRATION,
             source_key=f"registration:{member.pk}", occurred_at=now), now=now)
-    return RegistrationOutcome(member=member)
+        earned = _earn_for_activity(logged.activity, now=now)             # points: rules
+    return RegistrationOutcome(member=member, earned=earned)
 
 
 def record_sale(*, sale: SaleInput, now: datetime | None = None) -> SaleOutcome:
     now = resolve_now(now)
     with transaction.atomic():
         stored = order_record_sale(sale=sale, now=now)                    # members
+        order = stored.order
         if not stored.created:
-            return SaleOutcome(order=stored.order, created=False,         # replay: no fan-out
-                               points=_points_of(stored.order, "earn"))
-        points = points_earn_for_sale(order=stored.order, now=now)        # points
-    return SaleOutcome(order=stored.order, created=True, points=points)
+            entry = entry_for_order(order_id=order.pk, kind="earn")       # replay: no fan-out
+            return SaleOutcome(order=order, created=False,
+                               points=Movement(entry=entry, created=False) if entry else None)
+        earned = rules_earn(EarnRequest(                                  # points: rules
+            event="sale", member_id=order.member_id, occurred_at=order.ordered_at,
+            store_code=order.store.code, order_id=order.pk,
+            lines=tuple(BasketLine(line_no=line.line_no, sku=line.sku, category=line.category,
+                                   net_amount=line.net_amount, order_line_id=line.pk)
+                        for line in order.lines.all()),
+            tier_multiplier=tier_multiplier(order.member_id),
+        ), source_key=f"sale:{order.pk}", now=now)
+    return SaleOutcome(order=order, created=True,
+                       points=earned.movements.get(order.member_id), rules=earned.results)
 
 
 def record_return(*, ret: ReturnInput, now: datetime | None = None) -> ReturnOutcome:
@@ -73,24 +98,52 @@ def record_return(*, ret: ReturnInput, now: datetime | None = None) -> ReturnOut
     with transaction.atomic():
         stored = order_record_return(ret=ret, now=now)                    # members
         if not stored.created:
+            entry = entry_for_order(order_id=stored.order.pk, kind="reverse")
             return ReturnOutcome(order=stored.order, created=False,
-                                 points=_points_of(stored.order, "reverse"))
+                                 points=Movement(entry=entry, created=False) if entry else None)
         points = points_reverse_for_return(ret=stored.order, now=now)     # points
     return ReturnOutcome(order=stored.order, created=True, points=points)
 
 
 def record_activity(*, data: ActivityInput, now: datetime | None = None) -> ActivityOutcome:
     now = resolve_now(now)
+    _check_references(data)
     with transaction.atomic():
-        stored = activity_record(data=data, now=now)                      # members
+        stored = activity_record(data=data, now=now)                      # members: the log
         if not stored.created:
-            return ActivityOutcome(activity=stored.activity, created=False)
-    return ActivityOutcome(activity=stored.activity, created=True)
+            return ActivityOutcome(activity=stored.activity, created=False,
+                                   earned=_replayed(stored.activity))
+        earned = _earn_for_activity(stored.activity, now=now)             # points: rules
+    return ActivityOutcome(activity=stored.activity, created=True, earned=earned)
 
 
-def _points_of(order: Order, kind: str) -> Movement | None:
-    """What a replayed order earned or reversed the first time."""
-    from points.selectors import entry_for_order
+def _check_references(data: ActivityInput) -> None:
+    """An event may name a store and a referrer; both must exist (a referrer is another
+    member)."""
+    if not isinstance(data.payload, dict):
+        return  # the activity service refuses it with its own error
+    store = data.payload.get("store")
+    if store is not None and (not isinstance(store, str)
+                              or not Store.objects.filter(code=store).exists()):
+        raise MemberError(MemberErrorCode.STORE_NOT_FOUND, store=store)
+    referrer = data.payload.get("referrer")
+    if referrer is None:
+        return
+    if (not isinstance(referrer, int) or isinstance(referrer, bool) or referrer == data.member_id
+            or not 0 < referrer < 2**63 or not Member.objects.filter(pk=referrer).exists()):
+        raise MemberError(MemberErrorCode.REFERRER_NOT_FOUND)
 
-    entry = entry_for_order(order_id=order.pk, kind=kind)
-    return Movement(entry=entry, created=False) if entry else None
+
+def _earn_for_activity(activity: MemberActivity, *, now: datetime) -> EarnOutcome:
+    referrer = activity.payload.get("referrer") if activity.kind == ActivityKind.REFERRAL_CONVERTED else None
+    return rules_earn(EarnRequest(
+        event=activity.kind, custom_event=activity.name, member_id=activity.member_id,
+        occurred_at=activity.occurred_at, store_code=activity.payload.get("store"),
+        referrer_id=referrer if isinstance(referrer, int) else None,
+        tier_multiplier=tier_multiplier(activity.member_id),
+    ), source_key=f"activity:{activity.pk}", now=now, pending_days=0)
+
+
+def _replayed(activity: MemberActivity) -> EarnOutcome:
+    """What a duplicate event paid the first time, each rule marked as a duplicate."""
+    return awards_for_source(f"activity:{activity.pk}")

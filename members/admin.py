@@ -312,5 +312,5 @@ class MemberActivityAdmin(ReadOnlyAdminMixin, ScaleAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        members = Member.objects.filter(selectors.member_search_q(term)).values("pk")[:100]
+        members = selectors.member_ids_matching(term)
         return queryset.filter(Q(source_key=term) | Q(member_id__in=members)), False

@@ -130,8 +130,10 @@ class Order(models.Model):
         SALE = "sale", _("Sale")
         RETURN = "return", _("Return")
 
+    # no index of its own: the unique (store, order_no) index leads with store_id, and a
+    # second index tempts the planner into scanning a whole store's orders
     store = models.ForeignKey(Store, models.PROTECT, related_name="orders",
-                              verbose_name=_("store"))
+                              verbose_name=_("store"), db_index=False)
     order_no = models.CharField(_("order number"), max_length=64)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     member = models.ForeignKey(Member, models.PROTECT, related_name="orders",
@@ -181,7 +183,7 @@ class Order(models.Model):
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, models.CASCADE, related_name="lines",
-                              verbose_name=_("order"))
+                              verbose_name=_("order"), db_index=False)  # (order, line_no) is unique
     line_no = models.PositiveSmallIntegerField(_("line"))
     sku = models.CharField(_("SKU"), max_length=64)
     category = models.CharField(_("product category"), max_length=64, blank=True)
@@ -260,7 +262,7 @@ class Tag(models.Model):
 
 class MemberTag(models.Model):
     member = models.ForeignKey(Member, models.CASCADE, related_name="member_tags",
-                               verbose_name=_("member"))
+                               verbose_name=_("member"), db_index=False)  # (member, tag) is unique
     tag = models.ForeignKey(Tag, models.CASCADE, related_name="member_tags",
                             verbose_name=_("tag"))
     added_at = models.DateTimeField(_("added at"))

@@ -45,8 +45,13 @@ def order_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
     term = term.strip()
     if not term:
         return queryset
-    members = Member.objects.filter(member_search_q(term)).values("pk")[:100]
-    return queryset.filter(Q(order_no=term) | Q(member_id__in=members))
+    return queryset.filter(Q(order_no=term) | Q(member_id__in=member_ids_matching(term)))
+
+
+def member_ids_matching(term: str, limit: int = 100) -> list[int]:
+    """Ids of the members a search term finds, fetched first: an OR of an indexed column
+    with a subquery makes PostgreSQL scan the whole table, with a literal list it does not."""
+    return list(Member.objects.filter(member_search_q(term)).values_list("pk", flat=True)[:limit])
 
 
 def member_recent_orders(member_id: int, limit: int = 20) -> list[Order]:

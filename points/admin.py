@@ -8,10 +8,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin
-from members.models import Member
-from members.selectors import member_search_q
+from members.selectors import member_ids_matching
 
-from .models import PointsAccount, PointsEntry, PointsLot, PointsSettings
+from . import rule_admin  # noqa: F401  (registers the earning-rule admin)
+from .models import EntryLine, PointsAccount, PointsEntry, PointsLot, PointsSettings, RuleAward
 
 
 @admin.register(PointsSettings)
@@ -32,12 +32,30 @@ class MemberSearchMixin:
         term = search_term.strip()
         if not term:
             return queryset, False
-        members = Member.objects.filter(member_search_q(term)).values("pk")[:100]
-        return queryset.filter(member_id__in=members), False
+        return queryset.filter(member_id__in=member_ids_matching(term)), False
+
+
+class RuleAwardInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Why the entry has its points: the rule versions that paid them, as they were then."""
+
+    model = RuleAward
+    fields = ("rule", "points", "detail", "local_date")
+    readonly_fields = fields
+    extra = 0
+    verbose_name_plural = _("why: the rules that paid")
+
+
+class EntryLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = EntryLine
+    fields = ("order_line", "points")
+    readonly_fields = fields
+    extra = 0
+    verbose_name_plural = _("points per order line")
 
 
 @admin.register(PointsEntry)
 class PointsEntryAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
+    inlines = (RuleAwardInline, EntryLineInline)
     list_display = ("id", "created_at", "member_no", "kind", "available_delta", "pending_delta",
                     "debt_delta", "order", "reason", "operator")
     list_select_related = ("member", "order", "operator")

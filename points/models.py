@@ -21,9 +21,6 @@ from members.models import Member, Order
 
 
 class PointsSettings(ProgrammeSettings):
-    points_per_yuan = models.PositiveIntegerField(
-        _("points per yuan"), default=1,
-        help_text=_("Points earned per yuan of net paid on a sale (rounded down)."))
     pending_days = models.PositiveIntegerField(
         _("return window (days)"), default=7,
         help_text=_("Purchase points stay pending this long before they can be spent; "
@@ -165,3 +162,11 @@ class PointsLot(models.Model):
 
     def __str__(self) -> str:
         return f"lot {self.pk}: {self.remaining}/{self.original}"
+
+
+from .rule_models import (  # noqa: E402  (earning rules live in their own module)
+    EarningRule, EntryLine, RuleAward, RuleBudget,
+)
+
+__all__ = ["PointsSettings", "PointsAccount", "EntryKind", "PointsEntry", "PointsLot",
+           "EarningRule", "EntryLine", "RuleAward", "RuleBudget"]

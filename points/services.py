@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Sum
 
 from core.clock import resolve_now
 from members.errors import MemberError, MemberErrorCode
-from members.models import Member, Order
+from members.models import Member, Order, OrderLine
 
 from .errors import PointsError, PointsErrorCode
 from .locks import lock_accounts
-from .models import EntryKind, PointsAccount, PointsEntry, PointsLot, PointsSettings
+from .models import EntryKind, EntryLine, PointsAccount, PointsEntry, PointsLot, PointsSettings
 
 MAX_POINTS = 100_000_000  # one operation; guards against typos and overflow
 
@@ -147,36 +147,47 @@ def points_earn(*, member_id: int, points: int, now: datetime | None = None,
         return Movement(entry=_write(account, entry, now), created=True)
 
 
-def points_for_amount(net_amount: Decimal, *, settings: PointsSettings | None = None) -> int:
-    """N points per yuan of net paid, rounded down: ¥99.90 at 1 point per yuan earns 99."""
-    settings = settings or PointsSettings.load()
-    return int((net_amount * settings.points_per_yuan).to_integral_value(rounding=ROUND_FLOOR))
+def _reversal_target(sale: Order, earned: PointsEntry, earned_points: int) -> int:
+    """How many of the sale's points all its returns so far take back.
 
-
-def points_earn_for_sale(*, order: Order, now: datetime | None = None) -> Movement | None:
-    """The first earning rule: points per yuan of net paid, pending for the return window.
-    One earning per sale (a UNIQUE index on the entry's order makes sure)."""
-    now = resolve_now(now)
-    points = points_for_amount(order.net_amount)
-    if points <= 0:
-        return None
-    return points_earn(member_id=order.member_id, points=points, now=now, order_id=order.pk,
-                       source_key=f"earn:order:{order.pk}", reason="sale")
+    Points recorded per order line are reversed line by line, in proportion to the net
+    amount returned of each line; points not tied to a line follow the order's net.
+    Cumulative, so partial returns add up exactly: returning ¥30 of a line that paid ¥90
+    and earned 90 points takes back 30; returning the rest takes back the other 60.
+    """
+    returned_by_line = dict(
+        OrderLine.objects.filter(order__original_order=sale, order__kind=Order.Kind.RETURN)
+        .values("original_line_id").annotate(net=Sum("net_amount"))
+        .values_list("original_line_id", "net"))
+    line_points = dict(EntryLine.objects.filter(entry=earned)
+                       .values_list("order_line_id", "points"))
+    target = 0
+    if line_points:
+        nets = dict(OrderLine.objects.filter(pk__in=line_points).values_list("pk", "net_amount"))
+        for line_id, points in line_points.items():
+            returned = returned_by_line.get(line_id) or Decimal(0)
+            if nets[line_id] > 0:
+                share = Decimal(points) * returned / nets[line_id]
+                target += min(points, int(share.to_integral_value(rounding=ROUND_HALF_UP)))
+    unattributed = earned_points - sum(line_points.values())
+    if unattributed > 0 and sale.net_amount > 0:
+        returned_net = sum(returned_by_line.values(), Decimal(0))
+        share = Decimal(unattributed) * returned_net / sale.net_amount
+        target += min(unattributed, int(share.to_integral_value(rounding=ROUND_HALF_UP)))
+    return target
 
 
 def points_reverse_for_return(*, ret: Order, now: datetime | None = None) -> Movement | None:
-    """Take back a sale's points in proportion to the net amount returned.
+    """Take back what the returned lines earned.
 
-    Cumulative, so partial returns add up exactly: after returning ¥30 of a ¥90 sale that
-    earned 90 points, 30 are reversed; returning the rest reverses the other 60. Points come
-    from the sale's own lot first (pending or not), then from available points in spending
-    order; what is missing becomes a debt collected from the next earnings. A balance never
-    goes below zero.
+    Points come from the sale's own lot first (pending or not), then from available points
+    in spending order; what is missing becomes a debt collected from the next earnings.
+    A balance never goes below zero.
     """
     now = resolve_now(now)
     sale = ret.original_order
     earned = PointsEntry.objects.filter(order_id=sale.pk, kind=EntryKind.EARN).first()
-    if earned is None or sale.net_amount <= 0:
+    if earned is None:
         return None
     earned_points = earned.available_delta + earned.pending_delta - earned.debt_delta
     with transaction.atomic():
@@ -185,13 +196,9 @@ def points_reverse_for_return(*, ret: Order, now: datetime | None = None) -> Mov
             return replay
         # Returns of one sale are serialised by the sale's row lock (members.services), so
         # every earlier return has been reversed: reverse up to the cumulative share.
-        returned_net = (Order.objects.filter(original_order=sale, kind=Order.Kind.RETURN)
-                        .aggregate(s=Sum("net_amount"))["s"] or Decimal(0))
         already = -(PointsEntry.objects.filter(kind=EntryKind.REVERSE, order__original_order=sale)
                     .aggregate(s=Sum(F("available_delta") + F("pending_delta") - F("debt_delta")))["s"] or 0)
-        target = int((Decimal(earned_points) * returned_net / sale.net_amount)
-                     .to_integral_value(rounding=ROUND_HALF_UP))
-        points = min(target, earned_points) - already
+        points = min(_reversal_target(sale, earned, earned_points), earned_points) - already
         if points <= 0:
             return None
         own = PointsLot.objects.filter(pk=earned.lot_id).first() if earned.lot_id else None

@@ -25,6 +25,21 @@ def need(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def default_earning_rules(request):
+    """The default earning rules come from a data migration; a transactional test's flush
+    removes them, so put them back for every test that uses the database."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if marker is None and not {"db", "transactional_db"} & names:
+        return
+    transactional = "transactional_db" in names or (marker and marker.kwargs.get("transaction"))
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from points.defaults import ensure_default_rules
+
+    ensure_default_rules()
+
+
 @pytest.fixture
 def now() -> datetime:
     return datetime(2026, 3, 14, 10, 30, tzinfo=SHANGHAI)

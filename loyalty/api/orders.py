@@ -12,6 +12,7 @@ from members.services import LineInput, ReturnInput, ReturnLineInput, SaleInput
 
 from ..intake import record_return, record_sale
 from .base import MAX_ID, ApiView
+from .events import rule_results
 from .idempotency import run_idempotent
 
 AMOUNT = {"max_digits": 12, "decimal_places": 2, "min_value": 0, "max_value": MAX_AMOUNT}
@@ -83,6 +84,8 @@ class OrderOutcomeSerializer(serializers.Serializer):
     points = serializers.IntegerField(help_text="Points this order earned (negative: reversed).")
     points_pending = serializers.IntegerField(help_text="Of which pending the return window.")
     debt = serializers.IntegerField(help_text="Points reversed beyond the balance, owed.")
+    rules = serializers.ListField(child=serializers.DictField(), required=False,
+                                  help_text="For a new sale: what each earning rule gave and why.")
 
 
 def outcome_body(outcome) -> dict:
@@ -93,6 +96,7 @@ def outcome_body(outcome) -> dict:
         "points": (entry.available_delta + entry.pending_delta) if entry else 0,
         "points_pending": entry.pending_delta if entry else 0,
         "debt": entry.debt_delta if entry else 0,
+        "rules": rule_results(getattr(outcome, "rules", [])),
     }
 
 

@@ -24,13 +24,23 @@ class BalanceSerializer(serializers.Serializer):
     debt = serializers.IntegerField()
 
 
+class AwardSerializer(serializers.Serializer):
+    rule = serializers.CharField(source="rule.rule_key")
+    rule_name = serializers.CharField(source="rule.name")
+    version = serializers.IntegerField(source="rule.version")
+    points = serializers.IntegerField()
+    detail = serializers.CharField()
+
+
 class EntrySerializer(serializers.ModelSerializer):
     points = serializers.IntegerField(help_text="Change to available + pending.")
+    rules = AwardSerializer(source="awards", many=True, read_only=True,
+                            help_text="Why: the rule versions that paid this entry.")
 
     class Meta:
         model = PointsEntry
         fields = ("id", "kind", "points", "available_delta", "pending_delta", "held_delta",
-                  "debt_delta", "order", "reason", "created_at")
+                  "debt_delta", "order", "reason", "rules", "created_at")
 
 
 class BalanceView(ApiView):

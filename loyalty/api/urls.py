@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import errors, members, orders, points
+from . import errors, events, members, orders, points
 
 app_name = "api"
 
@@ -16,5 +16,6 @@ urlpatterns = [
          name="points-adjust"),
     path("orders/sales", orders.SaleView.as_view(), name="sale"),
     path("orders/returns", orders.ReturnView.as_view(), name="return"),
+    path("events", events.EventView.as_view(), name="events"),
     re_path(r"", errors.not_found),  # anything else under the API: a JSON 404
 ]

@@ -12,6 +12,9 @@ from ..errors import ActivityError, ActivityErrorCode, MemberError, MemberErrorC
 from ..models import ActivityKind, Member, MemberActivity
 
 
+MAX_PAYLOAD = 16 * 1024
+
+
 @dataclass(frozen=True)
 class ActivityInput:
     member_id: int
@@ -53,10 +56,17 @@ def activity_record(*, data: ActivityInput, now: datetime | None = None) -> Acti
     if not isinstance(data.payload, dict):
         raise ActivityError(ActivityErrorCode.INVALID_ACTIVITY, reason="payload must be an object")
     try:  # as it will read back from the database, so a replay compares equal
-        payload = json.loads(json.dumps(data.payload, allow_nan=False))
+        text = json.dumps(data.payload, allow_nan=False)
+        payload = json.loads(text)
     except (TypeError, ValueError):
         raise ActivityError(ActivityErrorCode.INVALID_ACTIVITY,
                             reason="payload must be plain JSON") from None
+    if "\\u0000" in text:  # PostgreSQL's jsonb cannot hold NUL
+        raise ActivityError(ActivityErrorCode.INVALID_ACTIVITY,
+                            reason="payload may not contain NUL characters")
+    if len(text) > MAX_PAYLOAD:
+        raise ActivityError(ActivityErrorCode.INVALID_ACTIVITY,
+                            reason=f"payload is at most {MAX_PAYLOAD // 1024} KB")
     data = ActivityInput(member_id=data.member_id, kind=data.kind, source_key=key,
                          occurred_at=data.occurred_at, name=(data.name or "").strip(),
                          payload=payload)

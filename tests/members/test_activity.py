@@ -15,7 +15,7 @@ from members.services import ActivityInput, member_set_status
 
 
 @pytest.fixture
-def checkin(member, now) -> ActivityInput:
+def checkin(member, store, now) -> ActivityInput:  # the payload names the store
     return ActivityInput(member_id=member.pk, kind=ActivityKind.CHECKIN,
                          source_key="mp:checkin:20260314:42", occurred_at=now,
                          payload={"streak": 3, "store": "SH001"})

@@ -15,7 +15,13 @@ D = Decimal
 
 
 def set_points_settings(**fields) -> PointsSettings:
-    """Change the singleton settings row (pending_days, expiry_months, points_per_yuan)."""
+    """Change the singleton settings row (pending_days, expiry_months) and, for
+    points_per_yuan, the rate of the default purchase rule."""
+    from points.models import EarningRule
+
+    if "points_per_yuan" in fields:
+        EarningRule.objects.filter(rule_key="purchase", is_current=True).update(
+            points_per_yuan=fields.pop("points_per_yuan"))
     obj = PointsSettings.load()
     for name, value in fields.items():
         setattr(obj, name, value)

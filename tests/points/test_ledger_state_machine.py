@@ -115,6 +115,25 @@ class SaleModel:
     units_left: dict[int, int]  # line_no → units not yet returned
     returned_net: Decimal = Decimal(0)
     reversed: int = 0
+    line_net: dict[int, Decimal] = field(default_factory=dict)
+    line_points: dict[int, int] = field(default_factory=dict)  # what each line earned
+    line_returned: dict[int, Decimal] = field(default_factory=dict)
+
+
+def split_by_largest_remainder(total: int, weights: dict[int, Decimal]) -> dict[int, int]:
+    """The test's own statement of how an earning is recorded per line: shares of the
+    rounded total in proportion to each line's exact points, remainders to the largest
+    fractions (then the lower line number)."""
+    weights = {k: w for k, w in weights.items() if w > 0}
+    if total <= 0 or not weights:
+        return {}
+    whole = sum(weights.values())
+    exact = {k: Decimal(total) * w / whole for k, w in weights.items()}
+    shares = {k: int(v) for k, v in exact.items()}
+    order = sorted(exact, key=lambda k: (-(exact[k] - shares[k]), k))
+    for k in order[: total - sum(shares.values())]:
+        shares[k] += 1
+    return shares
 
 
 def amount(cents: int) -> Decimal:
@@ -219,7 +238,9 @@ def make_machine(store, operator: User, counter: dict[str, int]):
 
             assert outcome.created and outcome.order.net_amount == net
             sale = SaleModel(order_no=order_no, member=m, net=net, earned=0, lot=None,
-                             units_left={line.line_no: line.quantity for line in lines})
+                             units_left={line.line_no: line.quantity for line in lines},
+                             line_net={line.line_no: line.gross_amount - line.coupon_discount
+                                       for line in lines})
             self.sales.append(sale)
             if m.frozen or points == 0:
                 assert outcome.points is None
@@ -228,6 +249,8 @@ def make_machine(store, operator: User, counter: dict[str, int]):
             credited = points - collected
             m.debt -= collected
             sale.earned = points
+            sale.line_points = split_by_largest_remainder(
+                points, {n: v * self.per_yuan for n, v in sale.line_net.items()})
             entry = outcome.points.entry
             pending = self.pending_days > 0
             assert (entry.kind, entry.order_id, entry.debt_delta) == (
@@ -269,15 +292,19 @@ def make_machine(store, operator: User, counter: dict[str, int]):
             assert outcome.created
             for line_no, quantity in wanted.items():
                 sale.units_left[line_no] -= quantity
+            for line in outcome.order.lines.all():
+                sale.line_returned[line.line_no] = (sale.line_returned.get(line.line_no, Decimal(0))
+                                                    + line.net_amount)
             sale.returned_net += outcome.order.net_amount
             fully_returned = not any(sale.units_left.values())
             if fully_returned:
                 assert sale.returned_net == sale.net
             m = sale.member
+            # each line gives back its own points in proportion to its net returned
             target = 0
-            if sale.earned:
-                target = int((Decimal(sale.earned) * sale.returned_net / sale.net)
-                             .to_integral_value(rounding=ROUND_HALF_UP))
+            for line_no, earned in sale.line_points.items():
+                share = Decimal(earned) * sale.line_returned.get(line_no, Decimal(0)) / sale.line_net[line_no]
+                target += min(earned, int(share.to_integral_value(rounding=ROUND_HALF_UP)))
             points = min(target, sale.earned) - sale.reversed
             if points <= 0:
                 assert outcome.points is None

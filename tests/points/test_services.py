@@ -21,9 +21,10 @@ from members.services import member_set_status
 from points.errors import PointsError
 from points.locks import lock_accounts
 from points.models import EntryKind, PointsEntry, PointsLot, PointsSettings
+from points.rules import BasketLine, EarnRequest, rules_earn, rules_try
 from points.services import (
-    MAX_POINTS, points_adjust, points_earn, points_earn_for_sale, points_expire_due,
-    points_for_amount, points_spend, points_unlock_due,
+    MAX_POINTS, Movement, points_adjust, points_earn, points_expire_due, points_spend,
+    points_unlock_due,
 )
 from tests.conftest import SHANGHAI
 from tests.points.helpers import (
@@ -154,11 +155,12 @@ def test_without_expiry_months_points_never_expire(store, member, now, operator)
     ("99.90", 1, 99), ("99.99", 1, 99), ("100.00", 1, 100), ("0.99", 1, 0), ("0.00", 1, 0),
     ("99.90", 3, 299), ("33.34", 3, 100), ("0.33", 3, 0), ("12345.67", 2, 24691),
 ])
-def test_points_for_amount_rounds_down(db, amount, per_yuan, points):
-    settings = set_points_settings(points_per_yuan=per_yuan)
+def test_purchase_points_round_down(member, now, amount, per_yuan, points):
+    set_points_settings(points_per_yuan=per_yuan)
+    results = rules_try(EarnRequest(event="sale", member_id=member.pk, occurred_at=now,
+                                    lines=(BasketLine(1, "SKU-1", "", D(amount)),)), now=now)
 
-    assert points_for_amount(D(amount), settings=settings) == points
-    assert points_for_amount(D(amount)) == points  # from the stored settings
+    assert sum(r.points for r in results) == points
 
 
 def test_a_sale_of_99_90_earns_99_and_one_under_a_yuan_earns_nothing(store, member, now,
@@ -614,7 +616,14 @@ def test_a_replayed_return_reverses_once(store, member, now, instant):
 def test_one_earning_per_sale(store, member, now, settings_7d):
     sale = record_sale(sale=sale_input(store, member.pk, now, "S-1", "66.60"), now=now)
 
-    again = points_earn_for_sale(order=sale.order, now=now + timedelta(hours=1))
+    order = sale.order
+    again = rules_earn(EarnRequest(
+        event="sale", member_id=member.pk, occurred_at=now, order_id=order.pk,
+        lines=tuple(BasketLine(l.line_no, l.sku, l.category, l.net_amount, l.pk)
+                    for l in order.lines.all())),
+        source_key=f"sale:{order.pk}", now=now + timedelta(hours=1)).movements.get(member.pk)
+    again = again or Movement(entry=PointsEntry.objects.get(source_key=f"sale:{order.pk}:member"),
+                              created=False)
     replayed = record_sale(sale=sale_input(store, member.pk, now, "S-1", "66.60"), now=now)
 
     assert sale.points.created and not again.created and not replayed.points.created

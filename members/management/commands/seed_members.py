@@ -2,15 +2,20 @@
 
     manage.py seed_members --members 1000000 --orders-per-member 5 --seed 1
 
-Rows are generated in Python and streamed to PostgreSQL with COPY (text format), one
-transaction per batch of members, so memory stays bounded and a failure loses only the
-batch in flight. Primary keys, member numbers and order numbers are assigned here and
-continue after what the database already holds, so the command can run again on a loaded
-database without clashes. The same seed, arguments and starting database give the same
-rows; the three-year window ends at the current UTC midnight unless --until pins it.
+Rows are generated in Python (in a background thread, a batch ahead) and streamed to
+PostgreSQL with COPY in text format, batch by batch so memory stays bounded. Two
+connections load: one the batch's members and orders, the other, once those are committed,
+the lines, tags and activity that reference them, so the database uses both cores. Inside
+an enclosing transaction (tests) everything goes through that transaction's connection.
+
+Primary keys, member numbers and order numbers are assigned here and continue after what
+the database already holds, so the command can run again on a loaded database without
+clashes. The same seed, arguments and starting database give the same rows; the
+three-year window ends at the current UTC midnight unless --until pins it.
 
 Run it against a quiet database: ids are taken by moving the sequences past the rows
-written here after each batch, not by locking the tables.
+written here after each batch, not by locking the tables. A failed run leaves its last
+batch or two incomplete (orders without their lines, say); seed a fresh database again.
 """
 
 from __future__ import annotations
@@ -123,7 +128,6 @@ TAG_GROUPS = (
 )
 
 CUSTOM_EVENTS = ("直播间互动", "试用装申领", "问卷调查", "门店活动签到", "会员日抽奖")
-
 
 DRAW_BITS = 10  # weighted tables have 2**10 entries: one getrandbits(10) picks from any of them
 CHANCE = 1 << DRAW_BITS
@@ -840,4 +844,4 @@ class Command(BaseCommand):
         if "ANALYZE" in copied:
             self.stdout.write(f"{'ANALYZE':<24}{'':>12}{'':>12}{copied['ANALYZE']:>9.1f}")
         self.stdout.write(f"total {sum(rows.values()):,} rows in {total:.1f}s "
-                          f"(generation overlaps loading)")
+                          f"(generation and the two loading connections overlap)")

@@ -17,6 +17,11 @@ pytestmark = pytest.mark.django_db
 
 
 def settings(**fields) -> None:
+    from points.models import EarningRule
+
+    if "points_per_yuan" in fields:
+        EarningRule.objects.filter(rule_key="purchase", is_current=True).update(
+            points_per_yuan=fields.pop("points_per_yuan"))
     obj = PointsSettings.load()
     for name, value in fields.items():
         setattr(obj, name, value)

@@ -100,6 +100,10 @@ def baselines(w) -> dict[str, Baseline]:
             "store": w.store.code, "order_no": "R-NEW", "sale_order_no": "S-BASE",
             "sale_store": w.store.code, "ordered_at": "2026-03-15T10:30:00+08:00",
             "lines": [{"line_no": 1, "quantity": 1}]}),
+        "v1_events_create": Baseline(body={
+            "event_id": "evt-new", "member": w.member.pk, "type": "referral_converted",
+            "name": "", "occurred_at": "2026-03-14T10:30:00+08:00", "referrer": w.other.pk,
+            "store": w.store.code, "payload": {"channel": "wechat"}}),
     }
 
 
@@ -136,6 +140,10 @@ def business_cases(w, base: dict[str, Baseline]) -> dict[str, list[tuple[str, di
             ("sale at another store", {**ret, "sale_store": "NO-SUCH-STORE"}),
             ("return number used by the sale", {**ret, "order_no": "S-BASE"}),
         ],
+        "v1_events_create": [
+            ("custom without a name", {**base["v1_events_create"].body, "type": "custom"}),
+            ("own referrer", {**base["v1_events_create"].body, "referrer": w.member.pk}),
+        ],
     }
 
 
@@ -144,6 +152,7 @@ OPERATION_IDS = [
     "v1_members_lookup_retrieve", "v1_members_points_retrieve",
     "v1_members_points_entries_list", "v1_members_points_spend_create",
     "v1_members_points_adjust_create", "v1_orders_sales_create", "v1_orders_returns_create",
+    "v1_events_create",
 ]
 
 # Bad values per query parameter. `page_size` is lenient by design (DRF falls back to the
@@ -189,8 +198,12 @@ def bad_values(name: str, prop: dict, schema: dict) -> list[tuple[str, object]]:
     """Values that must be refused for one property, by its documented type and name."""
     prop = resolve(schema, prop)
     kind, fmt = prop.get("type"), prop.get("format")
-    values: list[tuple[str, object]] = [
-        ("null", None), ("object", {"a": 1}), ("list", [1, 2]), ("long string", LONG)]
+    values: list[tuple[str, object]] = [("null", None), ("list", [1, 2]), ("long string", LONG)]
+    if kind == "object":
+        values += [("NUL in a value", {"a": "x\x00y"}), ("NUL in a key", {"a\x00": 1}),
+                   ("100 KB", {"a": "x" * 100_000})]
+    else:
+        values.append(("object", {"a": 1}))
     if kind != "boolean":
         values.append(("boolean", True))
     if "enum" in prop:

@@ -1,0 +1,99 @@
+"""Behaviour events: recorded once by event id, paid through the earning rules."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from members.models import ActivityKind, MemberActivity
+from members.services import ActivityInput
+
+from ..intake import record_activity
+from .base import MAX_ID, ApiView
+from .idempotency import run_idempotent
+
+
+class EventInputSerializer(serializers.Serializer):
+    event_id = serializers.CharField(max_length=128, help_text="Your unique id for the event; "
+                                     "the same id sent again pays nothing more.")
+    member = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Member id.")
+    type = serializers.ChoiceField(ActivityKind.choices)
+    name = serializers.CharField(max_length=64, required=False, allow_blank=True, default="",
+                                 help_text="The event's name, for custom events.")
+    occurred_at = serializers.DateTimeField(required=False)
+    referrer = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
+                                        help_text="For referral_converted: the referring member.")
+    store = serializers.CharField(max_length=32, required=False,
+                                  help_text="Store code, for rules scoped to stores.")
+    payload = serializers.DictField(required=False, default=dict)
+
+    def validate(self, data):
+        if data["type"] == ActivityKind.CUSTOM and not data["name"].strip():
+            raise serializers.ValidationError({"name": ["A custom event needs a name."]})
+        if data.get("referrer") == data["member"]:
+            raise serializers.ValidationError({"referrer": ["A member cannot refer themselves."]})
+        return data
+
+
+class RuleResultSerializer(serializers.Serializer):
+    rule = serializers.CharField(help_text="Rule code.")
+    rule_name = serializers.CharField()
+    version = serializers.IntegerField()
+    member = serializers.IntegerField(allow_null=True, help_text="Who the rule rewards.")
+    points = serializers.IntegerField()
+    reason = serializers.CharField(help_text="awarded, capped, cap_reached, budget_spent, "
+                                   "out_of_scope, member_frozen, duplicate, …")
+    reason_text = serializers.CharField()
+
+
+class EventOutcomeSerializer(serializers.Serializer):
+    event_id = serializers.CharField()
+    created = serializers.BooleanField(help_text="False when this event id was already recorded.")
+    points = serializers.IntegerField(help_text="Points the event gave the member.")
+    rules = RuleResultSerializer(many=True)
+
+
+def rule_results(results) -> list[dict]:
+    return [{"rule": r.rule.rule_key, "rule_name": r.rule.name, "version": r.rule.version,
+             "member": r.beneficiary_id, "points": r.points, "reason": r.reason,
+             "reason_text": r.reason_text} for r in results]
+
+
+class EventView(ApiView):
+    required_scopes = ("events:write",)
+    idempotency = "optional"
+
+    @extend_schema(request=EventInputSerializer, responses={201: EventOutcomeSerializer,
+                                                            200: EventOutcomeSerializer},
+                   summary="Record a behaviour event and pay it through the rules",
+                   tags=["events"])
+    def post(self, request):
+        serializer = EventInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        payload = dict(data["payload"])
+        if data.get("referrer"):
+            payload["referrer"] = data["referrer"]
+        if data.get("store"):
+            payload["store"] = data["store"]
+        occurred_at = data.get("occurred_at")
+        if occurred_at is None:  # a retry of an event sent without a time is the same event
+            recorded = (MemberActivity.objects.filter(source_key=data["event_id"])
+                        .only("occurred_at").first())
+            occurred_at = recorded.occurred_at if recorded else timezone.now()
+        activity = ActivityInput(member_id=data["member"], kind=data["type"],
+                                 source_key=data["event_id"], name=data["name"],
+                                 occurred_at=occurred_at, payload=payload)
+
+        def work():
+            outcome = record_activity(data=activity)
+            results = outcome.earned.results if outcome.earned else []
+            body = {"event_id": data["event_id"], "created": outcome.created,
+                    "points": outcome.earned.points_for(data["member"]) if outcome.earned else 0,
+                    "rules": rule_results(results)}
+            return Response(body, status=status.HTTP_201_CREATED if outcome.created
+                            else status.HTTP_200_OK)
+
+        return run_idempotent(request, work, required=False)

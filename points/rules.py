@@ -1,0 +1,491 @@
+"""The earning-rule engine: the one way points are paid for an event or a sale.
+
+How rules combine (the same text is in the rule admin's help and in the docs):
+
+1. The current, active versions of the rules for the event are taken in priority order
+   (lower number first). A rule whose conditions fail gives nothing and says why. A rule
+   that applies with "stop later rules" ends the list: rules after it are not evaluated.
+2. Base rules give points: *fixed* points once per event, or *points per yuan* of the net
+   paid on the lines in the rule's scope (rounded as the rule says). Points from several
+   base rules add up.
+3. Multiplier rules multiply the points of the lines in their scope; several multipliers
+   on one line multiply each other (2× and 1.5× make 3×). The tier multiplier the intake
+   passes applies last, to everything.
+4. Caps (per member per day / week / month / year / lifetime, in Beijing time) and budgets
+   count the points actually awarded, after every multiplier. A points cap trims the award
+   to what is left; a times cap or a spent budget gives nothing. A multiplier's caps and
+   budget count the extra points it adds.
+5. Points are recorded per order line, so a return reverses what the returned lines earned.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from django.db import connection, transaction
+from django.db.models import Count, Sum
+from django.utils.translation import gettext_lazy as _
+
+from core.clock import local_date, programme_tz, resolve_now
+from members.models import Member, MemberTag
+
+from .locks import lock_accounts
+from .rule_models import (
+    Beneficiary, CapPeriod, EarningRule, EntryLine, Formula, RuleAward, RuleBudget, RuleEvent,
+    Rounding,
+)
+from .services import Movement, points_earn
+
+STACKING_HELP = _(
+    "Rules run in priority order (lower first); a rule set to stop later rules ends the "
+    "list when it applies. Base rules (fixed points, or points per yuan of the net paid on "
+    "the lines in scope) add up. Multipliers multiply the points of the lines they match "
+    "and multiply each other; the member's tier multiplier applies last. Caps (per member "
+    "per day, week, month, year or lifetime, in Beijing time) and budgets count the points "
+    "actually awarded, after every multiplier: a points cap trims the award, a times cap or "
+    "a spent budget gives nothing. A multiplier's caps and budget count the extra points it "
+    "adds. Points are recorded per order line, so a return takes back what the returned "
+    "lines earned. Every change to a rule creates a new version; past awards keep pointing "
+    "at the version that paid them."
+)
+ONE = Decimal(1)
+ROUNDING = {Rounding.DOWN: ROUND_FLOOR, Rounding.HALF_UP: ROUND_HALF_UP, Rounding.UP: ROUND_CEILING}
+BUDGET_SHARDS = 8
+
+
+class Reason:
+    """Why a rule gave what it gave: stable codes for the API, words for people."""
+
+    AWARDED = "awarded"
+    CAPPED = "capped"
+    CAP_REACHED = "cap_reached"
+    BUDGET_SPENT = "budget_spent"
+    OUT_OF_SCOPE = "out_of_scope"
+    BELOW_MINIMUM = "below_minimum"
+    OUTSIDE_WINDOW = "outside_window"
+    WRONG_DAY = "wrong_day"
+    TAG_MISSING = "tag_missing"
+    MEMBER_STATUS = "member_status"
+    MEMBER_FROZEN = "member_frozen"
+    STOPPED = "stopped"
+    NO_REFERRER = "no_referrer"
+    NOTHING_TO_MULTIPLY = "nothing_to_multiply"
+    DUPLICATE = "duplicate"
+
+    TEXT = {
+        AWARDED: _("awarded"),
+        CAPPED: _("awarded up to the cap"),
+        CAP_REACHED: _("cap reached"),
+        BUDGET_SPENT: _("budget spent"),
+        OUT_OF_SCOPE: _("nothing in the rule's scope (store, category or SKU)"),
+        BELOW_MINIMUM: _("order below the minimum amount"),
+        OUTSIDE_WINDOW: _("outside the rule's dates"),
+        WRONG_DAY: _("not on one of the rule's days"),
+        TAG_MISSING: _("member lacks the required tags"),
+        MEMBER_STATUS: _("member status not eligible"),
+        MEMBER_FROZEN: _("member frozen"),
+        STOPPED: _("stopped by an earlier rule"),
+        NO_REFERRER: _("the event names no referrer"),
+        NOTHING_TO_MULTIPLY: _("no points to multiply on the matching lines"),
+        DUPLICATE: _("duplicate event: already paid"),
+    }
+
+
+@dataclass(frozen=True)
+class BasketLine:
+    line_no: int
+    sku: str
+    category: str
+    net_amount: Decimal
+    order_line_id: int | None = None
+
+
+@dataclass(frozen=True)
+class EarnRequest:
+    """An event or a sale to pay points for."""
+
+    event: str
+    member_id: int
+    occurred_at: datetime
+    custom_event: str = ""
+    store_code: str | None = None
+    lines: tuple[BasketLine, ...] = ()
+    referrer_id: int | None = None
+    tier_multiplier: Decimal = ONE
+    order_id: int | None = None
+
+    @property
+    def order_total(self) -> Decimal:
+        return sum((line.net_amount for line in self.lines), Decimal(0))
+
+
+@dataclass
+class RuleResult:
+    rule: EarningRule
+    beneficiary_id: int | None
+    points: int = 0
+    reason: str = Reason.AWARDED
+    detail: str = ""
+    line_points: dict[int, int] = field(default_factory=dict)
+    factor: Decimal = ONE
+
+    @property
+    def reason_text(self) -> str:
+        return str(Reason.TEXT.get(self.reason, self.reason))
+
+
+@dataclass
+class EarnOutcome:
+    results: list[RuleResult]
+    movements: dict[int, Movement]  # beneficiary member id → the entry written
+
+    def points_for(self, member_id: int) -> int:
+        return sum(r.points for r in self.results
+                   if r.beneficiary_id == member_id and r.rule.formula != Formula.MULTIPLIER)
+
+
+# --- conditions --------------------------------------------------------------------------------
+
+def _line_in_scope(rule: EarningRule, line: BasketLine) -> bool:
+    if rule.categories and line.category not in rule.categories:
+        return False
+    if rule.skus and line.sku not in rule.skus:
+        return False
+    if line.category in rule.exclude_categories or line.sku in rule.exclude_skus:
+        return False
+    return True
+
+
+def _condition_failure(rule: EarningRule, request: EarnRequest, member: Member,
+                       member_tags: set[int]) -> str | None:
+    """The first condition the event fails, or None when the rule applies."""
+    moment = request.occurred_at
+    if (rule.valid_from and moment < rule.valid_from) or (rule.valid_until and moment >= rule.valid_until):
+        return Reason.OUTSIDE_WINDOW
+    local = moment.astimezone(programme_tz())
+    if rule.weekdays and local.isoweekday() not in rule.weekdays:
+        return Reason.WRONG_DAY
+    if rule.month_days and local.day not in rule.month_days:
+        return Reason.WRONG_DAY
+    statuses = rule.member_statuses or [Member.Status.ACTIVE]
+    if member.status == Member.Status.FROZEN:
+        return Reason.MEMBER_FROZEN
+    if member.status not in statuses:
+        return Reason.MEMBER_STATUS
+    if rule.tag_ids and not member_tags.intersection(rule.tag_ids):
+        return Reason.TAG_MISSING
+    if rule.store_codes and request.store_code not in rule.store_codes:
+        return Reason.OUT_OF_SCOPE
+    if rule.min_order_amount is not None and request.order_total < rule.min_order_amount:
+        return Reason.BELOW_MINIMUM
+    if request.lines and not any(_line_in_scope(rule, line) for line in request.lines):
+        return Reason.OUT_OF_SCOPE
+    if not request.lines and rule.formula in (Formula.PER_YUAN, Formula.MULTIPLIER):
+        return Reason.OUT_OF_SCOPE
+    return None
+
+
+# --- caps and budgets --------------------------------------------------------------------------
+
+def _period_start(period: str, moment: datetime):
+    day = local_date(moment)
+    if period == CapPeriod.DAY:
+        return day
+    if period == CapPeriod.WEEK:
+        return day - timedelta(days=day.isoweekday() - 1)
+    if period == CapPeriod.MONTH:
+        return day.replace(day=1)
+    if period == CapPeriod.YEAR:
+        return day.replace(month=1, day=1)
+    return None  # lifetime
+
+
+def _period_end(period: str, start):
+    """The first day after the period that begins on `start`."""
+    if period == CapPeriod.DAY:
+        return start + timedelta(days=1)
+    if period == CapPeriod.WEEK:
+        return start + timedelta(days=7)
+    if period == CapPeriod.MONTH:
+        return (start + timedelta(days=31)).replace(day=1)
+    return start.replace(year=start.year + 1)
+
+
+def _used(rule: EarningRule, member_id: int, moment: datetime) -> tuple[int, int]:
+    """Times and points this rule (all versions) already gave the member in the period of
+    `moment` (an event that arrives late counts against its own period, not later ones)."""
+    awards = RuleAward.objects.filter(member_id=member_id, rule_key=rule.rule_key)
+    start = _period_start(rule.cap_period, moment)
+    if start is not None:
+        awards = awards.filter(local_date__gte=start,
+                               local_date__lt=_period_end(rule.cap_period, start))
+    row = awards.aggregate(times=Count("id"), points=Sum("points"))
+    return row["times"] or 0, row["points"] or 0
+
+
+def _apply_cap(rule: EarningRule, member_id: int, points: int, moment: datetime) -> tuple[int, str]:
+    if not rule.cap_period:
+        return points, Reason.AWARDED
+    times, used = _used(rule, member_id, moment)
+    if rule.cap_times is not None and times >= rule.cap_times:
+        return 0, Reason.CAP_REACHED
+    if rule.cap_points is not None:
+        left = max(rule.cap_points - used, 0)
+        if left == 0:
+            return 0, Reason.CAP_REACHED
+        if points > left:
+            return left, Reason.CAPPED
+    return points, Reason.AWARDED
+
+
+def budget_setup(*, rule_key: str, total: int) -> None:
+    """Split a rule's budget over shards (what was spent stays spent)."""
+    with transaction.atomic():
+        shards = list(RuleBudget.objects.select_for_update().filter(rule_key=rule_key)
+                      .order_by("shard"))
+        spent = sum(s.spent for s in shards)
+        left = max(total - spent, 0)
+        if not shards:
+            shards = [RuleBudget(rule_key=rule_key, shard=n, allotted=0, spent=0)
+                      for n in range(BUDGET_SHARDS)]
+        base, extra = divmod(left, len(shards))
+        for n, shard in enumerate(shards):
+            shard.allotted = shard.spent + base + (1 if n < extra else 0)
+            shard.save()
+
+
+def budget_left(rule_key: str) -> int | None:
+    row = RuleBudget.objects.filter(rule_key=rule_key).aggregate(a=Sum("allotted"), s=Sum("spent"))
+    return None if row["a"] is None else row["a"] - row["s"]
+
+
+def _reserve_budget(rule_key: str, points: int, member_id: int) -> bool:
+    """Take `points` from the rule's budget, all or nothing, never overspending.
+
+    Earnings start at a shard chosen by member, so concurrent earnings under one rule lock
+    different rows; only when no single shard has enough are the shards locked together
+    (in order) and drawn down jointly.
+
+    Each single-shard attempt runs in a savepoint that is rolled back when it fails: an
+    UPDATE that waited for a concurrent writer and then found the shard too low still holds
+    the row's lock, and such leftover locks (taken in member-rotated order) deadlock with
+    the joint path's in-order locking.
+    """
+    if points <= 0:
+        return True
+    start = member_id % BUDGET_SHARDS
+    order = [(start + i) % BUDGET_SHARDS for i in range(BUDGET_SHARDS)]
+    with connection.cursor() as cursor:
+        for shard in order:
+            with transaction.atomic():
+                cursor.execute(
+                    "UPDATE points_rulebudget SET spent = spent + %s "
+                    "WHERE rule_key = %s AND shard = %s AND allotted - spent >= %s RETURNING id",
+                    [points, rule_key, shard, points],
+                )
+                if cursor.fetchone():
+                    return True
+                transaction.set_rollback(True)  # let go of a lock the failed attempt kept
+        cursor.execute(
+            "SELECT id, allotted - spent FROM points_rulebudget WHERE rule_key = %s "
+            "ORDER BY shard FOR UPDATE", [rule_key])
+        rows = cursor.fetchall()
+        if sum(left for _id, left in rows) < points:
+            return False
+        need = points
+        for shard_id, left in rows:
+            take = min(left, need)
+            if take:
+                cursor.execute("UPDATE points_rulebudget SET spent = spent + %s WHERE id = %s",
+                               [take, shard_id])
+                need -= take
+        return True
+
+
+def _has_budget(rule: EarningRule) -> bool:
+    return rule.budget_points is not None
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+def _rules_for(request: EarnRequest) -> list[EarningRule]:
+    rules = EarningRule.objects.filter(event=request.event, is_current=True, is_active=True)
+    if request.event == RuleEvent.CUSTOM:
+        rules = rules.filter(custom_event=request.custom_event)
+    return list(rules.order_by("priority", "id"))
+
+
+def _beneficiaries(rule: EarningRule, request: EarnRequest) -> list[int | None]:
+    if rule.beneficiary == Beneficiary.MEMBER:
+        return [request.member_id]
+    if rule.beneficiary == Beneficiary.REFERRER:
+        return [request.referrer_id]
+    return [request.member_id, request.referrer_id]
+
+
+def _round(value: Decimal, rule: EarningRule) -> int:
+    return int(value.to_integral_value(rounding=ROUNDING[rule.rounding]))
+
+
+def _allocate(total: int, weights: dict[int, Decimal]) -> dict[int, int]:
+    """Split an integer over keys in proportion to weights (largest remainder), exactly."""
+    positive = {k: w for k, w in weights.items() if w > 0}
+    if total <= 0 or not positive:
+        return {}
+    whole = sum(positive.values())
+    shares = {k: Decimal(total) * w / whole for k, w in positive.items()}
+    result = {k: int(v.to_integral_value(rounding=ROUND_FLOOR)) for k, v in shares.items()}
+    left = total - sum(result.values())
+    for k in sorted(shares, key=lambda k: (-(shares[k] - result[k]), k))[:left]:
+        result[k] += 1
+    return result
+
+
+def _evaluate(request: EarnRequest, *, now: datetime, write: bool) -> list[RuleResult]:
+    """Run the rules; with write=True also reserve budgets (the caller holds the locks)."""
+    rules = _rules_for(request)
+    ids = {request.member_id} | ({request.referrer_id} if request.referrer_id else set())
+    members = {m.pk: m for m in Member.objects.filter(pk__in=ids).only("pk", "status")}
+    tags: dict[int, set[int]] = defaultdict(set)
+    for member_id, tag_id in MemberTag.objects.filter(member_id__in=ids).values_list("member_id", "tag_id"):
+        tags[member_id].add(tag_id)
+
+    results: list[RuleResult] = []
+    stopped_by: EarningRule | None = None
+    applicable: list[RuleResult] = []
+    for rule in rules:
+        for beneficiary in _beneficiaries(rule, request):
+            result = RuleResult(rule=rule, beneficiary_id=beneficiary)
+            results.append(result)
+            if stopped_by is not None:
+                result.reason, result.detail = Reason.STOPPED, stopped_by.name
+                continue
+            if beneficiary is None or beneficiary not in members:
+                result.reason = Reason.NO_REFERRER
+                continue
+            failure = _condition_failure(rule, request, members[beneficiary], tags[beneficiary])
+            if failure:
+                result.reason = failure
+                continue
+            applicable.append(result)
+        if rule.stop_further and any(r.rule is rule for r in applicable):
+            stopped_by = rule
+
+    # Base points per line (exact), per applicable base rule.
+    base: dict[int, dict[int, Decimal]] = {}  # id(result) → line_no → exact points
+    for result in applicable:
+        rule = result.rule
+        if rule.formula == Formula.PER_YUAN:
+            base[id(result)] = {line.line_no: line.net_amount * rule.points_per_yuan
+                                for line in request.lines if _line_in_scope(rule, line)}
+        elif rule.formula == Formula.FIXED:
+            base[id(result)] = {0: Decimal(rule.fixed_points)}
+
+    # Multipliers, in priority order, each on the lines it matches.
+    factors: dict[int, Decimal] = defaultdict(lambda: ONE)  # line_no → product of factors
+    for result in (r for r in applicable if r.rule.formula == Formula.MULTIPLIER):
+        rule = result.rule
+        lines = {line.line_no for line in request.lines if _line_in_scope(rule, line)}
+        before = sum((points * factors[line_no] for pts in base.values()
+                      for line_no, points in pts.items() if line_no in lines), Decimal(0))
+        extra = _round(before * (rule.multiplier - ONE) * request.tier_multiplier, rule)
+        if before <= 0:
+            result.reason = Reason.NOTHING_TO_MULTIPLY
+            continue
+        capped, reason = _apply_cap(rule, result.beneficiary_id, max(extra, 0), request.occurred_at)
+        if reason == Reason.CAP_REACHED or (reason == Reason.CAPPED and capped < extra):
+            result.reason = reason if reason == Reason.CAP_REACHED else Reason.CAP_REACHED
+            continue
+        if _has_budget(rule) and write and not _reserve_budget(rule.rule_key, max(extra, 0),
+                                                               result.beneficiary_id):
+            result.reason = Reason.BUDGET_SPENT
+            continue
+        if _has_budget(rule) and not write and (budget_left(rule.rule_key) or 0) < extra:
+            result.reason = Reason.BUDGET_SPENT
+            continue
+        for line_no in lines:
+            factors[line_no] *= rule.multiplier
+        result.points, result.factor = extra, rule.multiplier
+        result.detail = f"×{rule.multiplier.normalize()}"
+
+    # Base awards after every multiplier and the tier multiplier, then caps and budgets.
+    for result in applicable:
+        if id(result) not in base:
+            continue
+        rule = result.rule
+        exact = {line_no: points * factors[line_no] * request.tier_multiplier
+                 for line_no, points in base[id(result)].items()}
+        points = _round(sum(exact.values(), Decimal(0)), rule)
+        points, reason = _apply_cap(rule, result.beneficiary_id, points, request.occurred_at)
+        if points > 0 and _has_budget(rule):
+            ok = (_reserve_budget(rule.rule_key, points, result.beneficiary_id) if write
+                  else (budget_left(rule.rule_key) or 0) >= points)
+            if not ok:
+                points, reason = 0, Reason.BUDGET_SPENT
+        result.points, result.reason = points, reason
+        if rule.formula == Formula.FIXED and request.lines:
+            weights = {line.line_no: line.net_amount for line in request.lines
+                       if _line_in_scope(rule, line)}
+        else:
+            weights = {k: v for k, v in exact.items() if k != 0}
+        result.line_points = _allocate(points, weights)
+        if rule.formula == Formula.PER_YUAN:
+            result.detail = f"{rule.points_per_yuan.normalize()}/¥"
+    return results
+
+
+def rules_try(request: EarnRequest, *, now: datetime | None = None) -> list[RuleResult]:
+    """What the rules would give, without writing anything (the admin's "try it")."""
+    now = resolve_now(now)
+    return _evaluate(request, now=now, write=False)
+
+
+def rules_earn(request: EarnRequest, *, source_key: str, now: datetime | None = None,
+               pending_days: int | None = None) -> EarnOutcome:
+    """Pay an event or a sale through the rules: one entry per rewarded member, with the
+    rule versions behind it (RuleAward) and, for a sale, the points per order line."""
+    now = resolve_now(now)
+    with transaction.atomic():
+        ids = [request.member_id] + ([request.referrer_id] if request.referrer_id else [])
+        ids = list(Member.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        lock_accounts(ids, now=now)  # caps are read and written under the members' locks
+        results = _evaluate(request, now=now, write=True)
+        by_member: dict[int, list[RuleResult]] = defaultdict(list)
+        for result in results:
+            if result.points > 0 and result.beneficiary_id is not None:
+                by_member[result.beneficiary_id].append(result)
+        movements: dict[int, Movement] = {}
+        local = local_date(request.occurred_at)
+        for member_id, rewarded in sorted(by_member.items()):
+            total = sum(r.points for r in rewarded if r.rule.formula != Formula.MULTIPLIER)
+            if total <= 0:
+                continue
+            who = "member" if member_id == request.member_id else "referrer"
+            movement = points_earn(
+                member_id=member_id, points=total, now=now, order_id=request.order_id
+                if who == "member" else None, source_key=f"{source_key}:{who}",
+                reason=request.event if request.event != RuleEvent.CUSTOM else request.custom_event,
+                pending_days=pending_days if who == "member" else 0,
+            )
+            if movement is None or not movement.created:
+                continue
+            movements[member_id] = movement
+            RuleAward.objects.bulk_create(
+                RuleAward(entry=movement.entry, rule=r.rule, rule_key=r.rule.rule_key,
+                          member_id=member_id, points=r.points, detail=r.detail[:200],
+                          local_date=local, created_at=now)
+                for r in rewarded)
+            if who == "member" and request.lines:
+                per_line: dict[int, int] = defaultdict(int)
+                for r in rewarded:
+                    if r.rule.formula != Formula.MULTIPLIER:
+                        for line_no, pts in r.line_points.items():
+                            per_line[line_no] += pts
+                line_ids = {line.line_no: line.order_line_id for line in request.lines}
+                EntryLine.objects.bulk_create(
+                    EntryLine(entry=movement.entry, order_line_id=line_ids[no], points=pts)
+                    for no, pts in sorted(per_line.items()) if pts and line_ids.get(no))
+    return EarnOutcome(results=results, movements=movements)
