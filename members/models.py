@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Right
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.models import ProgrammeSettings
 
@@ -72,7 +73,7 @@ class Member(models.Model):
         expression=Right("mobile", 4), output_field=models.CharField(max_length=4),
         db_persist=True, verbose_name=_("mobile last four digits"),
     )
-    name = models.CharField(_("name"), max_length=64, blank=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=64, blank=True)
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices,
                               default=Gender.UNKNOWN)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
