@@ -206,6 +206,8 @@ CELERY_BEAT_SCHEDULE = {
     "points-unlock": {"task": "points.tasks.unlock_points", "schedule": 15 * 60.0},
     "points-expire": {"task": "points.tasks.expire_points",
                       "schedule": crontab(minute=10, hour=0)},  # 00:10 Asia/Shanghai
+    "tiers-reevaluate": {"task": "tiers.tasks.reevaluate_tiers",
+                         "schedule": crontab(minute=20, hour=0)},  # 00:20 Asia/Shanghai
     "idempotency-prune": {"task": "loyalty.tasks.prune_idempotency_keys",
                           "schedule": crontab(minute=30, hour=3)},
 }

@@ -24,6 +24,7 @@ from members.services import (
 from points.rules import BasketLine, EarnOutcome, EarnRequest, RuleResult, rules_earn
 from points.selectors import awards_for_source, entry_for_order
 from points.services import Movement, points_reverse_for_return
+from tiers.services import growth_for_event, growth_for_sale, growth_reverse_for_return
 
 ONE = Decimal(1)
 
@@ -69,6 +70,7 @@ def register_member(*, data: MemberInput, now: datetime | None = None) -> Regist
             member_id=member.pk, kind=ActivityKind.REGISTRATION,
             source_key=f"registration:{member.pk}", occurred_at=now), now=now)
         earned = _earn_for_activity(logged.activity, now=now)             # points: rules
+        growth_for_event(activity=logged.activity, now=now)               # tiers: growth
     return RegistrationOutcome(member=member, earned=earned)
 
 
@@ -89,6 +91,7 @@ def record_sale(*, sale: SaleInput, now: datetime | None = None) -> SaleOutcome:
                         for line in order.lines.all()),
             tier_multiplier=tier_multiplier(order.member_id),
         ), source_key=f"sale:{order.pk}", now=now)
+        growth_for_sale(order=order, now=now)                             # tiers: growth
     return SaleOutcome(order=order, created=True,
                        points=earned.movements.get(order.member_id), rules=earned.results)
 
@@ -102,6 +105,7 @@ def record_return(*, ret: ReturnInput, now: datetime | None = None) -> ReturnOut
             return ReturnOutcome(order=stored.order, created=False,
                                  points=Movement(entry=entry, created=False) if entry else None)
         points = points_reverse_for_return(ret=stored.order, now=now)     # points
+        growth_reverse_for_return(ret=stored.order, now=now)              # tiers: growth
     return ReturnOutcome(order=stored.order, created=True, points=points)
 
 
@@ -114,6 +118,7 @@ def record_activity(*, data: ActivityInput, now: datetime | None = None) -> Acti
             return ActivityOutcome(activity=stored.activity, created=False,
                                    earned=_replayed(stored.activity))
         earned = _earn_for_activity(stored.activity, now=now)             # points: rules
+        growth_for_event(activity=stored.activity, now=now)               # tiers: growth
     return ActivityOutcome(activity=stored.activity, created=True, earned=earned)
 
 

@@ -68,6 +68,8 @@ def earning_rule_save(*, rule: EarningRule, user_id: int | None,
             rule.save(force_insert=True)
         else:
             old = EarningRule.objects.select_for_update().get(pk=rule.pk)
+            if not old.is_current:  # edited meanwhile: saving would undo the newer version
+                raise ValueError("only the current version of a rule can be edited")
             if all(getattr(old, f) == getattr(rule, f) for f in VERSIONED_FIELDS):
                 return old
             latest = (EarningRule.objects.filter(rule_key=old.rule_key)

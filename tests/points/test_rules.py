@@ -650,6 +650,23 @@ def test_saving_without_a_change_keeps_the_version(now):
         (1, True)]
 
 
+def test_a_stale_copy_of_a_rule_cannot_overwrite_a_newer_version(now):
+    """Two operators open version 1; the first saves (version 2). The second's save must
+    not quietly write a version 3 that drops the first one's change."""
+    v1 = fixed(now, "poster", 30)
+    first, second = EarningRule.objects.get(pk=v1.pk), EarningRule.objects.get(pk=v1.pk)
+    first.fixed_points = 40
+    earning_rule_save(rule=first, user_id=None, now=now)
+    second.name = "Poster (renamed)"
+
+    with pytest.raises(ValueError):
+        earning_rule_save(rule=second, user_id=None, now=now)
+
+    current = EarningRule.objects.get(rule_key="poster", is_current=True)
+    assert (current.version, current.fixed_points, current.name) == (2, 40, "poster")
+    assert EarningRule.objects.filter(rule_key="poster").count() == 2
+
+
 def test_a_budget_survives_an_edit(member, now):
     v1 = fixed(now, "poster", 100, budget_points=1000)
     act(member, when=now)
@@ -746,15 +763,19 @@ def test_try_writes_nothing_and_matches_a_real_earning(member, now):
     assert reasons == [Reason.CAP_REACHED]
 
 
-def test_try_reports_a_spent_budget_like_a_real_earning(make_member, now):
-    fixed(now, "poster", 100, budget_points=150)
-    first, second = make_member(), make_member()
+def test_try_reports_a_budget_like_a_real_earning(make_member, now):
+    fixed(now, "poster", 100, budget_points=200)
+    first, second, third = make_member(), make_member(), make_member()
     act(first, when=now)
 
-    tried = rules_try(EarnRequest(event="custom", custom_event="poster", member_id=second.pk,
-                                  occurred_at=now))
-    real = act(second, when=now)
+    def tried(member):
+        return outcome(rules_try(EarnRequest(event="custom", custom_event="poster",
+                                             member_id=member.pk, occurred_at=now)))
 
-    assert outcome(tried) == outcome(real.earned.results) == {"poster": (0, Reason.BUDGET_SPENT)}
-    assert total(second) == 0
-    assert RuleBudget.objects.filter(rule_key="poster").aggregate(s=Sum("spent"))["s"] == 100
+    # exactly what is left can still be paid; then nothing
+    assert tried(second) == outcome(act(second, when=now).earned.results) == {
+        "poster": (100, Reason.AWARDED)}
+    assert tried(third) == outcome(act(third, when=now).earned.results) == {
+        "poster": (0, Reason.BUDGET_SPENT)}
+    assert (total(second), total(third)) == (100, 0)
+    assert RuleBudget.objects.filter(rule_key="poster").aggregate(s=Sum("spent"))["s"] == 200

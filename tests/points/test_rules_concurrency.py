@@ -144,6 +144,11 @@ def test_budget_locks_do_not_hold_up_a_sale_under_another_rule(store, make_membe
         selling = threading.Thread(target=sell)
         selling.start()
         selling.join(timeout=5)
+        if selling.is_alive():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pid, wait_event_type, wait_event, state, pg_blocking_pids(pid), left(query, 200) FROM pg_stat_activity WHERE datname = current_database()")
+                for row in cursor.fetchall():
+                    print("DIAG", row)
         assert not selling.is_alive(), "the sale waited for the budget's locks"
     finally:
         release.set()

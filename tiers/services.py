@@ -1,0 +1,341 @@
+"""Writes to the growth ledger and the ladder. Every function takes `now`, holds the
+member's growth-account lock (tiers.locks) and writes entries, tier, tier changes and the
+tier's system tag together or not at all.
+
+Upgrades happen at once (`tier_evaluate_upgrade`, after every posting); downgrades only
+when a tier's validity ends (`tier_reevaluate_due`, a set-based batch job).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.db import connection, transaction
+from django.db.models import Q, Sum
+
+from core.clock import resolve_now
+from members.models import Member, MemberActivity, Order
+from members.services.tags import member_tags_add, member_tags_remove
+
+from .errors import TierError, TierErrorCode
+from .locks import lock_growth_accounts
+from .models import (
+    ChangeReason, GrowthAccount, GrowthEntry, GrowthKind, Tier, TierChange, TierSettings,
+)
+
+MAX_GROWTH = 100_000_000  # one operation; guards against typos and overflow
+
+
+@dataclass(frozen=True)
+class GrowthPosting:
+    """The entry an operation wrote (or the one it wrote the first time: a replay) and the
+    tier change it caused, if any."""
+
+    entry: GrowthEntry | None
+    created: bool
+    change: TierChange | None = None
+
+
+def _settings() -> TierSettings:
+    """The settings row, or its defaults when none was saved yet. Never inserts it: an
+    insert inside the intake's transaction would make every concurrent intake wait on the
+    singleton's unique index until that transaction ends."""
+    return TierSettings.objects.filter(singleton=True).first() or TierSettings()
+
+
+# --- the ladder -------------------------------------------------------------------------------
+
+
+def _has_purchased(member_id: int) -> bool:
+    return Order.objects.filter(member_id=member_id, kind=Order.Kind.SALE).exists()
+
+
+def tier_best_for(*, growth: int, purchased: bool) -> Tier | None:
+    """The highest active tier whose entry the growth and events meet."""
+    qualifying = Tier.objects.filter(is_active=True).filter(
+        Q(min_growth__isnull=True) | Q(min_growth__lte=growth))
+    if not purchased:
+        qualifying = qualifying.filter(requires_first_purchase=False)
+    return qualifying.order_by("-rank").first()
+
+
+def _valid_until(tier: Tier, start: datetime) -> datetime | None:
+    if not tier.validity_months:
+        return None
+    return start + relativedelta(months=tier.validity_months)
+
+
+def _swap_tag(member_id: int, old: Tier | None, new: Tier | None, now: datetime) -> None:
+    if old is not None and (new is None or old.tag_id != new.tag_id):
+        member_tags_remove(tag_id=old.tag_id, member_ids=[member_id])
+    if new is not None:
+        member_tags_add(tag_id=new.tag_id, member_ids=[member_id], now=now)
+
+
+def _change_tier(account: GrowthAccount, tier: Tier, *, reason: str, now: datetime) -> TierChange:
+    old = account.tier
+    change = TierChange.objects.create(member_id=account.member_id, from_tier=old, to_tier=tier,
+                                       reason=reason, created_at=now)
+    account.tier = tier
+    account.tier_since = now
+    account.tier_valid_until = _valid_until(tier, now)
+    account.period_growth = 0
+    account.updated_at = now
+    account.save(update_fields=["tier", "tier_since", "tier_valid_until", "period_growth",
+                                "updated_at"])
+    _swap_tag(account.member_id, old, tier, now)
+    return change
+
+
+def tier_evaluate_upgrade(*, account: GrowthAccount, now: datetime | None = None) -> TierChange | None:
+    """Move a locked account up to the highest tier it qualifies for; never down."""
+    now = resolve_now(now)
+    best = tier_best_for(growth=account.growth, purchased=_has_purchased(account.member_id))
+    if best is None:
+        return None
+    if account.tier is not None and best.rank <= account.tier.rank:
+        return None
+    reason = ChangeReason.INITIAL if account.tier is None else ChangeReason.UPGRADE
+    return _change_tier(account, best, reason=reason, now=now)
+
+
+# --- postings ---------------------------------------------------------------------------------
+
+
+def _check_amount(points: int) -> None:
+    if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
+        raise TierError(TierErrorCode.NON_POSITIVE_GROWTH)
+    if points > MAX_GROWTH:
+        raise TierError(TierErrorCode.GROWTH_TOO_LARGE, limit=MAX_GROWTH)
+
+
+def _replay(source_key: str | None, **expected) -> GrowthPosting | None:
+    if not source_key:
+        return None
+    entry = GrowthEntry.objects.filter(source_key=source_key).first()
+    if entry is None:
+        return None
+    for name, value in expected.items():
+        if getattr(entry, name) != value:
+            raise TierError(TierErrorCode.SOURCE_KEY_CONFLICT)
+    return GrowthPosting(entry=entry, created=False)
+
+
+def _post(account: GrowthAccount, *, kind: str, delta: int, now: datetime,
+          order_id: int | None = None, source_key: str | None = None,
+          reason: str = "") -> GrowthEntry:
+    entry = GrowthEntry.objects.create(member_id=account.member_id, kind=kind, delta=delta,
+                                       order_id=order_id, source_key=source_key,
+                                       reason=reason[:200], created_at=now)
+    account.growth += delta
+    account.period_growth = max(0, account.period_growth + delta)
+    account.updated_at = now
+    account.save(update_fields=["growth", "period_growth", "updated_at"])
+    return entry
+
+
+def _is_active(member_id: int) -> bool:
+    return Member.objects.filter(pk=member_id, status=Member.Status.ACTIVE).exists()
+
+
+def growth_add(*, member_id: int, points: int, source_key: str | None, reason: str = "",
+               order_id: int | None = None, now: datetime | None = None) -> GrowthPosting:
+    """Credit growth and upgrade at once if it crosses a threshold. A replay (same source
+    key) answers the first posting; a member who is not active earns nothing."""
+    now = resolve_now(now)
+    _check_amount(points)
+    with transaction.atomic():
+        account = lock_growth_accounts([member_id], now=now)[member_id]
+        if (replay := _replay(source_key, member_id=member_id, kind=GrowthKind.EARN,
+                              delta=points, order_id=order_id)) is not None:
+            return replay
+        if not _is_active(member_id):
+            return GrowthPosting(entry=None, created=False)
+        entry = _post(account, kind=GrowthKind.EARN, delta=points, now=now, order_id=order_id,
+                      source_key=source_key, reason=reason)
+        return GrowthPosting(entry=entry, created=True,
+                             change=tier_evaluate_upgrade(account=account, now=now))
+
+
+def _evaluate_only(member_id: int, now: datetime) -> GrowthPosting:
+    with transaction.atomic():
+        account = lock_growth_accounts([member_id], now=now)[member_id]
+        return GrowthPosting(entry=None, created=False,
+                             change=tier_evaluate_upgrade(account=account, now=now))
+
+
+def growth_for_sale(*, order: Order, now: datetime | None = None) -> GrowthPosting:
+    """Growth per yuan of the sale's net paid, rounded down; the first purchase alone may
+    lift a member a tier (Bronze) even when it earns no growth."""
+    now = resolve_now(now)
+    rate = _settings().growth_per_yuan
+    points = int((order.net_amount * rate).to_integral_value(rounding=ROUND_DOWN))
+    if points <= 0:
+        return _evaluate_only(order.member_id, now)
+    return growth_add(member_id=order.member_id, points=min(points, MAX_GROWTH),
+                      source_key=f"sale:{order.pk}", reason="sale", order_id=order.pk, now=now)
+
+
+def growth_reverse_for_return(*, ret: Order, now: datetime | None = None) -> GrowthPosting | None:
+    """Take back the sale's growth in proportion to the net returned, cumulatively over all
+    its returns (so partial returns add up exactly). Never below zero; never a downgrade."""
+    now = resolve_now(now)
+    sale = ret.original_order
+    earned = GrowthEntry.objects.filter(order_id=sale.pk, kind=GrowthKind.EARN).first()
+    if earned is None or sale.net_amount <= 0:
+        return None
+    with transaction.atomic():
+        account = lock_growth_accounts([ret.member_id], now=now)[ret.member_id]
+        if (replay := _replay(f"reverse:order:{ret.pk}")) is not None:
+            return replay
+        returned = (Order.objects.filter(original_order=sale, kind=Order.Kind.RETURN)
+                    .aggregate(s=Sum("net_amount"))["s"] or Decimal(0))
+        share = Decimal(earned.delta) * returned / sale.net_amount
+        target = min(earned.delta, int(share.to_integral_value(rounding=ROUND_HALF_UP)))
+        already = -(GrowthEntry.objects.filter(kind=GrowthKind.REVERSE,
+                                               order__original_order=sale)
+                    .aggregate(s=Sum("delta"))["s"] or 0)
+        take = min(target - already, account.growth)
+        if take <= 0:
+            return None
+        entry = _post(account, kind=GrowthKind.REVERSE, delta=-take, now=now, order_id=ret.pk,
+                      source_key=f"reverse:order:{ret.pk}", reason="return")
+        return GrowthPosting(entry=entry, created=True)
+
+
+def growth_for_event(*, activity: MemberActivity, now: datetime | None = None) -> GrowthPosting | None:
+    """Growth for a registration or an interaction (per kind, from TierSettings). A
+    registration also gives a member with no tier the entry tier."""
+    now = resolve_now(now)
+    points = _settings().growth_for_event(activity.kind)
+    if points > 0:
+        return growth_add(member_id=activity.member_id, points=points,
+                          source_key=f"activity:{activity.pk}", reason=activity.kind, now=now)
+    if activity.kind == "registration":
+        return _evaluate_only(activity.member_id, now)
+    return None
+
+
+# --- re-evaluation when validity ends: set-based SQL over chunks of members -----------------
+
+_CANDIDATES_SQL = """
+SELECT member_id FROM tiers_growthaccount
+WHERE tier_valid_until <= %(now)s AND member_id > %(after)s
+ORDER BY member_id LIMIT %(limit)s
+"""
+
+# One statement per chunk: apply each due member's end policy (CASE), find the highest tier
+# the remaining growth and events allow, write the policy entries and tier changes
+# (INSERT … SELECT), move the accounts to their next period and swap the system tags.
+# The new period starts when the old one ended, so a late or repeated run gives the same
+# dates; a renewed account is no longer due.
+_REEVALUATE_SQL = """
+WITH due AS (
+    SELECT a.member_id, a.growth, a.period_growth, a.tier_valid_until AS ended,
+           t.id AS tier_id, t.rank, t.tag_id, t.end_policy, t.keep_percent,
+           t.deduct_numerator, t.deduct_denominator, t.keep_threshold,
+           EXISTS (SELECT 1 FROM members_order o
+                   WHERE o.member_id = a.member_id AND o.kind = 'sale') AS purchased
+    FROM tiers_growthaccount a JOIN tiers_tier t ON t.id = a.tier_id
+    WHERE a.member_id = ANY(%(members)s) AND a.tier_valid_until <= %(now)s
+), policy AS (
+    SELECT due.*,
+           CASE end_policy
+               WHEN 'reset' THEN 0::bigint
+               WHEN 'keep_percent' THEN growth * keep_percent / 100
+               WHEN 'deduct_fraction' THEN growth - growth * deduct_numerator / deduct_denominator
+               -- missed the keep threshold: only the growth earned this period still counts
+               WHEN 'keep_if_period_growth' THEN
+                   CASE WHEN period_growth >= keep_threshold THEN growth
+                        ELSE LEAST(growth, period_growth) END
+               ELSE growth
+           END AS new_growth,
+           (end_policy = 'keep' OR (end_policy = 'keep_if_period_growth'
+                                    AND period_growth >= keep_threshold)) AS keeps
+    FROM due
+), target AS (
+    SELECT p.*,
+           CASE WHEN p.keeps AND (best.rank IS NULL OR best.rank < p.rank) THEN p.tier_id
+                ELSE best.id END AS new_tier_id
+    FROM policy p
+    LEFT JOIN LATERAL (
+        SELECT t.id, t.rank FROM tiers_tier t
+        WHERE t.is_active
+          AND (t.min_growth IS NULL OR t.min_growth <= p.new_growth)
+          AND (NOT t.requires_first_purchase OR p.purchased)
+        ORDER BY t.rank DESC LIMIT 1
+    ) best ON TRUE
+), outcome AS (
+    SELECT tg.*, nt.rank AS new_rank, nt.tag_id AS new_tag_id,
+           CASE WHEN nt.validity_months IS NULL THEN NULL
+                ELSE tg.ended + make_interval(months => nt.validity_months) END AS new_until
+    FROM target tg LEFT JOIN tiers_tier nt ON nt.id = tg.new_tier_id
+), entries AS (
+    INSERT INTO tiers_growthentry (member_id, kind, delta, source_key, reason, created_at)
+    SELECT member_id, 'expiry_policy', new_growth - growth,
+           'expiry:' || member_id || ':' || floor(extract(epoch FROM ended))::bigint,
+           'tier period ended: ' || end_policy, %(now)s
+    FROM outcome WHERE new_growth <> growth
+    RETURNING member_id
+), changes AS (
+    INSERT INTO tiers_tierchange (member_id, from_tier_id, to_tier_id, reason, created_at)
+    SELECT member_id, tier_id, new_tier_id,
+           CASE WHEN new_tier_id = tier_id THEN 'renewal'
+                WHEN new_rank > rank THEN 'upgrade'
+                ELSE 'downgrade' END,
+           %(now)s
+    FROM outcome
+    RETURNING member_id
+), accounts AS (
+    UPDATE tiers_growthaccount a
+    SET growth = o.new_growth, tier_id = o.new_tier_id, tier_since = o.ended,
+        tier_valid_until = o.new_until, period_growth = 0, updated_at = %(now)s
+    FROM outcome o WHERE a.member_id = o.member_id
+    RETURNING a.member_id
+), untagged AS (
+    DELETE FROM members_membertag mt USING outcome o
+    WHERE mt.member_id = o.member_id
+      AND mt.tag_id IN (SELECT tag_id FROM tiers_tier)
+      AND mt.tag_id IS DISTINCT FROM o.new_tag_id
+    RETURNING mt.member_id
+), tagged AS (
+    INSERT INTO members_membertag (member_id, tag_id, added_at)
+    SELECT member_id, new_tag_id, %(now)s FROM outcome
+    WHERE new_tag_id IS NOT NULL AND new_tag_id IS DISTINCT FROM tag_id
+    ON CONFLICT (member_id, tag_id) DO NOTHING
+    RETURNING member_id
+)
+SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM entries),
+       (SELECT count(*) FROM changes), (SELECT count(*) FROM untagged),
+       (SELECT count(*) FROM tagged)
+"""
+
+
+def _reevaluate_chunk(members: list[int], now: datetime) -> int:
+    """One chunk in its own transaction: lock the accounts in id order, apply one statement."""
+    with transaction.atomic():
+        lock_growth_accounts(members, now=now)
+        with connection.cursor() as cursor:
+            cursor.execute(_REEVALUATE_SQL, {"members": members, "now": now})
+            return cursor.fetchone()[0]
+
+
+def tier_reevaluate_due(*, now: datetime | None = None, chunk: int = 2000) -> int:
+    """Apply the end policy of every tier whose validity has ended and re-evaluate: the same
+    tier is renewed for another period, a lower one is a downgrade. Each chunk commits on
+    its own, so a crash loses nothing and a re-run finds exactly what is still due.
+    Returns the number of accounts re-evaluated."""
+    now = resolve_now(now)
+    done = 0
+    after = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(_CANDIDATES_SQL, {"now": now, "after": after, "limit": chunk})
+            members = [row[0] for row in cursor.fetchall()]
+        if not members:
+            return done
+        done += _reevaluate_chunk(members, now)
+        after = members[-1]
