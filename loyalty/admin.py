@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import LoyaltyError
@@ -20,6 +20,7 @@ from members.models import Member
 from members.services import MemberInput
 from points import selectors as points_selectors
 from points.services import MAX_POINTS, points_adjust
+from tiers import selectors as tier_selectors
 
 from .intake import register_member
 from .models import ApiKey, Scope
@@ -44,9 +45,11 @@ class AdjustPointsForm(forms.Form):
 
 
 class MemberAdmin(BaseMemberAdmin):
-    readonly_fields = BaseMemberAdmin.readonly_fields + ("points_balances",)
+    readonly_fields = BaseMemberAdmin.readonly_fields + ("points_balances", "tier_progress",
+                                                         "tier_history")
     fieldsets = BaseMemberAdmin.fieldsets[:1] + (
         (_("Points"), {"fields": ("points_balances",)}),
+        (_("Tier"), {"fields": ("tier_progress", "tier_history")}),
     ) + BaseMemberAdmin.fieldsets[1:]
 
     def register(self, request, data: MemberInput) -> Member:
@@ -69,6 +72,51 @@ class MemberAdmin(BaseMemberAdmin):
             account.available, account.pending, account.held, account.debt,
             entries, _("Points history"), adjust, _("Adjust points"),
         )
+
+    @admin.display(description=_("tier"))
+    def tier_progress(self, obj: Member):
+        if not obj.pk:
+            return "-"
+        progress = tier_selectors.tier_progress(obj.pk, timezone.now())
+        until = (timezone.localtime(progress.tier_valid_until).date().isoformat()
+                 if progress.tier_valid_until else _("permanent"))
+        nxt = progress.next_tier
+        if nxt is None:
+            next_text = _("(highest tier)")
+        else:
+            parts = [_("%(g)s growth") % {"g": f"{nxt.growth_needed:,}"}]
+            if nxt.spend_needed is not None:
+                parts.append(_("about ¥%(y)s of spend") % {"y": f"{nxt.spend_needed:,}"})
+            if nxt.needs_first_purchase:
+                parts.append(_("a first purchase"))
+            next_text = _("%(tier)s: still needs %(what)s") % {
+                "tier": nxt.name, "what": ", ".join(str(p) for p in parts)}
+        keep = ""
+        if progress.keep_growth_needed is not None:
+            keep = _("Growth this period still needed to keep the tier: %(n)s") % {
+                "n": f"{progress.keep_growth_needed:,}"}
+        return format_html(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table><p>{}</p>",
+            _("current tier"), _("valid until"), _("growth"), _("growth this period"),
+            _("next tier"),
+            progress.tier_name or "-", until, f"{progress.growth:,}",
+            f"{progress.period_growth:,}", next_text, keep,
+        )
+
+    @admin.display(description=_("tier changes (latest 20)"))
+    def tier_history(self, obj: Member):
+        if not obj.pk:
+            return "-"
+        changes = tier_selectors.tier_changes_for(obj.pk, limit=20)
+        if not changes:
+            return _("No tier changes yet.")
+        rows = format_html_join("", "<tr><td>{} → {}</td><td>{}</td><td>{}</td></tr>", (
+            (c.from_tier.name if c.from_tier else "-", c.to_tier.name if c.to_tier else "-",
+             c.get_reason_display(), timezone.localtime(c.created_at).strftime("%Y-%m-%d %H:%M"))
+            for c in changes))
+        return format_html("<table><tr><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+                           _("from → to"), _("reason"), _("time"), rows)
 
     def get_urls(self):
         return [

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import errors, events, members, orders, points
+from . import errors, events, members, orders, points, tiers
 
 app_name = "api"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("members/<int:member_id>/points/spend", points.SpendView.as_view(), name="points-spend"),
     path("members/<int:member_id>/points/adjust", points.AdjustView.as_view(),
          name="points-adjust"),
+    path("members/<int:member_id>/tier", tiers.TierProgressView.as_view(), name="member-tier"),
     path("orders/sales", orders.SaleView.as_view(), name="sale"),
     path("orders/returns", orders.ReturnView.as_view(), name="return"),
     path("events", events.EventView.as_view(), name="events"),

@@ -49,7 +49,8 @@ def change_url(rule: EarningRule) -> str:
 def footprint() -> tuple:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT (SELECT count(*) FROM points_pointsentry), (SELECT count(*) FROM points_ruleaward),"
+            "SELECT (SELECT count(*) FROM points_pointsentry),"
+            " (SELECT count(*) FROM points_ruleaward),"
             " (SELECT COALESCE(SUM(spent), 0) FROM points_rulebudget),"
             " (SELECT count(*) FROM points_pointslot), (SELECT count(*) FROM points_pointsaccount),"
             " (SELECT count(*) FROM points_earningrule)")

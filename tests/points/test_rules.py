@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from loyalty.intake import record_activity, record_return, record_sale, register_member
-from members.models import ActivityKind, Member, MemberTag, OrderLine, Tag
+from members.models import ActivityKind, Member, MemberTag, Tag
 from members.services import (
     ActivityInput, LineInput, MemberInput, ReturnInput, ReturnLineInput, SaleInput,
     member_set_status,
@@ -26,7 +26,7 @@ from points.rule_models import EarningRule, EntryLine, RuleAward, RuleBudget
 from points.rule_versions import earning_rule_problems, earning_rule_save
 from points.rules import BasketLine, EarnRequest, Reason, rules_earn, rules_try
 from tests.conftest import SHANGHAI
-from tests.points.helpers import assert_ledger_consistent, balances, set_points_settings
+from tests.points.helpers import assert_ledger_consistent, set_points_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -646,8 +646,8 @@ def test_saving_without_a_change_keeps_the_version(now):
     again = earning_rule_save(rule=EarningRule.objects.get(pk=v1.pk), user_id=None, now=now)
 
     assert again.pk == v1.pk
-    assert list(EarningRule.objects.filter(rule_key="poster").values_list("version", "is_current")) == [
-        (1, True)]
+    versions = EarningRule.objects.filter(rule_key="poster").values_list("version", "is_current")
+    assert list(versions) == [(1, True)]
 
 
 def test_a_stale_copy_of_a_rule_cannot_overwrite_a_newer_version(now):
@@ -728,7 +728,8 @@ def test_a_sound_rule_has_no_problems():
 def _footprint() -> tuple:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT (SELECT count(*) FROM points_pointsentry), (SELECT count(*) FROM points_ruleaward),"
+            "SELECT (SELECT count(*) FROM points_pointsentry),"
+            " (SELECT count(*) FROM points_ruleaward),"
             " (SELECT COALESCE(SUM(spent), 0) FROM points_rulebudget),"
             " (SELECT count(*) FROM points_entryline), (SELECT count(*) FROM points_pointslot),"
             " (SELECT COALESCE(SUM(available + pending), 0) FROM points_pointsaccount)")
@@ -738,7 +739,7 @@ def _footprint() -> tuple:
 def test_try_writes_nothing_and_matches_a_real_earning(member, now):
     per_yuan(now, "base", "1.5", rounding="half_up", budget_points=10_000)
     per_yuan(now, "tea-bonus", "0.5", categories=["tea"], rounding="up",
-             cap_period="day", cap_points=40)
+             cap_period="day", cap_points=120)
     multiplier(now, "tea-double", "2", categories=["tea"], budget_points=5_000)
     per_yuan(now, "coffee-only", categories=["coffee"])
     lines = (BasketLine(line_no=1, sku="TEA-01", category="tea", net_amount=D("45.50")),
@@ -751,16 +752,19 @@ def test_try_writes_nothing_and_matches_a_real_earning(member, now):
     def summary(results):
         return [(r.rule.rule_key, r.beneficiary_id, r.points, r.reason) for r in results]
 
-    for n in range(3):  # the cap is left, then trimmed, then reached
+    bonus = []
+    for n in range(4):  # the cap is left, left, trimmed, reached
         before = _footprint()
         tried = rules_try(request(), now=now)
         assert _footprint() == before
         earned = rules_earn(request(), source_key=f"try-then-earn-{n}", now=now, pending_days=0)
         assert summary(tried) == summary(earned.results)
         assert _footprint() != before
+        bonus.append(outcome(earned.results)["tea-bonus"])
 
-    reasons = [outcome(r)["tea-bonus"][1] for r in (earned.results,)]
-    assert reasons == [Reason.CAP_REACHED]
+    # tea 45.50 × 0.5 × 2 × 1.2 = 54.6 → 55 (up)
+    assert bonus == [(55, Reason.AWARDED), (55, Reason.AWARDED), (10, Reason.CAPPED),
+                     (0, Reason.CAP_REACHED)]
 
 
 def test_try_reports_a_budget_like_a_real_earning(make_member, now):

@@ -26,6 +26,7 @@ SCOPED_OPERATIONS = [
     ("v1_members_points_entries_list", "get", "/members/{id}/points/entries", "members:read"),
     ("v1_members_points_spend_create", "post", "/members/{id}/points/spend", "points:write"),
     ("v1_members_points_adjust_create", "post", "/members/{id}/points/adjust", "points:admin"),
+    ("v1_members_tier_retrieve", "get", "/members/{id}/tier", "members:read"),
     ("v1_orders_sales_create", "post", "/orders/sales", "orders:write"),
     ("v1_orders_returns_create", "post", "/orders/returns", "orders:write"),
     ("v1_events_create", "post", "/events", "events:write"),

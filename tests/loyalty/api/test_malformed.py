@@ -89,6 +89,7 @@ def baselines(w) -> dict[str, Baseline]:
         "v1_members_points_entries_list": Baseline(path=m, query={"kind": "adjust"}),
         "v1_members_points_spend_create": Baseline(path=m, body={"points": 10, "reason": "兑换"}),
         "v1_members_points_adjust_create": Baseline(path=m, body={"points": 10, "reason": "补偿"}),
+        "v1_members_tier_retrieve": Baseline(path=m),
         "v1_orders_sales_create": Baseline(body={
             "store": w.store.code, "order_no": "S-NEW", "member": w.member.pk,
             "ordered_at": "2026-03-14T10:30:00+08:00",
@@ -151,8 +152,8 @@ OPERATION_IDS = [
     "v1_members_create", "v1_members_retrieve", "v1_members_partial_update",
     "v1_members_lookup_retrieve", "v1_members_points_retrieve",
     "v1_members_points_entries_list", "v1_members_points_spend_create",
-    "v1_members_points_adjust_create", "v1_orders_sales_create", "v1_orders_returns_create",
-    "v1_events_create",
+    "v1_members_points_adjust_create", "v1_members_tier_retrieve", "v1_orders_sales_create",
+    "v1_orders_returns_create", "v1_events_create",
 ]
 
 # Bad values per query parameter. `page_size` is lenient by design (DRF falls back to the

@@ -1,0 +1,149 @@
+"""The ladder editor and the growth records in the operator console."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from core.admin import ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin
+from members.selectors import member_ids_matching
+
+from .models import EndPolicy, GrowthEntry, Tier, TierChange, TierSettings
+
+
+def end_policy_words(tier: Tier) -> str:
+    """What happens when the tier's validity ends, in plain words."""
+    if not tier.validity_months:
+        return str(_("Permanent"))
+    policy = tier.end_policy
+    if policy == EndPolicy.RESET:
+        what = _("growth resets to 0")
+    elif policy == EndPolicy.KEEP_PERCENT:
+        percent = tier.keep_percent or 0
+        if percent == 50:
+            what = _("growth is halved (keep 50%)")
+        else:
+            what = _("growth is cut to %(p)d%% (keep %(p)d%%)") % {"p": percent}
+    elif policy == EndPolicy.DEDUCT_FRACTION:
+        what = _("%(n)d/%(d)d of growth is deducted") % {
+            "n": tier.deduct_numerator or 0, "d": tier.deduct_denominator or 1}
+    elif policy == EndPolicy.KEEP_IF_PERIOD_GROWTH:
+        what = _("the tier is kept if the period's growth reached %(t)s; otherwise only "
+                 "that period's growth still counts") % {"t": f"{tier.keep_threshold or 0:,}"}
+    else:
+        what = _("growth is kept")
+    return str(_("After %(months)d months: %(what)s, then re-evaluated")
+               % {"months": tier.validity_months, "what": what})
+
+
+def entry_words(tier: Tier) -> str:
+    """What a member needs to enter the tier, in plain words."""
+    parts = []
+    if tier.on_registration:
+        parts.append(str(_("on registration")))
+    if tier.min_growth is not None:
+        parts.append(str(_("%(g)s growth") % {"g": f"{tier.min_growth:,}"}))
+    if tier.requires_first_purchase:
+        parts.append(str(_("a first purchase")))
+    return " + ".join(parts) if parts else "-"
+
+
+LADDER_HELP = _(
+    "Upgrades happen at once: as soon as a member's growth (and first purchase, where "
+    "required) meets a higher tier's entry, the member moves up. A tier with a validity "
+    "is re-evaluated when it ends: its end-of-validity policy is applied to the growth, and "
+    "the member gets the highest tier the remaining growth qualifies for. Getting the same "
+    "tier again is a renewal (保级) for another period; a lower one is a downgrade. "
+    "Downgrades happen only at re-evaluation, never when growth is taken back by a return. "
+    "A tier without a validity is permanent.")
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = ("rank", "name", "code", "entry", "validity", "end_of_validity",
+                    "is_active")
+    list_display_links = ("name",)
+    list_filter = ("is_active",)
+    ordering = ("rank",)
+    raw_id_fields = ("tag",)
+    fieldsets = (
+        (None, {"fields": ("code", "name", "rank", "is_active", "tag"),
+                "description": LADDER_HELP}),
+        (_("Entry"), {"fields": ("min_growth", "requires_first_purchase", "on_registration"),
+                      "description": _("A member qualifies when every condition given "
+                                       "holds.")}),
+        (_("Validity and renewal (保级)"), {
+            "fields": ("validity_months", "end_policy", "keep_percent", "deduct_numerator",
+                       "deduct_denominator", "keep_threshold"),
+            "description": _("When the validity ends the policy below is applied and the "
+                             "member is re-evaluated: the same tier is renewed, a lower one "
+                             "is a downgrade. Fill in only the parameter the policy uses.")}),
+    )
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # members and records point at tiers: deactivate a tier instead
+
+    @admin.display(description=_("entry"))
+    def entry(self, obj: Tier):
+        return entry_words(obj)
+
+    @admin.display(description=_("validity"))
+    def validity(self, obj: Tier):
+        if not obj.validity_months:
+            return _("Permanent")
+        return _("%(n)d months") % {"n": obj.validity_months}
+
+    @admin.display(description=_("when validity ends"))
+    def end_of_validity(self, obj: Tier):
+        return end_policy_words(obj)
+
+
+@admin.register(TierSettings)
+class TierSettingsAdmin(SingletonAdmin):
+    pass
+
+
+def member_link(member_id: int, label: str) -> str:
+    url = reverse("admin:members_member_change", args=[member_id])
+    return format_html("<a href='{}'>{}</a>", url, label)
+
+
+class MemberSearchMixin:
+    search_fields = ("member__member_no",)
+    search_help_text = _("A member's number, mobile or its last four digits.")
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(member_id__in=member_ids_matching(term)), False
+
+
+@admin.register(GrowthEntry)
+class GrowthEntryAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
+    list_display = ("id", "created_at", "member_no", "kind", "delta", "order", "reason")
+    list_select_related = ("member", "order")
+    list_filter = ("kind", ("created_at", admin.DateFieldListFilter))
+    show_facets = admin.ShowFacets.NEVER
+    ordering = ("-id",)
+    sortable_by = ("id",)
+
+    @admin.display(description=_("member"))
+    def member_no(self, obj: GrowthEntry):
+        return member_link(obj.member_id, obj.member.member_no)
+
+
+@admin.register(TierChange)
+class TierChangeAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
+    list_display = ("id", "created_at", "member_no", "from_tier", "to_tier", "reason")
+    list_select_related = ("member", "from_tier", "to_tier")
+    list_filter = ("reason", "to_tier", ("created_at", admin.DateFieldListFilter))
+    show_facets = admin.ShowFacets.NEVER
+    ordering = ("-id",)
+    sortable_by = ("id",)
+
+    @admin.display(description=_("member"))
+    def member_no(self, obj: TierChange):
+        return member_link(obj.member_id, obj.member.member_no)
