@@ -208,6 +208,8 @@ CELERY_BEAT_SCHEDULE = {
                       "schedule": crontab(minute=10, hour=0)},  # 00:10 Asia/Shanghai
     "tiers-reevaluate": {"task": "tiers.tasks.reevaluate_tiers",
                          "schedule": crontab(minute=20, hour=0)},  # 00:20 Asia/Shanghai
+    "tiers-recalculate": {"task": "tiers.tasks.recalculate_tiers",  # acts on the 1st only
+                          "schedule": crontab(minute=40, hour=0)},
     "idempotency-prune": {"task": "loyalty.tasks.prune_idempotency_keys",
                           "schedule": crontab(minute=30, hour=3)},
 }

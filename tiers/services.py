@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
 from django.db.models import Q, Sum
 
-from core.clock import resolve_now
+from core.clock import local_date, resolve_now
 from members.models import Member, MemberActivity, Order
 from members.services.tags import member_tags_add, member_tags_remove
 
@@ -339,3 +339,87 @@ def tier_reevaluate_due(*, now: datetime | None = None, chunk: int = 2000) -> in
             return done
         done += _reevaluate_chunk(members, now)
         after = members[-1]
+
+
+# --- periodic recalculation (monthly / yearly, if the operator turns it on) ------------------
+
+# Re-evaluate members against their growth as it stands, without an end-of-validity policy:
+# a member whose growth (and first purchase) no longer reaches their tier drops to the
+# highest tier it does reach, starting a new period there. Nobody moves up here — upgrades
+# already happen at once — and a re-run finds nothing left to do.
+_RECALCULATE_SQL = """
+WITH cur AS (
+    SELECT a.member_id, a.growth, t.id AS tier_id, t.rank, t.tag_id,
+           EXISTS (SELECT 1 FROM members_order o
+                   WHERE o.member_id = a.member_id AND o.kind = 'sale') AS purchased
+    FROM tiers_growthaccount a JOIN tiers_tier t ON t.id = a.tier_id
+    WHERE a.member_id = ANY(%(members)s)
+), down AS (
+    SELECT c.*, best.id AS new_tier_id, best.tag_id AS new_tag_id,
+           best.validity_months AS new_validity
+    FROM cur c
+    JOIN LATERAL (
+        SELECT t.id, t.rank, t.tag_id, t.validity_months FROM tiers_tier t
+        WHERE t.is_active
+          AND (t.min_growth IS NULL OR t.min_growth <= c.growth)
+          AND (NOT t.requires_first_purchase OR c.purchased)
+        ORDER BY t.rank DESC LIMIT 1
+    ) best ON TRUE
+    WHERE best.rank < c.rank
+), changes AS (
+    INSERT INTO tiers_tierchange (member_id, from_tier_id, to_tier_id, reason, created_at)
+    SELECT member_id, tier_id, new_tier_id, 'downgrade', %(now)s FROM down
+    RETURNING member_id
+), accounts AS (
+    UPDATE tiers_growthaccount a
+    SET tier_id = d.new_tier_id, tier_since = %(now)s, period_growth = 0, updated_at = %(now)s,
+        tier_valid_until = CASE WHEN d.new_validity IS NULL THEN NULL
+                                ELSE %(now)s + make_interval(months => d.new_validity) END
+    FROM down d WHERE a.member_id = d.member_id
+    RETURNING a.member_id
+), untagged AS (
+    DELETE FROM members_membertag mt USING down d
+    WHERE mt.member_id = d.member_id AND mt.tag_id = d.tag_id
+    RETURNING mt.member_id
+), tagged AS (
+    INSERT INTO members_membertag (member_id, tag_id, added_at)
+    SELECT member_id, new_tag_id, %(now)s FROM down WHERE new_tag_id IS NOT NULL
+    ON CONFLICT (member_id, tag_id) DO NOTHING
+    RETURNING member_id
+)
+SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM changes),
+       (SELECT count(*) FROM untagged), (SELECT count(*) FROM tagged)
+"""
+
+
+def tier_recalculate(*, now: datetime | None = None, chunk: int = 5000) -> int:
+    """Re-evaluate every member with a tier against the growth they have now; returns how
+    many moved down. Chunks of members in id order, each in its own transaction."""
+    now = resolve_now(now)
+    moved = 0
+    after = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT member_id FROM tiers_growthaccount WHERE tier_id IS NOT NULL "
+                "AND member_id > %s ORDER BY member_id LIMIT %s", [after, chunk])
+            members = [row[0] for row in cursor.fetchall()]
+        if not members:
+            return moved
+        with transaction.atomic():
+            lock_growth_accounts(members, now=now)
+            with connection.cursor() as cursor:
+                cursor.execute(_RECALCULATE_SQL, {"members": members, "now": now})
+                moved += cursor.fetchone()[0]
+        after = members[-1]
+
+
+def tier_recalculate_if_due(*, now: datetime | None = None) -> int | None:
+    """The daily beat job: on the 1st of the month (monthly) or 1 January (yearly), in
+    Beijing time, recalculate; otherwise do nothing (None)."""
+    now = resolve_now(now)
+    mode = _settings().recalculation
+    today = local_date(now)
+    if mode == "monthly" and today.day == 1 or mode == "yearly" and (today.month, today.day) == (1, 1):
+        return tier_recalculate(now=now)
+    return None
