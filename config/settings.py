@@ -212,6 +212,8 @@ CELERY_BEAT_SCHEDULE = {
                           "schedule": crontab(minute=40, hour=0)},
     "idempotency-prune": {"task": "loyalty.tasks.prune_idempotency_keys",
                           "schedule": crontab(minute=30, hour=3)},
+    "coupons-expire": {"task": "points.tasks.expire_coupons",
+                       "schedule": crontab(minute=5)},  # hourly: coupons end at any hour
 }
 
 LOGGING = {

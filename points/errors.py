@@ -14,6 +14,37 @@ class PointsErrorCode(ErrorCode):
     OPERATOR_REQUIRED = ("operator_required", 400, _("An operator is required."))
     SOURCE_KEY_CONFLICT = ("source_key_conflict", 409,
                            _("This operation was already recorded with other contents."))
+    # rewards catalog
+    REWARD_NOT_FOUND = ("reward_not_found", 404, _("No such reward."))
+    REWARD_NOT_AVAILABLE = ("reward_not_available", 422,
+                            _("This reward cannot be redeemed now: {why}."))
+    REWARD_NOT_ELIGIBLE = ("reward_not_eligible", 422,
+                           _("This member does not have a tag this reward requires."))
+    OUT_OF_STOCK = ("out_of_stock", 409,
+                    _("Out of stock: {stock} left, {requested} requested."))
+    REWARD_LIMIT_REACHED = ("reward_limit_reached", 409,
+                            _("Limit reached: this member may redeem {limit} in total and has "
+                              "redeemed {redeemed}."))
+    PICKUP_STORE_REQUIRED = ("pickup_store_required", 400, _("Pickup needs a store."))
+    REDEMPTION_NOT_FOUND = ("redemption_not_found", 404, _("No such redemption."))
+    REDEMPTION_STATE = ("redemption_state", 409,
+                        _("A redemption that is {state} cannot be {action}."))
+    # coupons
+    COUPON_NOT_FOUND = ("coupon_not_found", 404, _("No such coupon."))
+    COUPON_TEMPLATE_NOT_FOUND = ("coupon_template_not_found", 404, _("No such coupon template."))
+    COUPON_TEMPLATE_INACTIVE = ("coupon_template_inactive", 422,
+                                _("This coupon template is not active or its validity is over."))
+    COUPON_CODES_EXHAUSTED = ("coupon_codes_exhausted", 409,
+                              _("No uploaded codes are left for this coupon."))
+    COUPON_CODE_INVALID = ("coupon_code_invalid", 400,
+                           _("Codes are 4 to 32 letters, digits or dashes: {code}"))
+    COUPON_CODE_TAKEN = ("coupon_code_taken", 409, _("These codes already exist: {codes}"))
+    COUPON_NOT_OWNED = ("coupon_not_owned", 422, _("This coupon belongs to another member."))
+    COUPON_NOT_USABLE = ("coupon_not_usable", 409, _("This coupon is {state}."))
+    COUPON_NOT_YET_VALID = ("coupon_not_yet_valid", 422, _("This coupon is valid from {valid_from}."))
+    COUPON_EXPIRED = ("coupon_expired", 422, _("This coupon expired at {valid_until}."))
+    COUPON_NOT_APPLICABLE = ("coupon_not_applicable", 422,
+                             _("This coupon does not apply to the basket: {why}."))
 
 
 class PointsError(LoyaltyError):

@@ -12,6 +12,7 @@ new entries. Entries carry only the member's id, never personal data.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +33,11 @@ class PointsSettings(ProgrammeSettings):
     points_per_yuan_value = models.PositiveIntegerField(
         _("points worth one yuan"), default=100,
         help_text=_("The cash value of points (100 means 100 points = ¥1)."))
+    points_max_order_share = models.PositiveSmallIntegerField(
+        _("points may pay at most (% of an order)"), default=50,
+        validators=[MaxValueValidator(100)],
+        help_text=_("At checkout, points used as cash pay at most this share of the order; "
+                    "0 turns points as cash off."))
 
     class Meta:
         verbose_name = _("points settings")
@@ -71,6 +77,7 @@ class EntryKind(models.TextChoices):
     REVERSE = "reverse", _("Reverse")
     ADJUST = "adjust", _("Adjustment")
     UNLOCK = "unlock", _("Unlock")
+    REFUND = "refund", _("Refund of a redemption")
 
 
 class PointsEntry(models.Model):
@@ -168,5 +175,11 @@ from .rule_models import (  # noqa: E402  (earning rules live in their own modul
     EarningRule, EntryLine, RuleAward, RuleBudget,
 )
 
+from .coupon_models import (  # noqa: E402  (coupons live in their own module)
+    Coupon, CouponEvent, CouponKind, CouponTemplate,
+)
+from .reward_models import Reward, RewardRedemption  # noqa: E402
+
 __all__ = ["PointsSettings", "PointsAccount", "EntryKind", "PointsEntry", "PointsLot",
-           "EarningRule", "EntryLine", "RuleAward", "RuleBudget"]
+           "EarningRule", "EntryLine", "RuleAward", "RuleBudget",
+           "Coupon", "CouponEvent", "CouponKind", "CouponTemplate", "Reward", "RewardRedemption"]

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from .coupons import coupons_expire_due
 from .services import points_expire_due, points_unlock_due
 
 
@@ -11,3 +12,8 @@ def expire_points() -> int:
 @shared_task(acks_late=True)
 def unlock_points() -> int:
     return points_unlock_due()
+
+
+@shared_task(acks_late=True)
+def expire_coupons() -> int:
+    return coupons_expire_due()

@@ -1,0 +1,59 @@
+"""Reads for the rewards catalog and coupons."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Q, QuerySet, Sum
+
+from members.models import MemberTag
+
+from .coupons import Basket, CouponValue, coupon_value
+from .models import Coupon, CouponEvent, Reward, RewardRedemption
+
+
+def rewards_for_member(*, member_id: int, now: datetime) -> QuerySet[Reward]:
+    """The catalog a member can redeem from now: active, in its window, and either open to
+    all or carrying a tag the member holds (a tier is the tag `tier-<code>`)."""
+    tag_ids = MemberTag.objects.filter(member_id=member_id).values("tag_id")
+    eligible = Q(eligible_tags__isnull=True) | Q(pk__in=Reward.eligible_tags.through.objects
+                                                 .filter(tag_id__in=tag_ids).values("reward_id"))
+    return (Reward.objects.filter(is_active=True)
+            .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now))
+            .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+            .filter(eligible).select_related("coupon_template").distinct()
+            .order_by("sort_order", "id"))
+
+
+def redeemed_units(*, reward_id: int, member_id: int) -> int:
+    """Units of a reward a member holds (cancelled redemptions do not count)."""
+    return (RewardRedemption.objects.filter(reward_id=reward_id, member_id=member_id)
+            .exclude(state=RewardRedemption.State.CANCELLED)
+            .aggregate(n=Sum("quantity"))["n"] or 0)
+
+
+def coupons_for(member_id: int) -> QuerySet[Coupon]:
+    """A member's coupons, newest first."""
+    return (Coupon.objects.filter(member_id=member_id).select_related("template")
+            .order_by("-issued_at", "-id"))
+
+
+def coupon_events_for(member_id: int) -> QuerySet[CouponEvent]:
+    return (CouponEvent.objects.filter(member_id=member_id).select_related("coupon")
+            .order_by("-id"))
+
+
+def usable_coupons(*, member_id: int, basket: Basket, now: datetime,
+                   limit: int = 200) -> list[CouponValue]:
+    """The member's coupons valid now, each valued against the basket (most valuable
+    first); those that do not apply say why."""
+    coupons = (Coupon.objects.filter(member_id=member_id, state=Coupon.State.ISSUED,
+                                     valid_until__gt=now)
+               .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=now))
+               .select_related("template").order_by("valid_until", "id")[:limit])
+    values = []
+    for coupon in coupons:
+        value, why = coupon_value(template=coupon.template, basket=basket)
+        values.append(CouponValue(coupon=coupon, applicable=not why, value=value, why=why))
+    values.sort(key=lambda v: (not v.applicable, -v.value, v.coupon.valid_until))
+    return values
