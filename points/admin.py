@@ -102,3 +102,6 @@ class PointsAccountAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
     @admin.display(description=_("member"))
     def member_no(self, obj: PointsAccount):
         return member_link(obj.member_id, obj.member.member_no)
+
+
+from . import catalog_admin  # noqa: E402,F401  (rewards and coupons; uses the mixins above)

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import errors, events, members, orders, points, tiers
+from . import checkout, coupons, errors, events, members, orders, points, rewards, tiers
 
 app_name = "api"
 
@@ -18,5 +18,16 @@ urlpatterns = [
     path("orders/sales", orders.SaleView.as_view(), name="sale"),
     path("orders/returns", orders.ReturnView.as_view(), name="return"),
     path("events", events.EventView.as_view(), name="events"),
+    # rewards, coupons and the checkout preview
+    path("members/<int:member_id>/rewards", rewards.RewardListView.as_view(), name="rewards"),
+    path("members/<int:member_id>/rewards/redeem", rewards.RedeemView.as_view(),
+         name="reward-redeem"),
+    path("members/<int:member_id>/coupons", coupons.MemberCouponsView.as_view(),
+         name="member-coupons"),
+    path("members/<int:member_id>/coupons/issue", coupons.IssueView.as_view(),
+         name="coupon-issue"),
+    path("coupons/redeem", coupons.RedeemView.as_view(), name="coupon-redeem"),
+    path("coupons/void", coupons.VoidView.as_view(), name="coupon-void"),
+    path("checkout/preview", checkout.PreviewView.as_view(), name="checkout-preview"),
     re_path(r"", errors.not_found),  # anything else under the API: a JSON 404
 ]

@@ -20,6 +20,7 @@ API = "/api/v1"
 BUSINESS_TABLES = (
     "members_member", "members_order", "members_orderline", "points_pointsentry",
     "points_pointsaccount", "points_pointslot", "members_memberactivity",
+    "points_reward", "points_rewardredemption", "points_coupon", "points_couponevent",
 )
 
 

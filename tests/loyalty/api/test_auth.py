@@ -30,6 +30,13 @@ SCOPED_OPERATIONS = [
     ("v1_orders_sales_create", "post", "/orders/sales", "orders:write"),
     ("v1_orders_returns_create", "post", "/orders/returns", "orders:write"),
     ("v1_events_create", "post", "/events", "events:write"),
+    ("v1_members_rewards_list", "get", "/members/{id}/rewards", "members:read"),
+    ("v1_members_rewards_redeem_create", "post", "/members/{id}/rewards/redeem", "points:write"),
+    ("v1_members_coupons_list", "get", "/members/{id}/coupons", "members:read"),
+    ("v1_members_coupons_issue_create", "post", "/members/{id}/coupons/issue", "points:write"),
+    ("v1_coupons_redeem_create", "post", "/coupons/redeem", "points:write"),
+    ("v1_coupons_void_create", "post", "/coupons/void", "points:admin"),
+    ("v1_checkout_preview_create", "post", "/checkout/preview", "members:read"),
 ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -67,7 +68,35 @@ def world(store, member, make_member, owner, now):
     record_sale(sale=SaleInput(
         store_code=store.code, order_no="S-BASE", member_id=member.pk, ordered_at=now,
         lines=(LineInput(line_no=1, sku="SKU-1", quantity=3, gross_amount=Decimal("300.00")),)))
-    return SimpleNamespace(store=store, member=member, other=other)
+    return SimpleNamespace(store=store, member=member, other=other, **catalog(member, other, now))
+
+
+def catalog(member, other, now) -> dict:
+    """Rewards and coupons for the checkout operations: open and closed rewards, a coupon
+    of the member, one of the other member, one expired and one used."""
+    from django.utils import timezone
+
+    from members.models import Tag
+    from points.coupons import coupon_issue, coupon_redeem
+    from tests.points.catalog_helpers import basket, make_reward, make_template
+
+    today = timezone.now()
+    template = make_template(now, valid_days=30)
+    reward = make_reward(now, points_cost=10, stock=5, per_member_limit=2)
+    ended = make_reward(now, name="已结束", ends_at=now)
+    gold_only = make_reward(now, name="黄金专享")
+    gold_only.eligible_tags.set([Tag.objects.get_or_create(code="tier-gold",
+                                                           defaults={"name": "黄金"})[0]])
+    expired = coupon_issue(template_id=template.pk, member_id=member.pk,
+                           now=today - timedelta(days=31))
+    used = coupon_issue(template_id=template.pk, member_id=member.pk, now=today)
+    coupon_redeem(code=used.code, member_id=member.pk, basket=basket("300"), order_no="USED",
+                  now=today)
+    return {"template": template, "closed_template": make_template(now, is_active=False),
+            "reward": reward, "ended": ended, "gold_only": gold_only,
+            "coupon": coupon_issue(template_id=template.pk, member_id=member.pk, now=today),
+            "others_coupon": coupon_issue(template_id=template.pk, member_id=other.pk, now=today),
+            "expired_coupon": expired, "used_coupon": used}
 
 
 def baselines(w) -> dict[str, Baseline]:
@@ -105,6 +134,19 @@ def baselines(w) -> dict[str, Baseline]:
             "event_id": "evt-new", "member": w.member.pk, "type": "referral_converted",
             "name": "", "occurred_at": "2026-03-14T10:30:00+08:00", "referrer": w.other.pk,
             "store": w.store.code, "payload": {"channel": "wechat"}}),
+        "v1_members_rewards_list": Baseline(path=m),
+        "v1_members_rewards_redeem_create": Baseline(path=m, body={
+            "reward": w.reward.pk, "quantity": 1, "fulfilment": "pickup", "store": w.store.code}),
+        "v1_members_coupons_list": Baseline(path=m, query={"page_size": 10}),
+        "v1_members_coupons_issue_create": Baseline(path=m, body={"template": w.template.pk}),
+        "v1_coupons_redeem_create": Baseline(body={
+            "member": w.member.pk, "code": w.coupon.code, "order_no": "S-COUPON",
+            "lines": [{"sku": "SKU-1", "category": "tops", "quantity": 1, "amount": "250.00"}],
+            "shipping_fee": "10.00"}),
+        "v1_coupons_void_create": Baseline(body={"code": w.coupon.code, "reason": "发错了"}),
+        "v1_checkout_preview_create": Baseline(body={
+            "member": w.member.pk, "coupon": w.coupon.code, "shipping_fee": "10.00",
+            "lines": [{"sku": "SKU-1", "category": "tops", "quantity": 2, "amount": "250.00"}]}),
     }
 
 
@@ -114,6 +156,7 @@ def business_cases(w, base: dict[str, Baseline]) -> dict[str, list[tuple[str, di
     line = sale["lines"][0]
     gross_only = {k: v for k, v in line.items() if k != "net_amount"}
     max_line = {"line_no": 1, "sku": "SKU-1", "quantity": 1, "gross_amount": "9999999999.99"}
+    max_basket_line = {"sku": "SKU-1", "quantity": 1, "amount": "9999999999.99"}
     return {
         "v1_members_create": [
             ("mobile taken", {**base["v1_members_create"].body, "mobile": w.member.mobile}),
@@ -141,6 +184,42 @@ def business_cases(w, base: dict[str, Baseline]) -> dict[str, list[tuple[str, di
             ("sale at another store", {**ret, "sale_store": "NO-SUCH-STORE"}),
             ("return number used by the sale", {**ret, "order_no": "S-BASE"}),
         ],
+        "v1_members_rewards_redeem_create": [
+            ("reward out of its window", {"reward": w.ended.pk}),
+            ("reward for another tier", {"reward": w.gold_only.pk}),
+            ("more than the stock", {"reward": w.reward.pk, "quantity": 6}),
+            ("over the per-member limit", {"reward": w.reward.pk, "quantity": 3}),
+            ("unknown reward", {"reward": UNKNOWN_ID}),
+            ("pickup at an unknown store", {"reward": w.reward.pk, "fulfilment": "pickup",
+                                            "store": "NO-SUCH-STORE"}),
+        ],
+        "v1_members_coupons_issue_create": [
+            ("inactive template", {"template": w.closed_template.pk}),
+            ("unknown template", {"template": UNKNOWN_ID}),
+        ],
+        "v1_coupons_redeem_create": [
+            ("another member's coupon",
+             {**base["v1_coupons_redeem_create"].body, "code": w.others_coupon.code}),
+            ("expired coupon",
+             {**base["v1_coupons_redeem_create"].body, "code": w.expired_coupon.code}),
+            ("used coupon", {**base["v1_coupons_redeem_create"].body, "code": w.used_coupon.code}),
+            ("unknown code", {**base["v1_coupons_redeem_create"].body, "code": "NO-SUCH-CODE"}),
+            ("basket below the threshold", {**base["v1_coupons_redeem_create"].body, "lines": [
+                {"sku": "SKU-1", "quantity": 1, "amount": "199.99"}]}),
+            ("basket total beyond NUMERIC(12,2)", {**base["v1_coupons_redeem_create"].body,
+                                                   "lines": [{**max_basket_line, "sku": s}
+                                                             for s in ("A", "B")]}),
+        ],
+        "v1_coupons_void_create": [
+            ("used coupon", {"code": w.used_coupon.code, "reason": "x"}),
+            ("unknown code", {"code": "NO-SUCH-CODE", "reason": "x"}),
+        ],
+        "v1_checkout_preview_create": [
+            ("another member's coupon",
+             {**base["v1_checkout_preview_create"].body, "coupon": w.others_coupon.code}),
+            ("expired coupon",
+             {**base["v1_checkout_preview_create"].body, "coupon": w.expired_coupon.code}),
+        ],
         "v1_events_create": [
             ("custom without a name", {**base["v1_events_create"].body, "type": "custom"}),
             ("own referrer", {**base["v1_events_create"].body, "referrer": w.member.pk}),
@@ -154,6 +233,9 @@ OPERATION_IDS = [
     "v1_members_points_entries_list", "v1_members_points_spend_create",
     "v1_members_points_adjust_create", "v1_members_tier_retrieve", "v1_orders_sales_create",
     "v1_orders_returns_create", "v1_events_create",
+    "v1_members_rewards_list", "v1_members_rewards_redeem_create", "v1_members_coupons_list",
+    "v1_members_coupons_issue_create", "v1_coupons_redeem_create", "v1_coupons_void_create",
+    "v1_checkout_preview_create",
 ]
 
 # Bad values per query parameter. `page_size` is lenient by design (DRF falls back to the

@@ -1,0 +1,97 @@
+"""Checkout preview: points usable as cash and the member's coupons for an open basket."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from core.money import MAX_AMOUNT
+from points.coupons import Basket, BasketLine
+
+from ..checkout import checkout_preview
+from .base import MAX_ID, ApiView, member_or_404
+
+AMOUNT = {"max_digits": 12, "decimal_places": 2, "min_value": 0, "max_value": MAX_AMOUNT}
+
+
+class BasketLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    amount = serializers.DecimalField(**AMOUNT, help_text="What the line costs in total.")
+
+
+class BasketSerializer(serializers.Serializer):
+    """A basket: its lines (each SKU once) and the shipping fee."""
+
+    lines = BasketLineSerializer(many=True, allow_empty=False, max_length=500)
+    shipping_fee = serializers.DecimalField(**AMOUNT, default=0)
+
+    def validate_lines(self, lines):
+        skus = [line["sku"] for line in lines]
+        if len(set(skus)) != len(skus):
+            raise serializers.ValidationError("each SKU once: add up its quantity and amount")
+        if sum(line["amount"] for line in lines) > MAX_AMOUNT:
+            raise serializers.ValidationError("the basket total is too large")
+        return lines
+
+    def basket(self) -> Basket:
+        data = self.validated_data
+        return Basket(lines=tuple(BasketLine(sku=line["sku"], category=line["category"],
+                                             quantity=line["quantity"], amount=line["amount"])
+                                  for line in data["lines"]),
+                      shipping_fee=data["shipping_fee"])
+
+
+class PreviewInputSerializer(BasketSerializer):
+    member = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Member id.")
+    coupon = serializers.CharField(max_length=32, required=False, allow_blank=True, default="",
+                                   help_text="A coupon code the shopper chose (optional).")
+
+
+class CouponValueSerializer(serializers.Serializer):
+    code = serializers.CharField(source="coupon.code")
+    name = serializers.CharField(source="coupon.template.name")
+    kind = serializers.CharField(source="coupon.template.kind")
+    valid_until = serializers.DateTimeField(source="coupon.valid_until")
+    applicable = serializers.BooleanField()
+    value = serializers.DecimalField(max_digits=12, decimal_places=2,
+                                     help_text="What the coupon takes off this basket.")
+    why = serializers.CharField(help_text="Why it does not apply (empty when it does).")
+
+
+class PointsAsCashSerializer(serializers.Serializer):
+    available = serializers.IntegerField()
+    usable = serializers.IntegerField(help_text="Points this order lets the member use.")
+    cash_value = serializers.DecimalField(max_digits=12, decimal_places=2,
+                                          help_text="What the usable points pay, in yuan.")
+    max_cash = serializers.DecimalField(max_digits=12, decimal_places=2,
+                                        help_text="The most points may pay on this order.")
+    points_per_yuan = serializers.IntegerField()
+    max_order_share = serializers.IntegerField(help_text="Percent of the order.")
+
+
+class PreviewSerializer(serializers.Serializer):
+    member = serializers.IntegerField(source="member_id")
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    shipping_fee = serializers.DecimalField(max_digits=12, decimal_places=2)
+    coupon = CouponValueSerializer(allow_null=True, help_text="The chosen coupon, valued.")
+    payable_before_points = serializers.DecimalField(max_digits=12, decimal_places=2)
+    points = PointsAsCashSerializer()
+    coupons = CouponValueSerializer(many=True)
+
+
+class PreviewView(ApiView):
+    required_scopes = ("members:read",)
+
+    @extend_schema(request=PreviewInputSerializer, responses=PreviewSerializer,
+                   summary="Preview a basket: points usable as cash and applicable coupons",
+                   tags=["checkout"])
+    def post(self, request):
+        serializer = PreviewInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member = member_or_404(serializer.validated_data["member"])
+        preview = checkout_preview(member_id=member.pk, basket=serializer.basket(),
+                                   coupon_code=serializer.validated_data["coupon"])
+        return Response(PreviewSerializer(preview).data)
