@@ -123,6 +123,9 @@ class RewardAdmin(CatalogFormMixin, admin.ModelAdmin):
                                 if f.name not in ("id", "stock", "created_at")])
         if added := form.cleaned_data.get("add_stock"):
             Reward.objects.filter(pk=obj.pk, stock__isnull=False).update(stock=F("stock") + added)
+        elif "stock" in form.changed_data and obj.stock is not None:
+            # an unlimited reward gets a stock: nothing to race with yet
+            Reward.objects.filter(pk=obj.pk, stock__isnull=True).update(stock=obj.stock)
 
     @admin.display(description=_("redeem"))
     def redeem_link(self, obj: Reward):

@@ -32,6 +32,12 @@ def redeemed_units(*, reward_id: int, member_id: int) -> int:
             .aggregate(n=Sum("quantity"))["n"] or 0)
 
 
+def redemptions_for(member_id: int) -> QuerySet[RewardRedemption]:
+    """A member's redemptions, newest first."""
+    return (RewardRedemption.objects.filter(member_id=member_id)
+            .select_related("store", "coupon").order_by("-id"))
+
+
 def coupons_for(member_id: int) -> QuerySet[Coupon]:
     """A member's coupons, newest first."""
     return (Coupon.objects.filter(member_id=member_id).select_related("template")

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from django.http import Http404
+from rest_framework import generics, serializers, status
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from points import selectors
 from points.models import Reward, RewardRedemption
 from points.reward_models import Fulfilment
 from points.reward_selectors import rewards_for_member
-from points.rewards import MAX_QUANTITY, reward_redeem
+from points.reward_selectors import redemptions_for
+from points.rewards import MAX_QUANTITY, redemption_cancel, reward_redeem
 
 from .base import MAX_ID, ApiView, member_or_404
 from .idempotency import idempotency_key, run_idempotent
@@ -86,5 +89,57 @@ class RedeemView(ApiView):
             body = {"redemption": RedemptionSerializer(redemption).data,
                     "balance": BalanceSerializer(selectors.account_for(member.pk)).data}
             return Response(body, status=status.HTTP_201_CREATED)
+
+        return run_idempotent(request, work, required=True)
+
+
+class RedemptionCursor(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class RedemptionListView(ApiView, generics.ListAPIView):
+    required_scopes = ("members:read",)
+    serializer_class = RedemptionSerializer
+    pagination_class = RedemptionCursor
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return RewardRedemption.objects.none()
+        member = member_or_404(self.kwargs["member_id"])
+        return redemptions_for(member.pk)
+
+    @extend_schema(summary="A member's reward redemptions (newest first)", tags=["rewards"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class CancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class CancelView(ApiView):
+    required_scopes = ("points:write",)
+    idempotency = "required"
+
+    @extend_schema(request=CancelInputSerializer, responses={200: RedemptionOutcomeSerializer},
+                   summary="Cancel a goods redemption not yet delivered (points come back)",
+                   tags=["rewards"])
+    def post(self, request, member_id: int, redemption_id: int):
+        member = member_or_404(member_id)
+        if not (0 < redemption_id <= MAX_ID and RewardRedemption.objects.filter(
+                pk=redemption_id, member_id=member.pk).exists()):
+            raise Http404
+        serializer = CancelInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reason = serializer.validated_data["reason"]
+
+        def work():
+            redemption = redemption_cancel(redemption_id=redemption_id, reason=reason)
+            body = {"redemption": RedemptionSerializer(redemption).data,
+                    "balance": BalanceSerializer(selectors.account_for(member.pk)).data}
+            return Response(body)
 
         return run_idempotent(request, work, required=True)

@@ -43,6 +43,15 @@ def test_adding_a_reward_and_adding_stock_never_overwrites_it(admin_client, memb
     assert (reward.name, reward.stock) == ("新帆布袋", 14)
 
 
+def test_an_unlimited_reward_can_be_given_a_stock(admin_client, now):
+    reward = make_reward(now, stock=None)
+    change = reverse("admin:points_reward_change", args=[reward.pk])
+    response = admin_client.post(change, reward_form(stock="7", points_cost="100"))
+    assert response.status_code == 302
+    reward.refresh_from_db()
+    assert (reward.stock, reward.points_cost) == (7, 100)
+
+
 def test_a_coupon_reward_without_a_template_is_a_form_error(admin_client):
     response = admin_client.post(reverse("admin:points_reward_add"), reward_form(kind="coupon"))
     assert response.status_code == 200

@@ -78,6 +78,7 @@ def catalog(member, other, now) -> dict:
 
     from members.models import Tag
     from points.coupons import coupon_issue, coupon_redeem
+    from points.rewards import redemption_advance, reward_redeem
     from tests.points.catalog_helpers import basket, make_reward, make_template
 
     today = timezone.now()
@@ -92,11 +93,18 @@ def catalog(member, other, now) -> dict:
     used = coupon_issue(template_id=template.pk, member_id=member.pk, now=today)
     coupon_redeem(code=used.code, member_id=member.pk, basket=basket("300"), order_no="USED",
                   now=today)
+    parcel = make_reward(now, name="包裹", points_cost=5)
+    ordered = reward_redeem(member_id=member.pk, reward_id=parcel.pk, source_key="w-1", now=today)
+    delivered = reward_redeem(member_id=member.pk, reward_id=parcel.pk, source_key="w-2",
+                              now=today)
+    redemption_advance(redemption_id=delivered.pk, state="shipped", now=today)
+    redemption_advance(redemption_id=delivered.pk, state="delivered", now=today)
     return {"template": template, "closed_template": make_template(now, is_active=False),
             "reward": reward, "ended": ended, "gold_only": gold_only,
             "coupon": coupon_issue(template_id=template.pk, member_id=member.pk, now=today),
             "others_coupon": coupon_issue(template_id=template.pk, member_id=other.pk, now=today),
-            "expired_coupon": expired, "used_coupon": used}
+            "expired_coupon": expired, "used_coupon": used, "ordered": ordered,
+            "delivered": delivered}
 
 
 def baselines(w) -> dict[str, Baseline]:
@@ -137,6 +145,9 @@ def baselines(w) -> dict[str, Baseline]:
         "v1_members_rewards_list": Baseline(path=m),
         "v1_members_rewards_redeem_create": Baseline(path=m, body={
             "reward": w.reward.pk, "quantity": 1, "fulfilment": "pickup", "store": w.store.code}),
+        "v1_members_rewards_redemptions_list": Baseline(path=m, query={"page_size": 10}),
+        "v1_members_rewards_redemptions_cancel_create": Baseline(
+            path={**m, "redemption_id": w.ordered.pk}, body={"reason": "不要了"}),
         "v1_members_coupons_list": Baseline(path=m, query={"page_size": 10}),
         "v1_members_coupons_issue_create": Baseline(path=m, body={"template": w.template.pk}),
         "v1_coupons_redeem_create": Baseline(body={
@@ -235,7 +246,8 @@ OPERATION_IDS = [
     "v1_orders_returns_create", "v1_events_create",
     "v1_members_rewards_list", "v1_members_rewards_redeem_create", "v1_members_coupons_list",
     "v1_members_coupons_issue_create", "v1_coupons_redeem_create", "v1_coupons_void_create",
-    "v1_checkout_preview_create",
+    "v1_checkout_preview_create", "v1_members_rewards_redemptions_list",
+    "v1_members_rewards_redemptions_cancel_create",
 ]
 
 # Bad values per query parameter. `page_size` is lenient by design (DRF falls back to the

@@ -132,3 +132,30 @@ def test_preview_with_few_points_uses_them_all_and_an_odd_rate_pays_whole_cents(
     settings.save()
     points = api.post(f"{API}/checkout/preview", body, format="json").json()["points"]
     assert (points["usable"], points["cash_value"]) == (0, "0.00")
+
+
+def test_redemptions_list_and_cancel_over_http(api, member, make_member, now):
+    give_points(member.pk, 1000, now)
+    reward = make_reward(now, points_cost=400, stock=3)
+    redeemed = api.post(f"{API}/members/{member.pk}/rewards/redeem", {"reward": reward.pk},
+                        format="json", HTTP_IDEMPOTENCY_KEY=new_idem()).json()["redemption"]
+    listed = api.get(f"{API}/members/{member.pk}/rewards/redemptions").json()["results"]
+    assert [(r["id"], r["state"], r["fulfilment"]) for r in listed] == [
+        (redeemed["id"], "ordered", "shipping")]
+    url = f"{API}/members/{member.pk}/rewards/redemptions/{redeemed['id']}/cancel"
+    other = make_member()
+    elsewhere = api.post(f"{API}/members/{other.pk}/rewards/redemptions/{redeemed['id']}/cancel",
+                         {"reason": "x"}, format="json", HTTP_IDEMPOTENCY_KEY=new_idem())
+    assert elsewhere.status_code == 404  # not that member's redemption
+    key = new_idem()
+    cancelled = api.post(url, {"reason": "不要了"}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert cancelled.status_code == 200, cancelled.content
+    assert cancelled.json()["redemption"]["state"] == "cancelled"
+    assert cancelled.json()["balance"]["available"] == 1000
+    replay = api.post(url, {"reason": "不要了"}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert replay.json() == cancelled.json() and replay["Idempotent-Replayed"] == "true"
+    before = row_counts()
+    again = api.post(url, {"reason": "不要了"}, format="json", HTTP_IDEMPOTENCY_KEY=new_idem())
+    assert again.status_code == 409 and error_code(again) == "redemption_state"
+    assert row_counts() == before
+    assert Reward.objects.get(pk=reward.pk).stock == 3
