@@ -243,6 +243,16 @@ class CouponTemplateAdmin(CatalogFormMixin, admin.ModelAdmin):
     exclude = ("created_at",)
     show_facets = admin.ShowFacets.NEVER
 
+    TERMS = ("kind", "threshold", "amount", "percent_off", "max_discount", "sku",
+             "valid_from", "valid_until", "valid_days", "code_source")
+
+    def get_readonly_fields(self, request, obj=None):
+        # issued coupons keep the terms they were issued with: a template with coupons can
+        # be renamed or switched off, not re-priced
+        if obj is not None and Coupon.objects.filter(template=obj).exists():
+            return self.TERMS
+        return ()
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_at = timezone.now()

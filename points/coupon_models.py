@@ -68,7 +68,8 @@ class CouponTemplate(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(Q(valid_until__isnull=False, valid_days__isnull=True)
-                           | Q(valid_until__isnull=True, valid_days__isnull=False, valid_days__gt=0)),
+                           | Q(valid_until__isnull=True, valid_days__isnull=False,
+                               valid_days__gt=0)),
                 name="coupon_template_one_validity"),
             models.CheckConstraint(
                 condition=Q(valid_from__isnull=True) | Q(valid_until__isnull=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from core.clock import resolve_now
+from core.clock import programme_tz, resolve_now
 from core.money import CENT, ZERO
 from members.errors import MemberError, MemberErrorCode
 from members.models import Member
@@ -127,6 +128,11 @@ def coupon_issue(*, template_id: int, member_id: int, source_key: str | None = N
     """
     now = resolve_now(now)
     with transaction.atomic():
+        if source_key:
+            # two issues under one key queue here; the second finds the first's coupon
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                               [f"coupon-issue:{source_key}"])
         if source_key and (done := Coupon.objects.filter(source_key=source_key).first()):
             if done.template_id != template_id or done.member_id != member_id:
                 raise PointsError(PointsErrorCode.SOURCE_KEY_CONFLICT)
@@ -159,9 +165,8 @@ def coupon_issue(*, template_id: int, member_id: int, source_key: str | None = N
                         coupon = Coupon.objects.create(template=template, code=_new_code(),
                                                        created_at=now, **fields)
                     break
-                except IntegrityError:
-                    if source_key and Coupon.objects.filter(source_key=source_key).exists():
-                        raise
+                except IntegrityError:  # the random code exists already: draw another
+                    continue
             if coupon is None:  # pragma: no cover - 31^12 codes
                 raise PointsError(PointsErrorCode.COUPON_CODE_TAKEN, codes="…")
         _event(coupon, CouponEvent.Kind.ISSUED, now)
@@ -184,7 +189,7 @@ def coupons_upload(*, template_id: int, codes: Iterable[str],
         raise PointsError(PointsErrorCode.COUPON_CODE_INVALID, code="")
     if len(clean) > MAX_UPLOAD:
         raise PointsError(PointsErrorCode.AMOUNT_TOO_LARGE, limit=MAX_UPLOAD)
-    doubles = sorted({c for c in clean if clean.count(c) > 1}) if len(set(clean)) < len(clean) else []
+    doubles = sorted(code for code, n in Counter(clean).items() if n > 1)
     if doubles:
         raise PointsError(PointsErrorCode.COUPON_CODE_TAKEN, codes=", ".join(doubles[:10]))
     with transaction.atomic():
@@ -212,18 +217,25 @@ def _lock_coupon(code: str) -> Coupon:
     return coupon
 
 
+def _local(moment: datetime) -> str:
+    """A time as members read it: Beijing time, to the minute."""
+    return moment.astimezone(programme_tz()).strftime("%Y-%m-%d %H:%M")
+
+
 def coupon_check(*, coupon: Coupon, member_id: int, basket: Basket, now: datetime) -> Decimal:
     """What the member's coupon takes off the basket now, or the reason it cannot be used."""
     if coupon.member_id != member_id:
         raise PointsError(PointsErrorCode.COUPON_NOT_OWNED)
     if coupon.state != Coupon.State.ISSUED:
         if coupon.state == Coupon.State.EXPIRED:
-            raise PointsError(PointsErrorCode.COUPON_EXPIRED, valid_until=coupon.valid_until)
+            raise PointsError(PointsErrorCode.COUPON_EXPIRED,
+                              valid_until=_local(coupon.valid_until))
         raise PointsError(PointsErrorCode.COUPON_NOT_USABLE, state=coupon.get_state_display())
     if coupon.valid_until <= now:
-        raise PointsError(PointsErrorCode.COUPON_EXPIRED, valid_until=coupon.valid_until)
+        raise PointsError(PointsErrorCode.COUPON_EXPIRED, valid_until=_local(coupon.valid_until))
     if coupon.valid_from and coupon.valid_from > now:
-        raise PointsError(PointsErrorCode.COUPON_NOT_YET_VALID, valid_from=coupon.valid_from)
+        raise PointsError(PointsErrorCode.COUPON_NOT_YET_VALID,
+                          valid_from=_local(coupon.valid_from))
     value, why = coupon_value(template=coupon.template, basket=basket)
     if why:
         raise PointsError(PointsErrorCode.COUPON_NOT_APPLICABLE, why=why)

@@ -41,7 +41,8 @@ class PointsErrorCode(ErrorCode):
     COUPON_CODE_TAKEN = ("coupon_code_taken", 409, _("These codes already exist: {codes}"))
     COUPON_NOT_OWNED = ("coupon_not_owned", 422, _("This coupon belongs to another member."))
     COUPON_NOT_USABLE = ("coupon_not_usable", 409, _("This coupon is {state}."))
-    COUPON_NOT_YET_VALID = ("coupon_not_yet_valid", 422, _("This coupon is valid from {valid_from}."))
+    COUPON_NOT_YET_VALID = ("coupon_not_yet_valid", 422,
+                            _("This coupon is valid from {valid_from}."))
     COUPON_EXPIRED = ("coupon_expired", 422, _("This coupon expired at {valid_until}."))
     COUPON_NOT_APPLICABLE = ("coupon_not_applicable", 422,
                              _("This coupon does not apply to the basket: {why}."))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from core.clock import resolve_now
@@ -22,9 +22,9 @@ from members.models import Member, MemberTag, Store
 from .coupons import coupon_issue
 from .errors import PointsError, PointsErrorCode
 from .locks import lock_accounts
-from .reward_selectors import redeemed_units
 from .models import EntryKind, PointsEntry, PointsLot, PointsSettings, Reward, RewardRedemption
 from .reward_models import Fulfilment, RewardKind
+from .reward_selectors import redeemed_units
 from .services import MAX_POINTS, _expiry, _write, points_spend
 
 MAX_QUANTITY = 1000
@@ -61,7 +61,8 @@ def reward_redeem(*, member_id: int, reward_id: int, source_key: str, quantity: 
     for pickup at a store or for shipping. The same source key returns the first redemption.
     """
     now = resolve_now(now)
-    if not isinstance(quantity, int) or isinstance(quantity, bool) or not 0 < quantity <= MAX_QUANTITY:
+    if (not isinstance(quantity, int) or isinstance(quantity, bool)
+            or not 0 < quantity <= MAX_QUANTITY):
         raise PointsError(PointsErrorCode.AMOUNT_TOO_LARGE, limit=MAX_QUANTITY)
     with transaction.atomic():
         reward = (Reward.objects.filter(pk=reward_id).select_related("coupon_template")
@@ -133,7 +134,8 @@ def _lock_redemption(redemption_id: int, now: datetime) -> RewardRedemption:
     if member_id is None:
         raise PointsError(PointsErrorCode.REDEMPTION_NOT_FOUND)
     lock_accounts([member_id], now=now)
-    return RewardRedemption.objects.select_for_update().select_related("reward").get(pk=redemption_id)
+    return (RewardRedemption.objects.select_for_update().select_related("reward")
+            .get(pk=redemption_id))
 
 
 def redemption_advance(*, redemption_id: int, state: str, tracking_no: str = "",

@@ -72,7 +72,8 @@ class RedeemView(ApiView):
     required_scopes = ("points:write",)
     idempotency = "required"
 
-    @extend_schema(request=RewardRedeemInputSerializer, responses={201: RedemptionOutcomeSerializer},
+    @extend_schema(request=RewardRedeemInputSerializer,
+                   responses={201: RedemptionOutcomeSerializer},
                    summary="Redeem a reward for points", tags=["rewards"])
     def post(self, request, member_id: int):
         member = member_or_404(member_id)

@@ -83,7 +83,8 @@ def test_fulfilment_and_cancel_actions(admin_client, member, store, now):
                            source_key="a", now=now)
     shipped = reward_redeem(member_id=member.pk, reward_id=reward.pk, source_key="b", now=now)
     changelist = reverse("admin:points_rewardredemption_changelist")
-    admin_client.post(changelist, {"action": "mark_ready", "_selected_action": [pickup.pk, shipped.pk]})
+    admin_client.post(changelist, {"action": "mark_ready",
+                                   "_selected_action": [pickup.pk, shipped.pk]})
     pickup.refresh_from_db()
     shipped.refresh_from_db()
     assert (pickup.state, shipped.state) == ("ready", "ordered")  # shipping is not picked up
@@ -148,3 +149,17 @@ def test_lists_load_in_a_fixed_number_of_queries(admin_client, make_member, stor
     assert len(more) == len(few)
     found = admin_client.get(url, {"q": "0000"})
     assert found.status_code == 200
+
+
+def test_a_template_with_coupons_cannot_be_repriced(admin_client, member, now):
+    template = make_template(now)
+    change = reverse("admin:points_coupontemplate_change", args=[template.pk])
+    form = {"name": "满200减30", "kind": "spend_save", "threshold": "200", "amount": "50",
+            "percent_off": "", "max_discount": "", "sku": "", "valid_from_0": "",
+            "valid_from_1": "", "valid_until_0": "", "valid_until_1": "", "valid_days": "30",
+            "code_source": "generated", "is_active": "on"}
+    coupon_issue(template_id=template.pk, member_id=member.pk, now=now)
+    response = admin_client.post(change, {**form, "name": "改名", "is_active": ""})
+    assert response.status_code == 302
+    template.refresh_from_db()
+    assert (template.name, template.is_active, template.amount) == ("改名", False, Decimal("30"))

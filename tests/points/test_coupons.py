@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, transaction
 
-from points.coupons import coupon_issue, coupon_redeem, coupon_value, coupon_void, coupons_expire_due, coupons_upload
+from points.coupons import (
+    coupon_issue, coupon_redeem, coupon_value, coupon_void, coupons_expire_due, coupons_upload,
+)
 from points.errors import PointsError
 from points.models import Coupon, CouponEvent
 from points.reward_selectors import usable_coupons
@@ -21,7 +23,8 @@ D = Decimal
 
 @pytest.mark.parametrize("fields, amounts, shipping, expected", [
     ({"kind": "spend_save", "threshold": D("200"), "amount": D("30")}, ["250.00"], "0", "30.00"),
-    ({"kind": "spend_save", "threshold": D("200"), "amount": D("30")}, ["150.00", "49.99"], "0", None),
+    ({"kind": "spend_save", "threshold": D("200"), "amount": D("30")}, ["150.00", "49.99"],
+     "0", None),
     ({"kind": "percent_off", "threshold": D("0"), "amount": None, "percent_off": 10},
      ["99.99"], "0", "9.99"),
     ({"kind": "percent_off", "threshold": D("0"), "amount": None, "percent_off": 10,
@@ -213,3 +216,12 @@ def test_the_expiry_job_is_scheduled_and_runs_the_service(member, now):
     coupon_issue(template_id=make_template(now, valid_days=1).pk, member_id=member.pk,
                  now=now - timedelta(days=400))
     assert expire_coupons() == 1
+
+
+def test_an_expired_coupon_says_when_in_beijing_time(member, now):
+    coupon = coupon_issue(template_id=make_template(now, valid_days=1).pk, member_id=member.pk,
+                          now=now)  # 2026-03-14 10:30 Beijing
+    with pytest.raises(PointsError) as err:
+        coupon_redeem(code=coupon.code, member_id=member.pk, basket=basket("300"),
+                      order_no="LATE", now=now + timedelta(days=2))
+    assert err.value.params == {"valid_until": "2026-03-15 10:30"}

@@ -144,7 +144,8 @@ def test_fulfilment_pickup_and_shipping(member, store, now):
     with pytest.raises(PointsError):
         redemption_advance(redemption_id=pickup.pk, state="delivered", now=now)
     assert redemption_advance(redemption_id=pickup.pk, state="ready", now=now).state == "ready"
-    assert redemption_advance(redemption_id=pickup.pk, state="delivered", now=now).state == "delivered"
+    delivered = redemption_advance(redemption_id=pickup.pk, state="delivered", now=now)
+    assert delivered.state == "delivered"
     done = redemption_advance(redemption_id=shipped.pk, state="shipped", tracking_no="SF123",
                               now=now)
     assert done.tracking_no == "SF123"

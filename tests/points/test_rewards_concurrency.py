@@ -99,3 +99,18 @@ def test_uploaded_codes_issued_at_once_never_go_to_two_members(make_member, now)
     issued = Coupon.objects.filter(template=template, state="issued")
     assert issued.count() == 5
     assert len(set(issued.values_list("member_id", flat=True))) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_issues_under_one_source_key_at_once_give_one_coupon(member, now):
+    template = make_template(now)
+
+    results = run_at_once(
+        lambda i: coupon_issue(template_id=template.pk, member_id=member.pk,
+                               source_key="campaign-7:member", now=now),
+        n=6)
+
+    assert [kind for kind, _r in results] == ["ok"] * 6
+    assert len({r.pk for _kind, r in results}) == 1
+    assert Coupon.objects.filter(member=member).count() == 1
+    assert CouponEvent.objects.filter(kind="issued").count() == 1

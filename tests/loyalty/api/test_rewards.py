@@ -25,7 +25,8 @@ def test_the_catalog_lists_what_the_member_may_redeem_now(api, member, now):
     make_reward(now, name="未开始", starts_at=timezone.now() + timedelta(days=1))
     response = api.get(f"{API}/members/{member.pk}/rewards")
     assert response.status_code == 200
-    assert [(r["id"], r["stock"]) for r in response.json()] == [(open_reward.pk, 3), (gold.pk, None)]
+    assert [(r["id"], r["stock"]) for r in response.json()] == [
+        (open_reward.pk, 3), (gold.pk, None)]
 
 
 def test_redeem_over_http_spends_once_per_idempotency_key(api, member, store, now):
