@@ -255,8 +255,10 @@ def coupon_redeem(*, code: str, member_id: int, basket: Basket, order_no: str,
     with transaction.atomic():
         coupon = _lock_coupon(code)
         if (coupon.state == Coupon.State.REDEEMED and coupon.member_id == member_id
-                and order_no and coupon.order_no == order_no):
+                and order_no and coupon.order_no == order_no[:64]):
             return coupon  # a retry of the same redemption
+        if _member(member_id).status != Member.Status.ACTIVE:
+            raise PointsError(PointsErrorCode.MEMBER_FROZEN)
         value = coupon_check(coupon=coupon, member_id=member_id, basket=basket, now=now)
         coupon.state = Coupon.State.REDEEMED
         coupon.redeemed_at = now

@@ -9,6 +9,7 @@ there are units.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from django.db import transaction
@@ -61,6 +62,8 @@ def reward_redeem(*, member_id: int, reward_id: int, source_key: str, quantity: 
     for pickup at a store or for shipping. The same source key returns the first redemption.
     """
     now = resolve_now(now)
+    if len(source_key) > 100:  # room for the prefixes of the spend and coupon keys
+        source_key = "sha256:" + hashlib.sha256(source_key.encode()).hexdigest()
     if (not isinstance(quantity, int) or isinstance(quantity, bool)
             or not 0 < quantity <= MAX_QUANTITY):
         raise PointsError(PointsErrorCode.AMOUNT_TOO_LARGE, limit=MAX_QUANTITY)
@@ -107,12 +110,12 @@ def reward_redeem(*, member_id: int, reward_id: int, source_key: str, quantity: 
                 left = Reward.objects.filter(pk=reward.pk).values_list("stock", flat=True).first()
                 raise PointsError(PointsErrorCode.OUT_OF_STOCK, stock=left, requested=quantity)
         spend = points_spend(member_id=member_id, points=points,
-                             source_key=f"reward:{source_key}"[:160],
+                             source_key=f"reward:{source_key}",
                              reason=f"reward {reward.pk}: {reward.name}"[:200], now=now)
         coupons = None
         if reward.kind == RewardKind.COUPON:
             coupons = coupon_issue(template_id=reward.coupon_template_id, member_id=member_id,
-                                   source_key=f"reward:{source_key}"[:160], now=now)
+                                   source_key=f"reward:{source_key}", now=now)
         return RewardRedemption.objects.create(
             reward=reward, member_id=member_id, quantity=quantity, points=points,
             state=State.DELIVERED if coupons else State.ORDERED, fulfilment=fulfilment,

@@ -225,3 +225,15 @@ def test_an_expired_coupon_says_when_in_beijing_time(member, now):
         coupon_redeem(code=coupon.code, member_id=member.pk, basket=basket("300"),
                       order_no="LATE", now=now + timedelta(days=2))
     assert err.value.params == {"valid_until": "2026-03-15 10:30"}
+
+
+def test_a_frozen_member_cannot_use_a_coupon(member, now):
+    from members.services import member_set_status
+
+    coupon = coupon_issue(template_id=make_template(now).pk, member_id=member.pk, now=now)
+    member_set_status(member_id=member.pk, status="frozen", now=now)
+    with pytest.raises(PointsError) as err:
+        coupon_redeem(code=coupon.code, member_id=member.pk, basket=basket("300"),
+                      order_no="F", now=now)
+    assert err.value.code.value == "member_frozen"
+    assert Coupon.objects.get(pk=coupon.pk).state == "issued"

@@ -160,3 +160,15 @@ def test_redemptions_list_and_cancel_over_http(api, member, make_member, now):
     assert again.status_code == 409 and error_code(again) == "redemption_state"
     assert row_counts() == before
     assert Reward.objects.get(pk=reward.pk).stock == 3
+
+
+def test_the_longest_idempotency_key_redeems_and_replays(api, member, now):
+    give_points(member.pk, 1000, now)
+    reward = make_reward(now, points_cost=100)
+    key = "k" * 255
+    url = f"{API}/members/{member.pk}/rewards/redeem"
+    first = api.post(url, {"reward": reward.pk}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert first.status_code == 201, first.content
+    again = api.post(url, {"reward": reward.pk}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert again.json() == first.json()
+    assert RewardRedemption.objects.count() == 1 and balances(member.pk)["available"] == 900
