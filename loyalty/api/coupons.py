@@ -8,8 +8,8 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from points.coupons import coupon_issue, coupon_redeem, coupon_void
-from points.models import Coupon
-from points.reward_selectors import coupons_for
+from points.models import Coupon, CouponEvent
+from points.reward_selectors import coupon_events_for, coupons_for
 
 from .base import MAX_ID, ApiView, member_or_404
 from .checkout import BasketSerializer
@@ -52,6 +52,31 @@ class MemberCouponsView(ApiView, generics.ListAPIView):
         return coupons_for(member.pk).order_by("-id")
 
     @extend_schema(summary="A member's coupons (newest first)", tags=["coupons"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class CouponEventSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(source="coupon.code")
+
+    class Meta:
+        model = CouponEvent
+        fields = ("id", "code", "kind", "order_no", "discount", "reason", "created_at")
+
+
+class CouponHistoryView(ApiView, generics.ListAPIView):
+    required_scopes = ("members:read",)
+    serializer_class = CouponEventSerializer
+    pagination_class = CouponCursor
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return CouponEvent.objects.none()
+        member = member_or_404(self.kwargs["member_id"])
+        return coupon_events_for(member.pk)
+
+    @extend_schema(summary="A member's coupon history: issued, redeemed, voided, expired "
+                           "(newest first)", tags=["coupons"])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -28,6 +28,8 @@ urlpatterns = [
          rewards.CancelView.as_view(), name="reward-redemption-cancel"),
     path("members/<int:member_id>/coupons", coupons.MemberCouponsView.as_view(),
          name="member-coupons"),
+    path("members/<int:member_id>/coupons/history", coupons.CouponHistoryView.as_view(),
+         name="coupon-history"),
     path("members/<int:member_id>/coupons/issue", coupons.IssueView.as_view(),
          name="coupon-issue"),
     path("coupons/redeem", coupons.RedeemView.as_view(), name="coupon-redeem"),

@@ -37,6 +37,8 @@ SCOPED_OPERATIONS = [
     ("v1_members_rewards_redemptions_cancel_create", "post",
      "/members/{id}/rewards/redemptions/1/cancel", "points:write"),
     ("v1_members_coupons_list", "get", "/members/{id}/coupons", "members:read"),
+    ("v1_members_coupons_history_list", "get", "/members/{id}/coupons/history",
+     "members:read"),
     ("v1_members_coupons_issue_create", "post", "/members/{id}/coupons/issue", "points:write"),
     ("v1_coupons_redeem_create", "post", "/coupons/redeem", "points:write"),
     ("v1_coupons_void_create", "post", "/coupons/void", "points:admin"),

@@ -149,6 +149,7 @@ def baselines(w) -> dict[str, Baseline]:
         "v1_members_rewards_redemptions_cancel_create": Baseline(
             path={**m, "redemption_id": w.ordered.pk}, body={"reason": "不要了"}),
         "v1_members_coupons_list": Baseline(path=m, query={"page_size": 10}),
+        "v1_members_coupons_history_list": Baseline(path=m, query={"page_size": 10}),
         "v1_members_coupons_issue_create": Baseline(path=m, body={"template": w.template.pk}),
         "v1_coupons_redeem_create": Baseline(body={
             "member": w.member.pk, "code": w.coupon.code, "order_no": "S-COUPON",
@@ -247,7 +248,7 @@ OPERATION_IDS = [
     "v1_members_rewards_list", "v1_members_rewards_redeem_create", "v1_members_coupons_list",
     "v1_members_coupons_issue_create", "v1_coupons_redeem_create", "v1_coupons_void_create",
     "v1_checkout_preview_create", "v1_members_rewards_redemptions_list",
-    "v1_members_rewards_redemptions_cancel_create",
+    "v1_members_rewards_redemptions_cancel_create", "v1_members_coupons_history_list",
 ]
 
 # Bad values per query parameter. `page_size` is lenient by design (DRF falls back to the

@@ -81,6 +81,9 @@ def test_coupon_life_over_http(api, member, now):
     assert void.status_code == 409
     assert list(CouponEvent.objects.filter(member_id=member.pk).values_list("kind", flat=True)
                 .order_by("id")) == ["issued", "redeemed"]
+    history = api.get(f"{API}/members/{member.pk}/coupons/history").json()["results"]
+    assert [(e["code"], e["kind"], e["order_no"], e["discount"]) for e in history] == [
+        (code, "redeemed", "W-1", "30.00"), (code, "issued", "", None)]
 
 
 def test_void_over_http(api, member, now):
