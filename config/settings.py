@@ -212,6 +212,14 @@ CELERY_BEAT_SCHEDULE = {
                           "schedule": crontab(minute=40, hour=0)},
     "idempotency-prune": {"task": "loyalty.tasks.prune_idempotency_keys",
                           "schedule": crontab(minute=30, hour=3)},
+    # benefits and paid membership (Asia/Shanghai): lapse before decay, expire before grant
+    "paid-lapse": {"task": "tiers.tasks.lapse_paid_memberships",
+                   "schedule": crontab(minute=5, hour=0)},
+    "growth-decay": {"task": "tiers.tasks.decay_growth", "schedule": crontab(minute=15, hour=0)},
+    "benefit-grants-expire": {"task": "tiers.tasks.expire_benefit_grants",
+                              "schedule": crontab(minute=25, hour=0)},
+    "benefit-grants": {"task": "tiers.tasks.grant_benefits",
+                       "schedule": crontab(minute=30, hour=0)},
 }
 
 LOGGING = {

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin
 from members.selectors import member_ids_matching
 
+from .benefit_admin import BenefitAttachmentInline, IsolationWarningsMixin
 from .models import EndPolicy, GrowthEntry, Tier, TierChange, TierSettings
 
 
@@ -61,13 +62,14 @@ LADDER_HELP = _(
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(IsolationWarningsMixin, admin.ModelAdmin):
     list_display = ("rank", "name", "code", "entry", "validity", "end_of_validity",
                     "is_active")
     list_display_links = ("name",)
     list_filter = ("is_active",)
     ordering = ("rank",)
     raw_id_fields = ("tag",)
+    inlines = [BenefitAttachmentInline]
     fieldsets = (
         (None, {"fields": ("code", "name", "rank", "is_active", "tag"),
                 "description": LADDER_HELP}),

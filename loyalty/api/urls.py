@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import errors, events, members, orders, points, tiers
+from . import benefits, errors, events, members, orders, paid, points, tiers
 
 app_name = "api"
 
@@ -18,5 +18,16 @@ urlpatterns = [
     path("orders/sales", orders.SaleView.as_view(), name="sale"),
     path("orders/returns", orders.ReturnView.as_view(), name="return"),
     path("events", events.EventView.as_view(), name="events"),
+    # benefits and paid membership
+    path("members/<int:member_id>/benefits", benefits.MemberBenefitsView.as_view(),
+         name="member-benefits"),
+    path("members/<int:member_id>/benefit-grants", benefits.GrantListView.as_view(),
+         name="benefit-grants"),
+    path("members/<int:member_id>/benefit-grants/<int:grant_id>/claim",
+         benefits.GrantClaimView.as_view(), name="benefit-grant-claim"),
+    path("members/<int:member_id>/benefit-grants/<int:grant_id>/use",
+         benefits.GrantUseView.as_view(), name="benefit-grant-use"),
+    path("members/<int:member_id>/paid-memberships", paid.PaidPurchaseView.as_view(),
+         name="paid-purchase"),
     re_path(r"", errors.not_found),  # anything else under the API: a JSON 404
 ]

@@ -30,6 +30,14 @@ SCOPED_OPERATIONS = [
     ("v1_orders_sales_create", "post", "/orders/sales", "orders:write"),
     ("v1_orders_returns_create", "post", "/orders/returns", "orders:write"),
     ("v1_events_create", "post", "/events", "events:write"),
+    ("v1_members_benefits_retrieve", "get", "/members/{id}/benefits", "members:read"),
+    ("v1_members_benefit_grants_list", "get", "/members/{id}/benefit-grants", "members:read"),
+    ("v1_members_benefit_grants_claim_create", "post", "/members/{id}/benefit-grants/1/claim",
+     "members:write"),
+    ("v1_members_benefit_grants_use_create", "post", "/members/{id}/benefit-grants/1/use",
+     "members:write"),
+    ("v1_members_paid_memberships_create", "post", "/members/{id}/paid-memberships",
+     "orders:write"),
 ]
 
 
