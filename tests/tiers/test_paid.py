@@ -139,3 +139,31 @@ def test_benefit_cost_per_tier_and_month(plans, store, now):
     assert rows["annual"].total == D("0.00")
     april = {r.name: r for r in benefit_cost_by_tier(month=date(2026, 4, 1))}
     assert april["注册会员 Registered"].total == 0 and april["白银 Silver"].extra_points == 0
+
+
+def test_purchases_and_uses_are_append_only(plans, now):
+    from django.db import DatabaseError, transaction
+
+    member = register(now)
+    buy(member, "P-1", now)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        PaidPurchase.objects.update(amount=D("0"))
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        PaidPurchase.objects.all().delete()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_purchases_chain_their_periods():
+    from tests.points.test_concurrency import run_at_once
+
+    plan("annual", 12, "199.00")
+    now = datetime(2026, 3, 14, 10, 30, tzinfo=SHANGHAI)
+    member = register(now)
+    results = run_at_once(lambda i: buy(member, f"P-{i % 4}", now), n=8)
+    assert all(kind == "ok" for kind, _r in results), results
+    assert sum(r.created for _k, r in results) == 4  # each purchase id once
+    periods = sorted((p.period_start, p.period_end)
+                     for p in PaidPurchase.objects.filter(member=member))
+    assert periods[0][0] == now
+    assert all(a[1] == b[0] for a, b in zip(periods, periods[1:]))  # end to start, no overlap
+    assert PaidMembership.objects.get(member=member).ends_at == now.replace(year=2030)
