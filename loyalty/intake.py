@@ -24,7 +24,7 @@ from members.services import (
 from points.rules import BasketLine, EarnOutcome, EarnRequest, RuleResult, rules_earn
 from points.selectors import awards_for_source, entry_for_order
 from points.services import Movement, points_reverse_for_return
-from tiers.benefits import benefit_record_multiplier_bonus
+from tiers.benefits import benefit_record_multiplier_bonus, benefit_reverse_multiplier_bonus
 from tiers.selectors import AppliedBenefit, member_points_multiplier
 from tiers.services import growth_for_event, growth_for_sale, growth_reverse_for_return
 
@@ -111,6 +111,8 @@ def record_return(*, ret: ReturnInput, now: datetime | None = None) -> ReturnOut
             return ReturnOutcome(order=stored.order, created=False,
                                  points=Movement(entry=entry, created=False) if entry else None)
         points = points_reverse_for_return(ret=stored.order, now=now)     # points
+        benefit_reverse_multiplier_bonus(reversed=points, now=now,        # tiers: benefit cost
+                                         sale_id=stored.order.original_order_id)
         growth_reverse_for_return(ret=stored.order, now=now)              # tiers: growth
     return ReturnOutcome(order=stored.order, created=True, points=points)
 

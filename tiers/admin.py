@@ -8,8 +8,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin
-from members.selectors import member_ids_matching
 
+from .admin_search import MemberSearchMixin
 from .benefit_admin import BenefitAttachmentInline, IsolationWarningsMixin
 from .models import EndPolicy, GrowthEntry, Tier, TierChange, TierSettings
 
@@ -110,17 +110,6 @@ class TierSettingsAdmin(SingletonAdmin):
 def member_link(member_id: int, label: str) -> str:
     url = reverse("admin:members_member_change", args=[member_id])
     return format_html("<a href='{}'>{}</a>", url, label)
-
-
-class MemberSearchMixin:
-    search_fields = ("member__member_no",)
-    search_help_text = _("A member's number, mobile or its last four digits.")
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(member_id__in=member_ids_matching(term)), False
 
 
 @admin.register(GrowthEntry)

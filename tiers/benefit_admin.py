@@ -22,6 +22,7 @@ from core.clock import local_date
 from core.errors import LoyaltyError
 from members.models import Member
 
+from .admin_search import MemberSearchMixin
 from .benefit_models import (
     FIXED_SERVICE_KINDS, Benefit, BenefitAttachment, BenefitGrant, BenefitKind, GrantPeriod,
 )
@@ -164,19 +165,14 @@ class PaidPlanAdmin(admin.ModelAdmin):
         })
 
 
-def member_number(obj) -> str:
-    return obj.member.member_no
-
-
 @admin.register(PaidMembership)
-class PaidMembershipAdmin(ReadOnlyAdminMixin, ScaleAdmin):
+class PaidMembershipAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
     list_display = ("member_no", "plan", "status", "first_started_at", "ends_at", "purchases")
     list_select_related = ("member", "plan")
     list_filter = ("status", "plan")
     show_facets = admin.ShowFacets.NEVER
     ordering = ("ends_at",)
     sortable_by = ("ends_at",)
-    search_fields = ("member__member_no",)
 
     @admin.display(description=_("member"))
     def member_no(self, obj):
@@ -246,7 +242,7 @@ class PaidPurchaseAdmin(ReadOnlyAdminMixin, ScaleAdmin):
 
 
 @admin.register(BenefitGrant)
-class BenefitGrantAdmin(ReadOnlyAdminMixin, ScaleAdmin):
+class BenefitGrantAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
     list_display = ("id", "member_no", "benefit", "period", "quantity", "used_quantity",
                     "status", "granted_at", "expires_at")
     list_select_related = ("member", "benefit")
@@ -254,7 +250,6 @@ class BenefitGrantAdmin(ReadOnlyAdminMixin, ScaleAdmin):
     show_facets = admin.ShowFacets.NEVER
     ordering = ("-id",)
     sortable_by = ("id",)
-    search_fields = ("member__member_no",)
     actions = ("claim", "use_one")
 
     def has_claim_permission(self, request) -> bool:

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 
 from core.clock import local_date, programme_tz, resolve_now
 from points.rules import EarnOutcome
+from points.services import Movement
 
 from .benefit_models import (
     COUPON_KINDS, BenefitGrant, BenefitUse, GrantPeriod, GrantStatus, MultiplierBonus,
@@ -236,3 +237,32 @@ def benefit_record_multiplier_bonus(*, earned: EarnOutcome, member_id: int,
     return MultiplierBonus.objects.create(
         entry=movement.entry, member_id=member_id, tier_id=applied.tier_id,
         plan_id=applied.plan_id, multiplier=applied.value, extra_points=extra, created_at=now)
+
+
+def _entry_points(entry) -> int:
+    """The points an entry earned (or, negative, took back), debt collected or left included."""
+    return entry.available_delta + entry.pending_delta - entry.debt_delta
+
+
+def benefit_reverse_multiplier_bonus(*, reversed: Movement | None, sale_id: int,
+                                     now: datetime | None = None) -> MultiplierBonus | None:
+    """A return takes back the multiplier's share of the points it reverses, so the cost
+    per tier counts what members kept: returning half of a sale that earned 300 points at
+    1.5× (100 of them extra) takes back 50 extra."""
+    now = resolve_now(now)
+    if reversed is None or not reversed.created:
+        return None
+    bonus = (MultiplierBonus.objects.select_related("entry")
+             .filter(entry__order_id=sale_id, entry__kind="earn").first())
+    if bonus is None:
+        return None
+    earned, taken = _entry_points(bonus.entry), -_entry_points(reversed.entry)
+    if earned <= 0 or taken <= 0:
+        return None
+    extra = int((Decimal(bonus.extra_points) * min(taken, earned) / earned)
+                .to_integral_value(rounding=ROUND_HALF_UP))
+    if extra <= 0:
+        return None
+    return MultiplierBonus.objects.create(
+        entry=reversed.entry, member_id=bonus.member_id, tier_id=bonus.tier_id,
+        plan_id=bonus.plan_id, multiplier=bonus.multiplier, extra_points=-extra, created_at=now)

@@ -23,10 +23,13 @@ from .locks import lock_growth_accounts
 from .models import TierSettings
 from .services import tier_recalculate_members
 
+# Lapsed members with growth left, or at 0 but still on a tier that takes growth (their
+# growth went to 0 some other way, e.g. returns): the latter are only re-evaluated.
 _CANDIDATES_SQL = """
 SELECT p.member_id FROM tiers_paidmembership p
 JOIN tiers_growthaccount a ON a.member_id = p.member_id
-WHERE p.ends_at < %(cutoff)s AND a.growth > 0 AND p.member_id > %(after)s
+WHERE p.ends_at < %(cutoff)s AND p.member_id > %(after)s
+  AND (a.growth > 0 OR a.tier_id IN (SELECT id FROM tiers_tier WHERE min_growth > 0))
 ORDER BY p.member_id LIMIT %(limit)s
 """
 
@@ -56,7 +59,8 @@ RETURNING a.member_id, a.growth
 
 def growth_decay_due(*, now: datetime | None = None, chunk: int = 5000) -> int:
     """The daily job: decay the growth of every member whose paid membership lapsed more
-    than the grace days ago; re-evaluate those who reach 0. Returns the members decayed."""
+    than the grace days ago; re-evaluate those at 0 (reached today, or earlier by returns
+    while still on a tier that takes growth). Returns the members decayed."""
     now = resolve_now(now)
     settings = TierSettings.objects.filter(singleton=True).first() or TierSettings()
     if settings.decay_per_day <= 0:
@@ -79,9 +83,10 @@ def growth_decay_due(*, now: datetime | None = None, chunk: int = 5000) -> int:
             lock_growth_accounts(members, now=now)
             with connection.cursor() as cursor:
                 cursor.execute(_DECAY_SQL, {**params, "members": members})
-                rows = cursor.fetchall()
-            decayed += len(rows)
-            at_zero = [member_id for member_id, growth in rows if growth == 0]
+                decayed += len(cursor.fetchall())
+                cursor.execute("SELECT member_id FROM tiers_growthaccount "
+                               "WHERE member_id = ANY(%s) AND growth = 0", [members])
+                at_zero = [row[0] for row in cursor.fetchall()]
             if at_zero:
                 tier_recalculate_members(member_ids=at_zero, now=now)
         after = members[-1]

@@ -53,6 +53,8 @@ def paid_purchase(*, member_id: int, plan_code: str, purchase_id: str, amount: D
     now = resolve_now(now)
     amount = _check_amount(amount)
     plan = PaidPlan.objects.filter(code=plan_code, is_active=True).first()
+    if not Member.objects.filter(pk=member_id).exists():  # before the lock inserts its row
+        raise TierError(TierErrorCode.MEMBER_NOT_ACTIVE)
     with transaction.atomic():
         lock_growth_accounts([member_id], now=now)
         first = PaidPurchase.objects.filter(purchase_id=purchase_id).first()

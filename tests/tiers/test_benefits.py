@@ -120,3 +120,23 @@ def test_the_database_refuses_bad_parameters(ladder_benefits):
         benefit("pack", "coupon_pack", grant_period="monthly")
     with pytest.raises(IntegrityError), transaction.atomic():  # applied, never granted
         benefit("granted-x", "points_multiplier", grant_period="monthly")
+
+
+def test_a_return_takes_back_the_multipliers_share(ladder_benefits, store, now):
+    from datetime import date
+
+    from loyalty.intake import record_return
+    from members.services import ReturnInput, ReturnLineInput
+    from tiers.figures import benefit_cost_by_tier
+
+    member = register(now)
+    sell(store, member, now, "S-1", "2000.00")  # Silver: 1.5×
+    sale = sell(store, member, now, "S-2", "100.00", quantity=2)
+    assert earned_points(sale) == 150  # 50 of them the multiplier's
+    record_return(ret=ReturnInput(store_code=store.code, order_no="R-1", sale_order_no="S-2",
+                                  ordered_at=now, lines=(ReturnLineInput(1, 1),)), now=now)
+    bonuses = sorted(MultiplierBonus.objects.filter(member=member)
+                     .values_list("extra_points", flat=True))
+    assert bonuses == [-25, 50]
+    silver = {r.name: r for r in benefit_cost_by_tier(month=date(2026, 3, 1))}["白银 Silver"]
+    assert (silver.extra_points, silver.points_cost) == (25, D("0.25"))

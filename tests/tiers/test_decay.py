@@ -118,3 +118,18 @@ def test_two_decay_runs_at_the_same_time_decay_once():
     assert sum(r for _k, r in results) == 3
     for member in members:
         assert_tier(member, 17, "silver")
+
+
+def test_a_lapsed_member_already_at_zero_is_re_evaluated_without_decay(store):
+    plan("half-year", months=1, price="99.00")
+    member = register(START)
+    sell(store, member, START, "S-0", "2200.00")
+    record_return(ret=ReturnInput(store_code=store.code, order_no="R-0", sale_order_no="S-0",
+                                  ordered_at=START, lines=(ReturnLineInput(1, 1),)), now=START)
+    assert_tier(member, 0, "silver")  # returns never downgrade at once
+    buy(member, "P-1", START)
+    growth_decay_due(now=daily_job(17))
+    assert_tier(member, 0, "silver")  # lapsed 7 days: not yet
+    growth_decay_due(now=daily_job(18))
+    assert_tier(member, 0, "bronze")
+    assert not GrowthEntry.objects.filter(member=member, kind="decay").exists()
