@@ -206,8 +206,9 @@ def benefit_isolation_warnings() -> list[str]:
     words, e.g. "Gold gets a smaller points multiplier (1.5×) than Silver (2×)."."""
     tiers = list(Tier.objects.filter(is_active=True).order_by("rank"))
     offers: dict[int, dict[str, _KindOffer]] = {t.pk: {} for t in tiers}
+    # A new-member gift belongs to the entry tier by nature: higher tiers need not repeat it.
     for a in (BenefitAttachment.objects.filter(tier_id__in=offers, benefit__is_active=True)
-              .select_related("benefit")):
+              .exclude(benefit__kind=BenefitKind.NEW_MEMBER_GIFT).select_related("benefit")):
         offer = offers[a.tier_id].setdefault(a.benefit.kind, _KindOffer())
         if a.multiplier is not None:
             offer.multiplier = max(offer.multiplier or a.multiplier, a.multiplier)

@@ -69,6 +69,9 @@ def test_a_well_ordered_ladder_has_no_warnings(db):
         attach(double, tier=code, multiplier=Decimal(m))
         attach(price, tier=code, discount_rate=Decimal(r))
     assert benefit_isolation_warnings() == []
+    attach(benefit("welcome", "new_member_gift", grant_period="on_joining"),
+           tier="registered", quantity=1)
+    assert benefit_isolation_warnings() == []  # the entry tier's gift need not be repeated
     attach(benefit("gift", "birthday_gift"), tier="gold")
     assert len(benefit_isolation_warnings()) == 1  # Diamond lacks Gold's birthday gift
 
