@@ -214,6 +214,14 @@ CELERY_BEAT_SCHEDULE = {
                           "schedule": crontab(minute=30, hour=3)},
     "coupons-expire": {"task": "points.tasks.expire_coupons",
                        "schedule": crontab(minute=5)},  # hourly: coupons end at any hour
+    # benefits and paid membership (Asia/Shanghai): lapse before decay, expire before grant
+    "paid-lapse": {"task": "tiers.tasks.lapse_paid_memberships",
+                   "schedule": crontab(minute=5, hour=0)},
+    "growth-decay": {"task": "tiers.tasks.decay_growth", "schedule": crontab(minute=15, hour=0)},
+    "benefit-grants-expire": {"task": "tiers.tasks.expire_benefit_grants",
+                              "schedule": crontab(minute=25, hour=0)},
+    "benefit-grants": {"task": "tiers.tasks.grant_benefits",
+                       "schedule": crontab(minute=30, hour=0)},
 }
 
 LOGGING = {

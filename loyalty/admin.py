@@ -23,6 +23,7 @@ from points.services import MAX_POINTS, points_adjust
 from tiers import selectors as tier_selectors
 
 from .intake import register_member
+from .member_benefits_admin import MemberBenefitsMixin
 from .models import ApiKey, Scope
 from .services import api_key_create, api_key_revoke
 
@@ -44,12 +45,13 @@ class AdjustPointsForm(forms.Form):
         return value
 
 
-class MemberAdmin(BaseMemberAdmin):
+class MemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
     readonly_fields = BaseMemberAdmin.readonly_fields + ("points_balances", "tier_progress",
-                                                         "tier_history")
+                                                         "tier_history", "benefits_section")
     fieldsets = BaseMemberAdmin.fieldsets[:1] + (
         (_("Points"), {"fields": ("points_balances",)}),
         (_("Tier"), {"fields": ("tier_progress", "tier_history")}),
+        (_("Benefits"), {"fields": ("benefits_section",)}),
     ) + BaseMemberAdmin.fieldsets[1:]
 
     def register(self, request, data: MemberInput) -> Member:

@@ -24,6 +24,8 @@ from members.services import (
 from points.rules import BasketLine, EarnOutcome, EarnRequest, RuleResult, rules_earn
 from points.selectors import awards_for_source, entry_for_order
 from points.services import Movement, points_reverse_for_return
+from tiers.benefits import benefit_record_multiplier_bonus, benefit_reverse_multiplier_bonus
+from tiers.selectors import AppliedBenefit, member_points_multiplier
 from tiers.services import growth_for_event, growth_for_sale, growth_reverse_for_return
 
 ONE = Decimal(1)
@@ -57,9 +59,10 @@ class RegistrationOutcome:
     earned: EarnOutcome | None = None
 
 
-def tier_multiplier(member_id: int) -> Decimal:
-    """The points multiplier the member's benefits give (1 until benefits exist)."""
-    return ONE
+def tier_multiplier(member_id: int, now: datetime) -> AppliedBenefit:
+    """The points multiplier the member's benefits give: the better of their tier's and
+    their active paid plan's (tiers.selectors.member_points_multiplier); 1 without one."""
+    return member_points_multiplier(member_id=member_id, now=now)
 
 
 def register_member(*, data: MemberInput, now: datetime | None = None) -> RegistrationOutcome:
@@ -83,14 +86,17 @@ def record_sale(*, sale: SaleInput, now: datetime | None = None) -> SaleOutcome:
             entry = entry_for_order(order_id=order.pk, kind="earn")       # replay: no fan-out
             return SaleOutcome(order=order, created=False,
                                points=Movement(entry=entry, created=False) if entry else None)
+        multiplier = tier_multiplier(order.member_id, now)                # tiers: benefits
         earned = rules_earn(EarnRequest(                                  # points: rules
             event="sale", member_id=order.member_id, occurred_at=order.ordered_at,
             store_code=order.store.code, order_id=order.pk,
             lines=tuple(BasketLine(line_no=line.line_no, sku=line.sku, category=line.category,
                                    net_amount=line.net_amount, order_line_id=line.pk)
                         for line in order.lines.all()),
-            tier_multiplier=tier_multiplier(order.member_id),
+            tier_multiplier=multiplier.value,
         ), source_key=f"sale:{order.pk}", now=now)
+        benefit_record_multiplier_bonus(earned=earned, member_id=order.member_id,  # tiers
+                                        applied=multiplier, now=now)
         growth_for_sale(order=order, now=now)                             # tiers: growth
     return SaleOutcome(order=order, created=True,
                        points=earned.movements.get(order.member_id), rules=earned.results)
@@ -105,6 +111,8 @@ def record_return(*, ret: ReturnInput, now: datetime | None = None) -> ReturnOut
             return ReturnOutcome(order=stored.order, created=False,
                                  points=Movement(entry=entry, created=False) if entry else None)
         points = points_reverse_for_return(ret=stored.order, now=now)     # points
+        benefit_reverse_multiplier_bonus(reversed=points, now=now,        # tiers: benefit cost
+                                         sale_id=stored.order.original_order_id)
         growth_reverse_for_return(ret=stored.order, now=now)              # tiers: growth
     return ReturnOutcome(order=stored.order, created=True, points=points)
 
@@ -141,12 +149,16 @@ def _check_references(data: ActivityInput) -> None:
 
 def _earn_for_activity(activity: MemberActivity, *, now: datetime) -> EarnOutcome:
     referrer = activity.payload.get("referrer") if activity.kind == ActivityKind.REFERRAL_CONVERTED else None
-    return rules_earn(EarnRequest(
+    multiplier = tier_multiplier(activity.member_id, now)
+    earned = rules_earn(EarnRequest(
         event=activity.kind, custom_event=activity.name, member_id=activity.member_id,
         occurred_at=activity.occurred_at, store_code=activity.payload.get("store"),
         referrer_id=referrer if isinstance(referrer, int) else None,
-        tier_multiplier=tier_multiplier(activity.member_id),
+        tier_multiplier=multiplier.value,
     ), source_key=f"activity:{activity.pk}", now=now, pending_days=0)
+    benefit_record_multiplier_bonus(earned=earned, member_id=activity.member_id,
+                                    applied=multiplier, now=now)
+    return earned
 
 
 def _replayed(activity: MemberActivity) -> EarnOutcome:

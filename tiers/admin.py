@@ -8,8 +8,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin
-from members.selectors import member_ids_matching
 
+from .admin_search import MemberSearchMixin
+from .benefit_admin import BenefitAttachmentInline, IsolationWarningsMixin
 from .models import EndPolicy, GrowthEntry, Tier, TierChange, TierSettings
 
 
@@ -61,13 +62,14 @@ LADDER_HELP = _(
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(IsolationWarningsMixin, admin.ModelAdmin):
     list_display = ("rank", "name", "code", "entry", "validity", "end_of_validity",
                     "is_active")
     list_display_links = ("name",)
     list_filter = ("is_active",)
     ordering = ("rank",)
     raw_id_fields = ("tag",)
+    inlines = [BenefitAttachmentInline]
     fieldsets = (
         (None, {"fields": ("code", "name", "rank", "is_active", "tag"),
                 "description": LADDER_HELP}),
@@ -108,17 +110,6 @@ class TierSettingsAdmin(SingletonAdmin):
 def member_link(member_id: int, label: str) -> str:
     url = reverse("admin:members_member_change", args=[member_id])
     return format_html("<a href='{}'>{}</a>", url, label)
-
-
-class MemberSearchMixin:
-    search_fields = ("member__member_no",)
-    search_help_text = _("A member's number, mobile or its last four digits.")
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(member_id__in=member_ids_matching(term)), False
 
 
 @admin.register(GrowthEntry)

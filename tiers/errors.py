@@ -8,6 +8,27 @@ class TierErrorCode(ErrorCode):
     GROWTH_TOO_LARGE = ("growth_too_large", 400, _("At most {limit} growth at a time."))
     SOURCE_KEY_CONFLICT = ("growth_source_key_conflict", 409,
                            _("This growth was already recorded with other contents."))
+    # benefits
+    GRANT_NOT_FOUND = ("benefit_grant_not_found", 404, _("No such benefit grant for this member."))
+    GRANT_ALREADY_CLAIMED = ("benefit_grant_already_claimed", 409,
+                             _("This benefit was already claimed."))
+    GRANT_NOT_CLAIMED = ("benefit_grant_not_claimed", 409,
+                         _("Claim this benefit before using it."))
+    GRANT_EXPIRED = ("benefit_grant_expired", 409, _("This benefit has expired."))
+    GRANT_USED_UP = ("benefit_grant_used_up", 409,
+                     _("Only {remaining} of this benefit are left to use."))
+    NON_POSITIVE_UNITS = ("non_positive_units", 400, _("Use at least one unit."))
+    USE_KEY_CONFLICT = ("benefit_use_key_conflict", 409,
+                        _("This use was already recorded with other contents."))
+    COUPONS_NOT_AVAILABLE = ("benefit_coupons_not_available", 409,
+                             _("Coupon packs cannot be claimed yet: coupons are not issued by "
+                               "this programme."))
+    # paid membership
+    PLAN_NOT_FOUND = ("paid_plan_not_found", 404, _("No paid plan {plan} is on sale."))
+    MEMBER_NOT_ACTIVE = ("paid_member_not_active", 409, _("Only an active member can buy a plan."))
+    PURCHASE_ID_CONFLICT = ("paid_purchase_id_conflict", 409,
+                            _("This purchase id was already recorded with other contents."))
+    NEGATIVE_AMOUNT = ("paid_amount_negative", 400, _("The amount paid cannot be negative."))
 
 
 class TierError(LoyaltyError):

@@ -12,6 +12,8 @@ from datetime import datetime
 
 from django.db import connection
 
+from .benefit_models import BenefitGrant
+from .errors import TierError, TierErrorCode
 from .models import GrowthAccount
 
 
@@ -31,3 +33,14 @@ def lock_growth_accounts(member_ids: Iterable[int], *, now: datetime) -> dict[in
     accounts = (GrowthAccount.objects.select_for_update()
                 .filter(member_id__in=ids).order_by("member_id"))
     return {a.member_id: a for a in accounts}
+
+
+def lock_benefit_grant(*, member_id: int, grant_id: int) -> BenefitGrant:
+    """Lock one of the member's benefit grants (claims and uses serialise on it)."""
+    if not 0 < grant_id < 2**63:
+        raise TierError(TierErrorCode.GRANT_NOT_FOUND)
+    grant = (BenefitGrant.objects.select_for_update(of=("self",)).select_related("benefit")
+             .filter(pk=grant_id, member_id=member_id).first())
+    if grant is None:
+        raise TierError(TierErrorCode.GRANT_NOT_FOUND)
+    return grant

@@ -33,6 +33,11 @@ class TierSettings(ProgrammeSettings):
     recalculation = models.CharField(
         _("periodic recalculation"), max_length=8, choices=Recalculation.choices,
         default=Recalculation.OFF)
+    decay_grace_days = models.PositiveSmallIntegerField(
+        _("days after a paid membership lapses before growth decays"), default=7)
+    decay_per_day = models.PositiveIntegerField(
+        _("growth lost per day of decay"), default=5,
+        help_text=_("0 turns the decay off."))
 
     class Meta:
         verbose_name = _("tier settings")
@@ -138,6 +143,7 @@ class GrowthKind(models.TextChoices):
     REVERSE = "reverse", _("Reversed")
     EXPIRY_POLICY = "expiry_policy", _("Tier period ended")
     ADJUST = "adjust", _("Adjusted")
+    DECAY = "decay", _("Decay after a paid membership lapsed")
 
 
 class GrowthEntry(models.Model):
@@ -195,3 +201,11 @@ class TierChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.from_tier_id} → {self.to_tier_id} ({self.reason})"
+
+
+# Benefits and paid membership live in their own modules; importing them here registers
+# their models with the app.
+from .paid_models import PaidMembership, PaidPlan, PaidPurchase  # noqa: E402,F401
+from .benefit_models import (  # noqa: E402,F401
+    Benefit, BenefitAttachment, BenefitGrant, BenefitUse, MultiplierBonus,
+)

@@ -408,10 +408,16 @@ def tier_recalculate(*, now: datetime | None = None, chunk: int = 5000) -> int:
             return moved
         with transaction.atomic():
             lock_growth_accounts(members, now=now)
-            with connection.cursor() as cursor:
-                cursor.execute(_RECALCULATE_SQL, {"members": members, "now": now})
-                moved += cursor.fetchone()[0]
+            moved += tier_recalculate_members(member_ids=members, now=now)
         after = members[-1]
+
+
+def tier_recalculate_members(*, member_ids: list[int], now: datetime) -> int:
+    """Re-evaluate these members against the growth they have now (one statement); the
+    caller holds their growth-account locks. Returns how many moved down."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RECALCULATE_SQL, {"members": member_ids, "now": now})
+        return cursor.fetchone()[0]
 
 
 def tier_recalculate_if_due(*, now: datetime | None = None) -> int | None:

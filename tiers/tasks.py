@@ -1,5 +1,8 @@
 from celery import shared_task
 
+from .benefits import benefit_grants_expire_due, benefit_grants_issue_due
+from .decay import growth_decay_due
+from .paid import paid_lapse_due
 from .services import tier_recalculate_if_due, tier_reevaluate_due
 
 
@@ -11,3 +14,23 @@ def reevaluate_tiers() -> int:
 @shared_task(acks_late=True)
 def recalculate_tiers() -> int | None:
     return tier_recalculate_if_due()
+
+
+@shared_task(acks_late=True)
+def grant_benefits() -> dict[str, int]:
+    return benefit_grants_issue_due()
+
+
+@shared_task(acks_late=True)
+def expire_benefit_grants() -> int:
+    return benefit_grants_expire_due()
+
+
+@shared_task(acks_late=True)
+def lapse_paid_memberships() -> int:
+    return paid_lapse_due()
+
+
+@shared_task(acks_late=True)
+def decay_growth() -> int:
+    return growth_decay_due()

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
-from . import checkout, coupons, errors, events, members, orders, points, rewards, tiers
+from . import (benefits, checkout, coupons, errors, events, members, orders, paid, points,
+               rewards, tiers)
 
 app_name = "api"
 
@@ -35,5 +36,16 @@ urlpatterns = [
     path("coupons/redeem", coupons.RedeemView.as_view(), name="coupon-redeem"),
     path("coupons/void", coupons.VoidView.as_view(), name="coupon-void"),
     path("checkout/preview", checkout.PreviewView.as_view(), name="checkout-preview"),
+    # benefits and paid membership
+    path("members/<int:member_id>/benefits", benefits.MemberBenefitsView.as_view(),
+         name="member-benefits"),
+    path("members/<int:member_id>/benefit-grants", benefits.GrantListView.as_view(),
+         name="benefit-grants"),
+    path("members/<int:member_id>/benefit-grants/<int:grant_id>/claim",
+         benefits.GrantClaimView.as_view(), name="benefit-grant-claim"),
+    path("members/<int:member_id>/benefit-grants/<int:grant_id>/use",
+         benefits.GrantUseView.as_view(), name="benefit-grant-use"),
+    path("members/<int:member_id>/paid-memberships", paid.PaidPurchaseView.as_view(),
+         name="paid-purchase"),
     re_path(r"", errors.not_found),  # anything else under the API: a JSON 404
 ]

@@ -43,6 +43,14 @@ SCOPED_OPERATIONS = [
     ("v1_coupons_redeem_create", "post", "/coupons/redeem", "points:write"),
     ("v1_coupons_void_create", "post", "/coupons/void", "points:admin"),
     ("v1_checkout_preview_create", "post", "/checkout/preview", "members:read"),
+    ("v1_members_benefits_retrieve", "get", "/members/{id}/benefits", "members:read"),
+    ("v1_members_benefit_grants_list", "get", "/members/{id}/benefit-grants", "members:read"),
+    ("v1_members_benefit_grants_claim_create", "post", "/members/{id}/benefit-grants/1/claim",
+     "members:write"),
+    ("v1_members_benefit_grants_use_create", "post", "/members/{id}/benefit-grants/1/use",
+     "members:write"),
+    ("v1_members_paid_memberships_create", "post", "/members/{id}/paid-memberships",
+     "orders:write"),
 ]
 
 

@@ -68,7 +68,8 @@ def world(store, member, make_member, owner, now):
     record_sale(sale=SaleInput(
         store_code=store.code, order_no="S-BASE", member_id=member.pk, ordered_at=now,
         lines=(LineInput(line_no=1, sku="SKU-1", quantity=3, gross_amount=Decimal("300.00")),)))
-    return SimpleNamespace(store=store, member=member, other=other, **catalog(member, other, now))
+    return SimpleNamespace(store=store, member=member, other=other, **catalog(member, other, now),
+                           **benefit_world(member, now))
 
 
 def catalog(member, other, now) -> dict:
@@ -107,6 +108,29 @@ def catalog(member, other, now) -> dict:
             "delivered": delivered}
 
 
+def benefit_world(member, now) -> dict:
+    """A paid plan with two monthly benefits; the member bought it and was granted both:
+    one to claim, one already claimed (to use)."""
+    from tiers.benefit_models import Benefit, BenefitAttachment, BenefitGrant
+    from tiers.benefits import benefit_grant_claim, benefit_grants_issue
+    from tiers.paid import paid_purchase
+    from tiers.paid_models import PaidPlan
+
+    plan = PaidPlan.objects.create(code="annual", name="年卡", duration_months=12,
+                                   price=Decimal("199.00"))
+    for code in ("gift", "ship"):
+        item = Benefit.objects.create(code=code, name=code, kind="free_shipping",
+                                      grant_period="monthly")
+        BenefitAttachment.objects.create(benefit=item, plan=plan, quantity=5)
+    paid_purchase(member_id=member.pk, plan_code="annual", purchase_id="P-BASE",
+                  amount=Decimal("199.00"), channel="api", now=now)
+    benefit_grants_issue(grant_period="monthly")
+    to_claim = BenefitGrant.objects.get(member=member, benefit__code="gift")
+    to_use = BenefitGrant.objects.get(member=member, benefit__code="ship")
+    benefit_grant_claim(member_id=member.pk, grant_id=to_use.pk)
+    return {"to_claim": to_claim, "to_use": to_use}
+
+
 def baselines(w) -> dict[str, Baseline]:
     m = {"member_id": w.member.pk}
     return {
@@ -138,6 +162,14 @@ def baselines(w) -> dict[str, Baseline]:
             "store": w.store.code, "order_no": "R-NEW", "sale_order_no": "S-BASE",
             "sale_store": w.store.code, "ordered_at": "2026-03-15T10:30:00+08:00",
             "lines": [{"line_no": 1, "quantity": 1}]}),
+        "v1_members_benefits_retrieve": Baseline(path=m),
+        "v1_members_benefit_grants_list": Baseline(path=m),
+        "v1_members_benefit_grants_claim_create": Baseline(
+            path={**m, "grant_id": w.to_claim.pk}),
+        "v1_members_benefit_grants_use_create": Baseline(
+            path={**m, "grant_id": w.to_use.pk}, body={"units": 1}),
+        "v1_members_paid_memberships_create": Baseline(path=m, body={
+            "plan": "annual", "purchase_id": "P-NEW", "amount": "199.00"}),
         "v1_events_create": Baseline(body={
             "event_id": "evt-new", "member": w.member.pk, "type": "referral_converted",
             "name": "", "occurred_at": "2026-03-14T10:30:00+08:00", "referrer": w.other.pk,
@@ -232,6 +264,14 @@ def business_cases(w, base: dict[str, Baseline]) -> dict[str, list[tuple[str, di
             ("expired coupon",
              {**base["v1_checkout_preview_create"].body, "coupon": w.expired_coupon.code}),
         ],
+        "v1_members_benefit_grants_use_create": [("more than granted", {"units": 6})],
+        "v1_members_paid_memberships_create": [
+            ("unknown plan", {**base["v1_members_paid_memberships_create"].body,
+                              "plan": "lifetime"}),
+            ("purchase id of another purchase",
+             {**base["v1_members_paid_memberships_create"].body, "purchase_id": "P-BASE",
+              "amount": "1.00"}),
+        ],
         "v1_events_create": [
             ("custom without a name", {**base["v1_events_create"].body, "type": "custom"}),
             ("own referrer", {**base["v1_events_create"].body, "referrer": w.member.pk}),
@@ -249,6 +289,9 @@ OPERATION_IDS = [
     "v1_members_coupons_issue_create", "v1_coupons_redeem_create", "v1_coupons_void_create",
     "v1_checkout_preview_create", "v1_members_rewards_redemptions_list",
     "v1_members_rewards_redemptions_cancel_create", "v1_members_coupons_history_list",
+    "v1_members_benefits_retrieve",
+    "v1_members_benefit_grants_list", "v1_members_benefit_grants_claim_create",
+    "v1_members_benefit_grants_use_create", "v1_members_paid_memberships_create",
 ]
 
 # Bad values per query parameter. `page_size` is lenient by design (DRF falls back to the
