@@ -79,9 +79,8 @@ def prepare(paid_percent: int) -> None:
                                    ("bench-birthday", "birthday_gift", "birthday_month")):
             cursor.execute("""
                 INSERT INTO tiers_benefit (code, name, kind, description, grant_period,
-                                           valid_days, unit_cost, coupon_template_code,
-                                           is_active)
-                VALUES (%s, %s, %s, '', %s, 30, 8, '', true) ON CONFLICT (code) DO NOTHING""",
+                                           valid_days, unit_cost, is_active)
+                VALUES (%s, %s, %s, '', %s, 30, 8, true) ON CONFLICT (code) DO NOTHING""",
                            [code, code, kind, period])
         cursor.execute("""
             INSERT INTO tiers_benefitattachment (benefit_id, tier_id, plan_id, quantity)

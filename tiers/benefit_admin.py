@@ -46,13 +46,13 @@ class BenefitForm(forms.ModelForm):
     class Meta:
         model = Benefit
         fields = ("code", "name", "kind", "description", "grant_period", "valid_days",
-                  "unit_cost", "coupon_template_code", "is_active")
+                  "unit_cost", "coupon_template", "is_active")
 
     def clean(self):
         data = super().clean()
         kind, period = data.get("kind"), data.get("grant_period")
-        if kind == BenefitKind.COUPON_PACK and not data.get("coupon_template_code"):
-            self.add_error("coupon_template_code", _("A coupon pack needs its coupon template."))
+        if kind == BenefitKind.COUPON_PACK and not data.get("coupon_template"):
+            self.add_error("coupon_template", _("A coupon pack needs its coupon template."))
         if kind in (BenefitKind.POINTS_MULTIPLIER, BenefitKind.TIER_DISCOUNT) \
                 and period != GrantPeriod.NONE:
             self.add_error("grant_period", _("Multipliers and discounts are applied by the "

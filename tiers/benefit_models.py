@@ -72,8 +72,9 @@ class Benefit(models.Model):
     unit_cost = models.DecimalField(
         _("cost per unit used (CNY)"), max_digits=10, decimal_places=2, default=0,
         help_text=_("What one unit costs the brand when used; counted per tier and month."))
-    coupon_template_code = models.SlugField(
-        _("coupon template code"), max_length=64, blank=True,
+    coupon_template = models.ForeignKey(
+        "points.CouponTemplate", models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("coupon template"),
         help_text=_("For coupon packs: the coupon template each unit issues."))
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -84,7 +85,7 @@ class Benefit(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(unit_cost__gte=0), name="benefit_cost_not_negative"),
             models.CheckConstraint(
-                condition=~Q(kind="coupon_pack") | ~Q(coupon_template_code=""),
+                condition=~Q(kind="coupon_pack") | Q(coupon_template__isnull=False),
                 name="benefit_coupon_pack_has_template"),
             models.CheckConstraint(
                 condition=~Q(kind__in=["points_multiplier", "tier_discount"])

@@ -20,6 +20,7 @@ from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
 
 from core.clock import local_date, programme_tz, resolve_now
+from points.coupons import coupon_issue
 from points.rules import EarnOutcome
 from points.services import Movement
 
@@ -149,11 +150,13 @@ def benefit_grants_expire_due(*, now: datetime | None = None, chunk: int = 10_00
 
 
 def _fulfil_coupon_grant(grant: BenefitGrant, *, now: datetime) -> None:
-    """Issue the coupons of a coupon-pack grant: `grant.quantity` coupons of the template
-    `grant.benefit.coupon_template_code`. Until the programme issues coupons this refuses,
-    and the claim rolls back with it (the grant stays claimable)."""
-    raise TierError(TierErrorCode.COUPONS_NOT_AVAILABLE,
-                    template=grant.benefit.coupon_template_code)
+    """Issue the coupons of a coupon-pack grant: `grant.quantity` coupons of the benefit's
+    template ("2 free-shipping coupons a month"), each under its own source key, so a grant
+    never yields more than its quantity. A refusal (template closed, uploaded codes used up)
+    rolls the claim back with it and the grant stays claimable."""
+    for unit in range(grant.quantity):
+        coupon_issue(template_id=grant.benefit.coupon_template_id, member_id=grant.member_id,
+                     source_key=f"benefit-grant:{grant.pk}:{unit}", now=now)
 
 
 def _refuse_if_closed(grant: BenefitGrant, now: datetime) -> None:

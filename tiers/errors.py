@@ -20,9 +20,6 @@ class TierErrorCode(ErrorCode):
     NON_POSITIVE_UNITS = ("non_positive_units", 400, _("Use at least one unit."))
     USE_KEY_CONFLICT = ("benefit_use_key_conflict", 409,
                         _("This use was already recorded with other contents."))
-    COUPONS_NOT_AVAILABLE = ("benefit_coupons_not_available", 409,
-                             _("Coupon packs cannot be claimed yet: coupons are not issued by "
-                               "this programme."))
     # paid membership
     PLAN_NOT_FOUND = ("paid_plan_not_found", 404, _("No paid plan {plan} is on sale."))
     MEMBER_NOT_ACTIVE = ("paid_member_not_active", 409, _("Only an active member can buy a plan."))

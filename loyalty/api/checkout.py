@@ -72,10 +72,24 @@ class PointsAsCashSerializer(serializers.Serializer):
     max_order_share = serializers.IntegerField(help_text="Percent of the order.")
 
 
+class MemberDiscountSerializer(serializers.Serializer):
+    rate = serializers.DecimalField(max_digits=4, decimal_places=3,
+                                    help_text="The share of the price the member pays "
+                                              "(0.950 = 9.5折; 1.000 = no discount).")
+    source = serializers.CharField(help_text='"tier", "plan", or empty when none applies.')
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2,
+                                      help_text="What the discount takes off the subtotal.")
+
+
 class PreviewSerializer(serializers.Serializer):
     member = serializers.IntegerField(source="member_id")
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
     shipping_fee = serializers.DecimalField(max_digits=12, decimal_places=2)
+    member_discount = MemberDiscountSerializer(
+        help_text="The tier's or paid plan's exclusive discount, applied first.")
+    discounted_subtotal = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="The subtotal at member prices; coupons "
+                                                   "and points apply to it.")
     coupon = CouponValueSerializer(allow_null=True, help_text="The chosen coupon, valued.")
     payable_before_points = serializers.DecimalField(max_digits=12, decimal_places=2)
     points = PointsAsCashSerializer()

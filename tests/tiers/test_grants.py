@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from members.models import Member
+from points.coupon_models import Coupon
+from points.errors import PointsError
+from tests.points.catalog_helpers import make_template
 from tests.points.test_concurrency import run_at_once
 from tiers.benefit_models import BenefitGrant, BenefitUse, GrantStatus
 from tiers.benefits import (
@@ -181,18 +184,39 @@ def test_claim_once_then_use_up_to_the_quantity(db, now):
     assert code(err.value) == "benefit_grant_not_found"
 
 
-def test_coupon_packs_refuse_to_be_claimed_until_coupons_exist(db, now):
+def test_claiming_a_coupon_pack_issues_its_coupons_once(db, now):
+    template = make_template(now, kind="free_shipping", threshold=Decimal("0"), amount=None,
+                             name="包邮券")
     pack = benefit("monthly-coupons", "coupon_pack", grant_period="monthly",
-                   coupon_template_code="tpl-10-off")
+                   coupon_template=template)
     attach(pack, tier="registered", quantity=2)
     member = register(now)
     benefit_grants_issue(grant_period="monthly", now=now)
     grant = BenefitGrant.objects.get(member=member)
+
+    benefit_grant_claim(member_id=member.pk, grant_id=grant.pk, now=now)
+    coupons = Coupon.objects.filter(member=member)
+    assert [(c.template_id, c.state) for c in coupons] == [(template.pk, "issued")] * 2
     with pytest.raises(TierError) as err:
         benefit_grant_claim(member_id=member.pk, grant_id=grant.pk, now=now)
-    assert code(err.value) == "benefit_coupons_not_available"
+    assert code(err.value) == "benefit_grant_already_claimed"
+    assert coupons.count() == 2
+
+
+def test_a_coupon_pack_whose_coupons_cannot_be_issued_stays_claimable(db, now):
+    template = make_template(now, code_source="uploaded")  # no codes uploaded yet
+    pack = benefit("monthly-coupons", "coupon_pack", grant_period="monthly",
+                   coupon_template=template)
+    attach(pack, tier="registered", quantity=2)
+    member = register(now)
+    benefit_grants_issue(grant_period="monthly", now=now)
+    grant = BenefitGrant.objects.get(member=member)
+    with pytest.raises(PointsError) as err:
+        benefit_grant_claim(member_id=member.pk, grant_id=grant.pk, now=now)
+    assert err.value.code.value == "coupon_codes_exhausted"
     grant.refresh_from_db()
     assert grant.status == GrantStatus.GRANTED and grant.claimed_at is None
+    assert not Coupon.objects.filter(member=member).exists()
 
 
 def test_grants_not_used_up_expire_at_the_end_of_their_month(db, now):

@@ -6,10 +6,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from tiers.benefit_models import BenefitGrant
 from tiers.benefits import benefit_grants_issue
 from tiers.paid_models import PaidPurchase
+from tests.points.catalog_helpers import make_template
 from tests.tiers.helpers import attach, benefit, plan
 
 from .conftest import API, error_code, new_idem
@@ -24,7 +26,8 @@ def annual(db):
     attach(price, plan=annual, discount_rate=Decimal("0.9"))
     ship = benefit("ship", "free_shipping", grant_period="monthly")
     attach(ship, plan=annual, quantity=2)
-    pack = benefit("pack", "coupon_pack", grant_period="monthly", coupon_template_code="tpl-5")
+    template = make_template(timezone.now())
+    pack = benefit("pack", "coupon_pack", grant_period="monthly", coupon_template=template)
     attach(pack, plan=annual, quantity=1)
     return annual
 
@@ -68,8 +71,10 @@ def test_claim_and_use_grants(api, member, annual):
     ship, pack = by_code["ship"]["id"], by_code["pack"]["id"]
     base = f"{API}/members/{member.pk}/benefit-grants"
 
-    refused = api.post(f"{base}/{pack}/claim")
-    assert refused.status_code == 409 and error_code(refused) == "benefit_coupons_not_available"
+    pack_claimed = api.post(f"{base}/{pack}/claim")
+    assert pack_claimed.status_code == 200 and pack_claimed.json()["status"] == "claimed"
+    coupons = api.get(f"{API}/members/{member.pk}/coupons").json()
+    assert [(c["name"], c["state"]) for c in coupons["results"]] == [("满200减30", "issued")]
 
     not_yet = api.post(f"{base}/{ship}/use", {"units": 1}, format="json",
                        HTTP_IDEMPOTENCY_KEY=new_idem())

@@ -12,6 +12,8 @@ from points.coupons import coupon_issue
 from points.models import Coupon, CouponEvent, PointsSettings, Reward, RewardRedemption
 from tests.points.catalog_helpers import give_points, make_reward, make_template, tag_member
 from tests.points.helpers import balances
+from tests.tiers.helpers import attach, benefit, plan
+from tiers.paid import paid_purchase
 
 from .conftest import API, error_code, new_idem, row_counts
 
@@ -175,3 +177,29 @@ def test_the_longest_idempotency_key_redeems_and_replays(api, member, now):
     again = api.post(url, {"reward": reward.pk}, format="json", HTTP_IDEMPOTENCY_KEY=key)
     assert again.json() == first.json()
     assert RewardRedemption.objects.count() == 1 and balances(member.pk)["available"] == 900
+
+
+def test_preview_applies_the_member_discount_before_coupons_and_points(api, member, now):
+    annual = plan()
+    attach(benefit("price", "tier_discount"), plan=annual, discount_rate=Decimal("0.9"))
+    body = {"member": member.pk, "lines": [{"sku": "A", "quantity": 1, "amount": "220.00"}]}
+    settings = PointsSettings.load()
+    settings.points_per_yuan_value, settings.points_max_order_share = 100, 50
+    settings.save()
+    give_points(member.pk, 50_000, now)
+    spend_200_save_30 = coupon_issue(template_id=make_template(now).pk, member_id=member.pk)
+
+    before = api.post(f"{API}/checkout/preview", body, format="json").json()
+    assert before["member_discount"] == {"rate": "1.000", "source": "", "amount": "0.00"}
+    assert [(c["code"], c["applicable"]) for c in before["coupons"]] == [
+        (spend_200_save_30.code, True)]
+
+    paid_purchase(member_id=member.pk, plan_code="annual", purchase_id="P-1",
+                  amount=Decimal("199.00"), channel="api", now=timezone.now())
+    data = api.post(f"{API}/checkout/preview", body, format="json").json()
+    assert data["subtotal"] == "220.00" and data["discounted_subtotal"] == "198.00"
+    assert data["member_discount"] == {"rate": "0.900", "source": "plan", "amount": "22.00"}
+    # at member prices the basket no longer reaches the coupon's ¥200 threshold
+    assert [(c["code"], c["applicable"]) for c in data["coupons"]] == [
+        (spend_200_save_30.code, False)]
+    assert data["points"]["max_cash"] == "99.00" and data["points"]["usable"] == 9_900
