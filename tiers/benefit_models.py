@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
-from points.models import PointsEntry
+from points.models import Coupon, PointsEntry
 
 from .models import Tier
 from .paid_models import PaidPlan
@@ -215,6 +215,20 @@ class BenefitUse(models.Model):
         verbose_name_plural = _("benefit uses")
         constraints = [models.CheckConstraint(condition=Q(units__gte=1), name="benefit_use_units")]
         indexes = [models.Index(fields=["used_at"], name="benefit_use_time_idx")]
+
+
+class GrantCoupon(models.Model):
+    """A coupon a coupon-pack grant issued, so the coupon's value, once used, counts in the
+    cost of the tier or plan that granted it."""
+
+    grant = models.ForeignKey(BenefitGrant, models.PROTECT, related_name="coupons",
+                              verbose_name=_("grant"))
+    coupon = models.OneToOneField(Coupon, models.PROTECT, related_name="+",
+                                  verbose_name=_("coupon"))
+
+    class Meta:
+        verbose_name = _("coupon from a grant")
+        verbose_name_plural = _("coupons from grants")
 
 
 class MultiplierBonus(models.Model):

@@ -25,7 +25,7 @@ from points.rules import EarnOutcome
 from points.services import Movement
 
 from .benefit_models import (
-    COUPON_KINDS, BenefitGrant, BenefitUse, GrantPeriod, GrantStatus, MultiplierBonus,
+    COUPON_KINDS, BenefitGrant, BenefitUse, GrantCoupon, GrantPeriod, GrantStatus, MultiplierBonus,
 )
 from .errors import TierError, TierErrorCode
 from .locks import lock_benefit_grant
@@ -155,8 +155,10 @@ def _fulfil_coupon_grant(grant: BenefitGrant, *, now: datetime) -> None:
     never yields more than its quantity. A refusal (template closed, uploaded codes used up)
     rolls the claim back with it and the grant stays claimable."""
     for unit in range(grant.quantity):
-        coupon_issue(template_id=grant.benefit.coupon_template_id, member_id=grant.member_id,
-                     source_key=f"benefit-grant:{grant.pk}:{unit}", now=now)
+        coupon = coupon_issue(template_id=grant.benefit.coupon_template_id,
+                              member_id=grant.member_id,
+                              source_key=f"benefit-grant:{grant.pk}:{unit}", now=now)
+        GrantCoupon.objects.create(grant=grant, coupon=coupon)
 
 
 def _refuse_if_closed(grant: BenefitGrant, now: datetime) -> None:

@@ -15,7 +15,7 @@ from core.clock import programme_tz, resolve_now
 from members.models import Member
 from points.models import PointsSettings
 
-from .benefit_models import BenefitUse, MultiplierBonus
+from .benefit_models import BenefitUse, GrantCoupon, MultiplierBonus
 from .models import Tier, TierSettings
 from .paid_models import PaidMembership, PaidPlan
 
@@ -38,18 +38,19 @@ class BenefitCost:
     name: str
     units_used: int
     grants_cost: Decimal  # gifts, vouchers …: units used × their unit cost
+    coupons_cost: Decimal  # coupons from coupon-pack grants: the discount they gave
     extra_points: int  # points added by multiplier benefits
     points_cost: Decimal  # those points at the programme's cash value
 
     @property
     def total(self) -> Decimal:
-        return self.grants_cost + self.points_cost
+        return self.grants_cost + self.coupons_cost + self.points_cost
 
 
 def benefit_cost_by_tier(*, month: date) -> list[BenefitCost]:
     """Cost per tier (then per paid plan) for the Beijing month: grants used × their unit
-    cost at the time of use, plus multiplier points at cash value (100 points = ¥1 by
-    default). Coupon value used joins here once coupons are issued."""
+    cost at the time of use, the discount given by coupons from coupon-pack grants redeemed
+    in the month, plus multiplier points at cash value (100 points = ¥1 by default)."""
     start, end = month_bounds(month)
     cost = ExpressionWrapper(F("units") * F("unit_cost"),
                              output_field=DecimalField(max_digits=14, decimal_places=2))
@@ -59,6 +60,11 @@ def benefit_cost_by_tier(*, month: date) -> list[BenefitCost]:
     bonuses = {(row["tier_id"], row["plan_id"]): row["points"] for row in
                MultiplierBonus.objects.filter(created_at__gte=start, created_at__lt=end)
                .values("tier_id", "plan_id").annotate(points=Sum("extra_points"))}
+    coupons = {(row["grant__tier_id"], row["grant__plan_id"]): row["value"] for row in
+               GrantCoupon.objects.filter(coupon__redeemed_at__gte=start,
+                                          coupon__redeemed_at__lt=end)
+               .values("grant__tier_id", "grant__plan_id")
+               .annotate(value=Sum("coupon__discount"))}
     rate = (PointsSettings.objects.filter(singleton=True).first()
             or PointsSettings()).points_per_yuan_value or 100
     owners = [("tier", t.pk, None, t.name) for t in Tier.objects.order_by("rank")]
@@ -70,6 +76,7 @@ def benefit_cost_by_tier(*, month: date) -> list[BenefitCost]:
         rows.append(BenefitCost(
             source=source, name=name, units_used=int(use.get("units_sum") or 0),
             grants_cost=(use.get("cost") or Decimal(0)).quantize(CENT),
+            coupons_cost=(coupons.get((tier_id, plan_id)) or Decimal(0)).quantize(CENT),
             extra_points=points, points_cost=(Decimal(points) / rate).quantize(CENT)))
     return rows
 

@@ -15,7 +15,10 @@ import pytest
 from members.models import Member
 from points.coupon_models import Coupon
 from points.errors import PointsError
-from tests.points.catalog_helpers import make_template
+from points.coupons import coupon_redeem
+from tests.points.catalog_helpers import basket, make_template
+from tiers.figures import benefit_cost_by_tier
+from tiers.models import Tier
 from tests.points.test_concurrency import run_at_once
 from tiers.benefit_models import BenefitGrant, BenefitUse, GrantStatus
 from tiers.benefits import (
@@ -201,6 +204,15 @@ def test_claiming_a_coupon_pack_issues_its_coupons_once(db, now):
         benefit_grant_claim(member_id=member.pk, grant_id=grant.pk, now=now)
     assert code(err.value) == "benefit_grant_already_claimed"
     assert coupons.count() == 2
+
+    # a coupon used counts, at the discount it gave, in the granting tier's cost
+    coupon_redeem(code=coupons[0].code, member_id=member.pk, order_no="S-1",
+                  basket=basket("100.00", shipping="12.00"), now=now)
+    month = now.astimezone(SHANGHAI).date().replace(day=1)
+    cost = {row.name: row for row in benefit_cost_by_tier(month=month)}
+    registered = next(row for row in cost.values() if row.source == "tier" and row.coupons_cost)
+    assert (registered.name, registered.coupons_cost, registered.total) == (
+        Tier.objects.get(code="registered").name, Decimal("12.00"), Decimal("12.00"))
 
 
 def test_a_coupon_pack_whose_coupons_cannot_be_issued_stays_claimable(db, now):
