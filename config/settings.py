@@ -212,6 +212,9 @@ CELERY_BEAT_SCHEDULE = {
                           "schedule": crontab(minute=40, hour=0)},
     "idempotency-prune": {"task": "loyalty.tasks.prune_idempotency_keys",
                           "schedule": crontab(minute=30, hour=3)},
+    "points-holds-expire": {"task": "points.tasks.expire_holds", "schedule": 60.0},
+    "points-liability-rollup": {"task": "points.tasks.rollup_liability",
+                                "schedule": crontab(minute=5)},  # hourly
 }
 
 LOGGING = {

@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from .holds import points_holds_expire_due
+from .liability import points_liability_rollup
 from .services import points_expire_due, points_unlock_due
 
 
@@ -11,3 +13,13 @@ def expire_points() -> int:
 @shared_task(acks_late=True)
 def unlock_points() -> int:
     return points_unlock_due()
+
+
+@shared_task(acks_late=True)
+def expire_holds() -> int:
+    return points_holds_expire_due()
+
+
+@shared_task(acks_late=True)
+def rollup_liability() -> int:
+    return points_liability_rollup()

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import errors, events, members, orders, points, tiers
+from . import errors, events, holds, members, orders, partners, points, reports, tiers
 
 app_name = "api"
 
@@ -18,5 +18,15 @@ urlpatterns = [
     path("orders/sales", orders.SaleView.as_view(), name="sale"),
     path("orders/returns", orders.ReturnView.as_view(), name="return"),
     path("events", events.EventView.as_view(), name="events"),
+    path("checkout/holds", holds.HoldCreateView.as_view(), name="hold-create"),
+    path("checkout/holds/<int:hold_id>/capture", holds.HoldCaptureView.as_view(),
+         name="hold-capture"),
+    path("checkout/holds/<int:hold_id>/release", holds.HoldReleaseView.as_view(),
+         name="hold-release"),
+    path("partners/<slug:partner_code>/exchanges/in", partners.ExchangeInView.as_view(),
+         name="partner-exchange-in"),
+    path("partners/<slug:partner_code>/exchanges/out", partners.ExchangeOutView.as_view(),
+         name="partner-exchange-out"),
+    path("reports/points-liability", reports.LiabilityView.as_view(), name="points-liability"),
     re_path(r"", errors.not_found),  # anything else under the API: a JSON 404
 ]

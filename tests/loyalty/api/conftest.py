@@ -20,6 +20,8 @@ API = "/api/v1"
 BUSINESS_TABLES = (
     "members_member", "members_order", "members_orderline", "points_pointsentry",
     "points_pointsaccount", "points_pointslot", "members_memberactivity",
+    "points_pointshold", "points_pointsholdlot", "points_partnerexchange",
+    "points_partnerdailytotal",
 )
 
 

@@ -30,6 +30,14 @@ SCOPED_OPERATIONS = [
     ("v1_orders_sales_create", "post", "/orders/sales", "orders:write"),
     ("v1_orders_returns_create", "post", "/orders/returns", "orders:write"),
     ("v1_events_create", "post", "/events", "events:write"),
+    ("v1_checkout_holds_create", "post", "/checkout/holds", "points:write"),
+    ("v1_checkout_holds_capture_create", "post", "/checkout/holds/1/capture", "points:write"),
+    ("v1_checkout_holds_release_create", "post", "/checkout/holds/1/release", "points:write"),
+    ("v1_partners_exchanges_in_create", "post", "/partners/air/exchanges/in", "points:write"),
+    ("v1_partners_exchanges_out_create", "post", "/partners/air/exchanges/out",
+     "points:write"),
+    ("v1_reports_points_liability_retrieve", "get", "/reports/points-liability",
+     "points:admin"),
 ]
 
 

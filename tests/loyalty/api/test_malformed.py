@@ -17,6 +17,8 @@ import pytest
 
 from loyalty.intake import record_sale
 from members.services import LineInput, SaleInput
+from points.holds import points_hold
+from points.models import PartnerProgramme
 from points.services import points_adjust
 
 from .conftest import client_for, new_idem, row_counts
@@ -61,13 +63,17 @@ class Baseline:
 
 @pytest.fixture
 def world(store, member, make_member, owner, now):
-    """A store, a member with 100 available points, another member, and a sale to return."""
+    """A store, a member with 100 points (20 of them held at checkout), another member, and
+    a sale to return."""
     other = make_member()
     points_adjust(member_id=member.pk, points=100, operator_id=owner.pk, reason="credit")
+    hold = points_hold(member_id=member.pk, points=20, owner_id=owner.pk, reference="B-BASE")
+    PartnerProgramme.objects.create(code="air", name="航空", rate_in=Decimal("0.5"),
+                                    rate_out=Decimal("2"), member_daily_limit_in=100)
     record_sale(sale=SaleInput(
         store_code=store.code, order_no="S-BASE", member_id=member.pk, ordered_at=now,
         lines=(LineInput(line_no=1, sku="SKU-1", quantity=3, gross_amount=Decimal("300.00")),)))
-    return SimpleNamespace(store=store, member=member, other=other)
+    return SimpleNamespace(store=store, member=member, other=other, hold=hold.hold)
 
 
 def baselines(w) -> dict[str, Baseline]:
@@ -105,6 +111,16 @@ def baselines(w) -> dict[str, Baseline]:
             "event_id": "evt-new", "member": w.member.pk, "type": "referral_converted",
             "name": "", "occurred_at": "2026-03-14T10:30:00+08:00", "referrer": w.other.pk,
             "store": w.store.code, "payload": {"channel": "wechat"}}),
+        "v1_checkout_holds_create": Baseline(body={
+            "member": w.member.pk, "points": 10, "ttl_minutes": 30, "reference": "B-NEW"}),
+        "v1_checkout_holds_capture_create": Baseline(path={"hold_id": w.hold.pk},
+                                                     body={"points": 10}),
+        "v1_checkout_holds_release_create": Baseline(path={"hold_id": w.hold.pk}, body={}),
+        "v1_partners_exchanges_in_create": Baseline(path={"partner_code": "air"}, body={
+            "member": w.member.pk, "partner_points": 20, "external_id": "P-NEW"}),
+        "v1_partners_exchanges_out_create": Baseline(path={"partner_code": "air"}, body={
+            "member": w.member.pk, "points": 10, "external_id": "P-OUT"}),
+        "v1_reports_points_liability_retrieve": Baseline(),
     }
 
 
@@ -141,6 +157,19 @@ def business_cases(w, base: dict[str, Baseline]) -> dict[str, list[tuple[str, di
             ("sale at another store", {**ret, "sale_store": "NO-SUCH-STORE"}),
             ("return number used by the sale", {**ret, "order_no": "S-BASE"}),
         ],
+        "v1_checkout_holds_create": [
+            ("more than available", {"member": w.member.pk, "points": 81}),
+        ],
+        "v1_checkout_holds_capture_create": [("above the hold", {"points": 21})],
+        "v1_partners_exchanges_in_create": [
+            ("over the member's daily limit",
+             {"member": w.member.pk, "partner_points": 202, "external_id": "P-BIG"}),
+            ("worth less than a point",
+             {"member": w.member.pk, "partner_points": 1, "external_id": "P-SMALL"}),
+        ],
+        "v1_partners_exchanges_out_create": [
+            ("more than available", {"member": w.member.pk, "points": 81, "external_id": "P-X"}),
+        ],
         "v1_events_create": [
             ("custom without a name", {**base["v1_events_create"].body, "type": "custom"}),
             ("own referrer", {**base["v1_events_create"].body, "referrer": w.member.pk}),
@@ -154,6 +183,9 @@ OPERATION_IDS = [
     "v1_members_points_entries_list", "v1_members_points_spend_create",
     "v1_members_points_adjust_create", "v1_members_tier_retrieve", "v1_orders_sales_create",
     "v1_orders_returns_create", "v1_events_create",
+    "v1_checkout_holds_create", "v1_checkout_holds_capture_create",
+    "v1_checkout_holds_release_create", "v1_partners_exchanges_in_create",
+    "v1_partners_exchanges_out_create", "v1_reports_points_liability_retrieve",
 ]
 
 # Bad values per query parameter. `page_size` is lenient by design (DRF falls back to the
@@ -167,6 +199,7 @@ BAD_QUERY = {
     "created_before": ["2026-13-45", "yesterday", "\x00"],
     "cursor": ["garbage!", LONG],
     "page_size": [],
+    "months": ["abc", "0", "-1", "1.5", "\x00", "241", LONG],
 }
 
 
