@@ -98,9 +98,11 @@ GROUP BY month, kind ORDER BY month, kind
 
 def _watermark() -> int:
     """The highest entry id below which every insert has committed: taken under a SHARE lock
-    on the ledger, which waits for open inserts and is released at once."""
+    on the ledger, which waits for open inserts and is released at once. New inserts queue
+    behind a waiting lock, so it gives up after a second (a long batch transaction is open)
+    and the next run tries again."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL lock_timeout = '5s'")
+        cursor.execute("SET LOCAL lock_timeout = '1s'")
         cursor.execute("LOCK TABLE points_pointsentry IN SHARE MODE")
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM points_pointsentry")
         return cursor.fetchone()[0]
@@ -114,7 +116,7 @@ def points_liability_rollup(*, now: datetime | None = None, chunk: int = 500_000
     try:
         upto_all = _watermark()
     except OperationalError:
-        return 0  # the ledger was busy for 5 s: the next run catches up
+        return 0  # the ledger was busy: the next run catches up
     covered = 0
     while True:
         with transaction.atomic():

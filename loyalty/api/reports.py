@@ -34,7 +34,7 @@ class LiabilitySerializer(serializers.Serializer):
     expired = serializers.IntegerField()
     reversed = serializers.IntegerField()
     adjusted = serializers.IntegerField()
-    breakage_rate = serializers.DecimalField(max_digits=8, decimal_places=4,
+    breakage_rate = serializers.DecimalField(max_digits=24, decimal_places=4,
                                              coerce_to_string=True, allow_null=True,
                                              help_text="Expired ÷ issued, all time.")
     months = MonthFiguresSerializer(many=True)

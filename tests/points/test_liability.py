@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from loyalty.intake import record_return, record_sale
 from points.holds import points_hold, points_hold_capture, points_hold_release
 from points.liability import liability_report, points_liability_rollup
-from points.models import PointsMonthTotal, PointsRollupCursor
+from points.models import PointsMonthTotal, PointsRollupCursor, PointsSettings
 from points.services import points_adjust, points_earn, points_expire_due, points_spend
 from tests.conftest import SHANGHAI
 from tests.points.helpers import return_input, sale_input, set_points_settings
@@ -136,3 +136,44 @@ def test_empty_ledger_reports_zero_and_no_breakage(db):
     report = liability_report()
     assert (report.outstanding, report.cash_value, report.breakage_rate, report.months) == (
         0, Decimal("0.00"), None, [])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rollup_never_skips_an_entry_that_commits_late(make_member, now):
+    """Entry N is written but not committed; entry N+1 commits. A rollup must not move its
+    cursor past N+1 (N would never be counted): it waits for the open insert, gives up, and
+    the next run counts both."""
+    import threading
+
+    from django.db import connection, transaction
+
+    operator = User.objects.create(username="ops")
+    m = make_member()
+    PointsSettings.load()  # created now, not inside the writer's open transaction
+    written, release = threading.Event(), threading.Event()
+
+    def slow_writer():
+        try:
+            with transaction.atomic():
+                points_adjust(member_id=m.pk, points=7, operator_id=operator.pk, reason="late",
+                              now=now)
+                written.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    assert written.wait(timeout=30)
+    other = make_member()
+    points_adjust(member_id=other.pk, points=5, operator_id=operator.pk, reason="early",
+                  now=now)
+
+    assert points_liability_rollup(now=now) == 0
+    assert not PointsRollupCursor.objects.filter(last_entry_id__gt=0).exists()
+
+    release.set()
+    thread.join(timeout=30)
+    assert points_liability_rollup(now=now) > 0
+    assert sum(PointsMonthTotal.objects.values_list("entries", flat=True)) == 2
+    assert (liability_report().outstanding, liability_report().adjusted) == (12, 12)

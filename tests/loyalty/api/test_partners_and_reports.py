@@ -83,3 +83,20 @@ def test_liability_admin_page(client, member, owner):
     response = client.get("/admin/points/pointsmonthtotal/")
     assert response.status_code == 200
     assert b"250" in response.content and b"2.50" in response.content
+
+
+def test_hold_and_partner_admin_lists(client, member, owner, partner, now):
+    from points.holds import points_hold
+    from points.partners import partner_exchange_in
+
+    points_adjust(member_id=member.pk, points=100, operator_id=owner.pk, reason="x")
+    points_hold(member_id=member.pk, points=40, reference="B-77")
+    partner_exchange_in(partner_code="air", member_id=member.pk, partner_points=10,
+                        external_id="M-9")
+    admin = get_user_model().objects.create_superuser(username="boss", password="x-unused-x")
+    client.force_login(admin)
+    holds = client.get("/admin/points/pointshold/", {"q": member.member_no})
+    assert holds.status_code == 200 and b"B-77" in holds.content
+    exchanges = client.get("/admin/points/partnerexchange/", {"q": "M-9"})
+    assert exchanges.status_code == 200 and b"M-9" in exchanges.content
+    assert client.get("/admin/points/partnerprogramme/add/").status_code == 200
