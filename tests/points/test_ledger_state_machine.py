@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from dateutil.relativedelta import relativedelta
@@ -53,7 +53,15 @@ MIN_TOTAL_STEPS = 1000
 AMOUNT = st.one_of(st.tuples(st.just("points"), st.integers(1, 400)),
                    st.tuples(st.just("percent"), st.integers(1, 120)))
 
-EXPIRY_MONTHS = [None, 1, 2, 3, 6]
+FIXED = "fixed"  # the fixed-date policy: the end of the next 30 April (reached within a run)
+EXPIRY_MONTHS = [None, 1, 2, 3, 6, FIXED]
+
+
+def expiry_settings(value) -> dict:
+    if value == FIXED:
+        return {"expiry_policy": "fixed_date", "expiry_fixed_month": 4, "expiry_fixed_day": 30,
+                "expiry_fixed_years_after": 0, "expiry_months": None}
+    return {"expiry_policy": "rolling", "expiry_months": value}
 
 # a till captures or releases minutes after the hold, sometimes after its time to live
 SOON = st.integers(0, 90).map(lambda m: timedelta(minutes=m))
@@ -232,8 +240,16 @@ def make_machine(store, operator: User, counter: dict[str, int]):
                        state="pending" if pending else "available",
                        original=points, remaining=points,
                        unlocks_at=self.now + timedelta(days=self.pending_days) if pending else None,
-                       expires_at=(self.now + relativedelta(months=self.expiry_months)
-                                   if self.expiry_months else None))
+                       expires_at=self._expires_at())
+
+        def _expires_at(self) -> datetime | None:
+            if self.expiry_months == FIXED:  # the end of the next 30 April, Beijing time
+                local = self.now.astimezone(SHANGHAI)
+                year = local.year if (local.month, local.day) <= (4, 30) else local.year + 1
+                return datetime(year, 5, 1, tzinfo=SHANGHAI)
+            if self.expiry_months:
+                return self.now + relativedelta(months=self.expiry_months)
+            return None
 
         # -- setup -----------------------------------------------------------------------------
 
@@ -245,7 +261,7 @@ def make_machine(store, operator: User, counter: dict[str, int]):
             # Opening balances, so spends have something to take, earned under other expiry
             # terms than what follows: the oldest lots need not be the first to expire.
             self.expiry_months = opening_expiry_months
-            set_points_settings(expiry_months=opening_expiry_months)
+            set_points_settings(**expiry_settings(opening_expiry_months))
             for i, points in enumerate(opening):
                 m = member_register(data=MemberInput(mobile=f"1390013{i:04d}", name=f"客{i}"),
                                     now=self.now)
@@ -256,8 +272,8 @@ def make_machine(store, operator: User, counter: dict[str, int]):
                     self.members[-1].lots.append(self._new_lot(entry.lot_id, points, False))
             self.pending_days, self.expiry_months, self.per_yuan = (
                 pending_days, expiry_months, per_yuan)
-            set_points_settings(pending_days=pending_days, expiry_months=expiry_months,
-                                points_per_yuan=per_yuan)
+            set_points_settings(pending_days=pending_days, points_per_yuan=per_yuan,
+                                **expiry_settings(expiry_months))
 
         # -- earning: a sale through the intake --------------------------------------------------
 
@@ -522,6 +538,9 @@ def make_machine(store, operator: User, counter: dict[str, int]):
                    and lot.expires_at is not None and lot.expires_at <= self.now]
 
             touched = points_expire_due(now=self.now)
+            if any(lot.expires_at.astimezone(SHANGHAI).timetz() == time(0, tzinfo=SHANGHAI)
+                   for lot in due):
+                counter["outcomes"]["expire: a fixed-date lot"] += 1
 
             expected = {(lot.db_id, -lot.remaining) for lot in due}
             written = set(PointsEntry.objects.filter(kind=EntryKind.EXPIRE)
@@ -558,7 +577,7 @@ def make_machine(store, operator: User, counter: dict[str, int]):
         def change_settings(self, pending_days, expiry_months, advance):
             self._step("change_settings", advance)
             self.pending_days, self.expiry_months = pending_days, expiry_months
-            set_points_settings(pending_days=pending_days, expiry_months=expiry_months)
+            set_points_settings(pending_days=pending_days, **expiry_settings(expiry_months))
 
         # -- freezing --------------------------------------------------------------------------
 
@@ -611,5 +630,7 @@ def test_the_ledger_matches_its_model_through_random_operations(store):
     print(f"state machine: {counter['steps']} steps in {counter['examples']} examples;",
           dict(sorted(counter["outcomes"].items())), dict(counter["rules"]))
     assert counter["steps"] >= MIN_TOTAL_STEPS, counter
-    for outcome in ("hold: ok", "capture: ok", "release: ok"):
-        assert counter["outcomes"][outcome] >= 3, counter["outcomes"]
+    # holds were placed and closed (which closes varies: Hypothesis turns rules off per example)
+    outcomes = counter["outcomes"]
+    assert outcomes["hold: ok"] >= 3, outcomes
+    assert outcomes["capture: ok"] + outcomes["release: ok"] >= 3, outcomes
