@@ -18,9 +18,10 @@ Scale (100M entries): the report never scans the ledger. `points_liability_rollu
 adds the entries after a cursor to `PointsMonthTotal` (month × kind sums) in id-range
 chunks over the primary key, and the report reads those rows plus the live sum of the
 entries after the cursor — about an hour's worth, a range scan of the primary key — while
-holding the cursor row FOR SHARE, so no rollup lands in between. The cursor only moves to a watermark taken under a brief SHARE lock on the
-ledger table (it waits for in-flight inserts to commit; new inserts wait a few ms), so an
-entry whose id is below the cursor can never commit later and be missed.
+holding the cursor row FOR SHARE, so no rollup lands in between. The cursor only moves to a
+watermark taken under a brief SHARE lock on the ledger table (it waits for in-flight
+inserts to commit; new inserts wait meanwhile), so an entry whose id is below the cursor
+can never commit later and be missed. bench/liability_report.py measures it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A Hypothesis state machine drives the points services with a controlled clock over 2–3
 members — sales and returns through the intake, spends, adjustments, checkout holds with
-their capture, release and expiry, the expiry and unlock jobs, freezing — and keeps its own model of every member's lots, pending points and debt,
-computed from what each operation should do (never by reading the ledger back).
+their capture, release and expiry, the expiry and unlock jobs, freezing — and keeps its
+own model of every member's lots, pending points, holds and debt, computed from what each operation should do (never by reading the ledger back).
 
 After every step the database must match the model lot by lot, and the ledger's own
 invariants must hold: each balance equals the sum of its entries, the lots back the

@@ -11,7 +11,9 @@ import pytest
 from django.contrib.auth.models import User
 
 from points.errors import PointsError
-from points.models import EntryKind, PartnerDailyTotal, PartnerExchange, PartnerProgramme, PointsEntry
+from points.models import (
+    EntryKind, PartnerDailyTotal, PartnerExchange, PartnerProgramme, PointsEntry,
+)
 from points.partners import partner_exchange_in, partner_exchange_out
 from points.services import points_adjust
 from tests.conftest import SHANGHAI
@@ -44,8 +46,8 @@ def test_exchange_in_is_an_earning_at_the_rate_rounded_down(member, now):
 
 def test_exchange_out_is_a_spend(member, now):
     airline()
-    points_adjust(member_id=member.pk, points=400, operator_id=User.objects.create(username="o").pk,
-                  reason="x", now=now)
+    operator = User.objects.create(username="o")
+    points_adjust(member_id=member.pk, points=400, operator_id=operator.pk, reason="x", now=now)
     outcome = partner_exchange_out(partner_code="air", member_id=member.pk, points=300,
                                    external_id="T-2", now=now)
     assert (outcome.exchange.points, outcome.exchange.partner_points) == (300, 600)
@@ -153,8 +155,8 @@ def test_partner_daily_limit_holds_under_concurrency(make_member, now):
 @pytest.mark.django_db(transaction=True)
 def test_member_daily_limit_holds_under_concurrency(member, now):
     airline(member_daily_limit_out=50)
-    points_adjust(member_id=member.pk, points=1000, operator_id=User.objects.create(username="o").pk,
-                  reason="x", now=now)
+    operator = User.objects.create(username="o")
+    points_adjust(member_id=member.pk, points=1000, operator_id=operator.pk, reason="x", now=now)
 
     results = run_at_once(
         lambda i: partner_exchange_out(partner_code="air", member_id=member.pk, points=10,
