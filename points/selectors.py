@@ -10,7 +10,7 @@ from django.db.models import F, Min, QuerySet, Sum
 from core.clock import resolve_now
 
 from .expiry import last_valid_date
-from .models import PointsAccount, PointsEntry, PointsLot, PointsSettings
+from .models import PointsAccount, PointsEntry, PointsHold, PointsLot, PointsSettings
 
 
 def entry_for_order(*, order_id: int, kind: str) -> PointsEntry | None:
@@ -74,3 +74,11 @@ def points_expiring_soon(*, member_id: int, now: datetime | None = None,
     first = row["first"]
     return ExpiringSoon(points=row["points"] or 0,
                         date=last_valid_date(first) if first else None, within_days=days)
+
+
+def hold_for(*, hold_id: int, owner_id: int | None = None) -> PointsHold | None:
+    """A checkout hold, or None when there is none (or it belongs to another integrator)."""
+    holds = PointsHold.objects.filter(pk=hold_id)
+    if owner_id is not None:
+        holds = holds.filter(owner_id=owner_id)
+    return holds.first()

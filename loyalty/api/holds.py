@@ -13,6 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from points import selectors
+from points.errors import HoldErrorCode, PointsError
 from points.holds import MAX_TTL, points_hold, points_hold_capture, points_hold_release
 from points.services import MAX_POINTS
 
@@ -66,6 +67,18 @@ class HoldCaptureInputSerializer(serializers.Serializer):
 
 class HoldReleaseInputSerializer(serializers.Serializer):
     pass
+
+
+class HoldDetailView(ApiView):
+    required_scopes = ("points:write",)
+
+    @extend_schema(responses=HoldSerializer, summary="A hold's state (after a timeout, say)",
+                   tags=["checkout"])
+    def get(self, request, hold_id: int):
+        hold = selectors.hold_for(hold_id=_hold_id(hold_id), owner_id=request.auth.owner_id)
+        if hold is None:
+            raise PointsError(HoldErrorCode.HOLD_NOT_FOUND)
+        return Response(HoldSerializer(hold).data)
 
 
 class HoldCreateView(ApiView):

@@ -19,6 +19,7 @@ urlpatterns = [
     path("orders/returns", orders.ReturnView.as_view(), name="return"),
     path("events", events.EventView.as_view(), name="events"),
     path("checkout/holds", holds.HoldCreateView.as_view(), name="hold-create"),
+    path("checkout/holds/<int:hold_id>", holds.HoldDetailView.as_view(), name="hold-detail"),
     path("checkout/holds/<int:hold_id>/capture", holds.HoldCaptureView.as_view(),
          name="hold-capture"),
     path("checkout/holds/<int:hold_id>/release", holds.HoldReleaseView.as_view(),

@@ -31,6 +31,7 @@ SCOPED_OPERATIONS = [
     ("v1_orders_returns_create", "post", "/orders/returns", "orders:write"),
     ("v1_events_create", "post", "/events", "events:write"),
     ("v1_checkout_holds_create", "post", "/checkout/holds", "points:write"),
+    ("v1_checkout_holds_retrieve", "get", "/checkout/holds/1", "points:write"),
     ("v1_checkout_holds_capture_create", "post", "/checkout/holds/1/capture", "points:write"),
     ("v1_checkout_holds_release_create", "post", "/checkout/holds/1/release", "points:write"),
     ("v1_partners_exchanges_in_create", "post", "/partners/air/exchanges/in", "points:write"),

@@ -48,6 +48,19 @@ def test_hold_then_capture(api, funded):
                               "held": 0, "debt": 0}
 
 
+def test_a_hold_can_be_read_by_its_integrator_only(api, funded):
+    hold_id = place(api, funded, points=120)["hold"]["id"]
+    post(api, f"{HOLDS}/{hold_id}/capture", {"points": 100})
+    response = api.get(f"{HOLDS}/{hold_id}")
+    assert response.status_code == 200
+    assert (response.json()["state"], response.json()["captured"]) == ("captured", 100)
+    stranger = get_user_model().objects.create_user(username="other-shop", password="x-unused-x")
+    _key, raw = api_key_create(name="other", scopes=ALL_SCOPES, owner_id=stranger.pk,
+                               rate_per_minute=1000)
+    response = client_for(raw).get(f"{HOLDS}/{hold_id}")
+    assert (response.status_code, error_code(response)) == (404, "hold_not_found")
+
+
 def test_hold_then_release(api, funded):
     hold_id = place(api, funded)["hold"]["id"]
     response = post(api, f"{HOLDS}/{hold_id}/release", {})

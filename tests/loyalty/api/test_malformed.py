@@ -113,6 +113,7 @@ def baselines(w) -> dict[str, Baseline]:
             "store": w.store.code, "payload": {"channel": "wechat"}}),
         "v1_checkout_holds_create": Baseline(body={
             "member": w.member.pk, "points": 10, "ttl_minutes": 30, "reference": "B-NEW"}),
+        "v1_checkout_holds_retrieve": Baseline(path={"hold_id": w.hold.pk}),
         "v1_checkout_holds_capture_create": Baseline(path={"hold_id": w.hold.pk},
                                                      body={"points": 10}),
         "v1_checkout_holds_release_create": Baseline(path={"hold_id": w.hold.pk}, body={}),
@@ -183,7 +184,7 @@ OPERATION_IDS = [
     "v1_members_points_entries_list", "v1_members_points_spend_create",
     "v1_members_points_adjust_create", "v1_members_tier_retrieve", "v1_orders_sales_create",
     "v1_orders_returns_create", "v1_events_create",
-    "v1_checkout_holds_create", "v1_checkout_holds_capture_create",
+    "v1_checkout_holds_create", "v1_checkout_holds_retrieve", "v1_checkout_holds_capture_create",
     "v1_checkout_holds_release_create", "v1_partners_exchanges_in_create",
     "v1_partners_exchanges_out_create", "v1_reports_points_liability_retrieve",
 ]
