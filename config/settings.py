@@ -222,6 +222,9 @@ CELERY_BEAT_SCHEDULE = {
                               "schedule": crontab(minute=25, hour=0)},
     "benefit-grants": {"task": "tiers.tasks.grant_benefits",
                        "schedule": crontab(minute=30, hour=0)},
+    "points-holds-expire": {"task": "points.tasks.expire_holds", "schedule": 60.0},
+    "points-liability-rollup": {"task": "points.tasks.rollup_liability",
+                                "schedule": crontab(minute=5)},  # hourly
 }
 
 LOGGING = {

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin
 from members.selectors import member_ids_matching
 
-from . import rule_admin  # noqa: F401  (registers the earning-rule admin)
+from . import report_admin, rule_admin  # noqa: F401  (register their admins)
 from .models import EntryLine, PointsAccount, PointsEntry, PointsLot, PointsSettings, RuleAward
 
 

@@ -50,3 +50,29 @@ class PointsErrorCode(ErrorCode):
 
 class PointsError(LoyaltyError):
     pass
+
+
+class HoldErrorCode(ErrorCode):
+    HOLD_NOT_FOUND = ("hold_not_found", 404, _("No such hold."))
+    HOLD_CLOSED = ("hold_closed", 409, _("This hold is closed ({state})."))
+    HOLD_EXPIRED = ("hold_expired", 409, _("This hold has expired; its points are returned."))
+    CAPTURE_EXCEEDS_HOLD = ("capture_exceeds_hold", 422,
+                            _("Cannot capture {requested} points: the hold is for {held}."))
+    HOLD_TTL_INVALID = ("hold_ttl_invalid", 400,
+                        _("A hold lasts between 1 minute and {limit} minutes."))
+
+
+class PartnerErrorCode(ErrorCode):
+    PARTNER_NOT_FOUND = ("partner_not_found", 404, _("No such partner programme."))
+    PARTNER_INACTIVE = ("partner_inactive", 409,
+                        _("Exchanges with this partner are closed."))
+    EXCHANGE_TOO_SMALL = ("exchange_too_small", 422,
+                          _("This exchange is worth less than one point at the partner's rate."))
+    MEMBER_DAILY_LIMIT = ("member_daily_limit", 409,
+                          _("This member may exchange {remaining} more points with this partner "
+                            "today."))
+    PARTNER_DAILY_LIMIT = ("partner_daily_limit", 409,
+                           _("Today's exchange limit with this partner is reached: {remaining} "
+                             "points left."))
+    EXCHANGE_CONFLICT = ("exchange_conflict", 409,
+                         _("This partner transaction was already recorded with other contents."))

@@ -12,7 +12,7 @@ new entries. Entries carry only the member's id, never personal data.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +38,32 @@ class PointsSettings(ProgrammeSettings):
         validators=[MaxValueValidator(100)],
         help_text=_("At checkout, points used as cash pay at most this share of the order; "
                     "0 turns points as cash off."))
+
+    class ExpiryPolicy(models.TextChoices):
+        NONE = "none", _("Points never expire")
+        ROLLING = "rolling", _("Rolling: a number of months after earning")
+        FIXED_DATE = "fixed_date", _("Fixed date: e.g. 31 December of the following year")
+
+    expiry_policy = models.CharField(
+        _("expiry policy"), max_length=10, choices=ExpiryPolicy.choices,
+        default=ExpiryPolicy.ROLLING,
+        help_text=_("Applies to points earned from now on; lots already earned keep their "
+                    "date. Rolling uses the months above."))
+    expiry_fixed_month = models.PositiveSmallIntegerField(
+        _("fixed expiry month"), default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(12)])
+    expiry_fixed_day = models.PositiveSmallIntegerField(
+        _("fixed expiry day"), default=31,
+        validators=[MinValueValidator(1), MaxValueValidator(31)],
+        help_text=_("Points expire at the end of this day (Beijing time); a day the month "
+                    "lacks means its last day."))
+    expiry_fixed_years_after = models.PositiveSmallIntegerField(
+        _("years after earning"), default=1, validators=[MaxValueValidator(10)],
+        help_text=_("0: the next such date; 1: the one a year later (31 December of the "
+                    "following year), …"))
+    expiry_warning_days = models.PositiveSmallIntegerField(
+        _("warn of expiry (days ahead)"), default=30, validators=[MaxValueValidator(366)],
+        help_text=_("Points expiring within this many days are shown as expiring soon."))
 
     class Meta:
         verbose_name = _("points settings")
@@ -78,6 +104,9 @@ class EntryKind(models.TextChoices):
     ADJUST = "adjust", _("Adjustment")
     UNLOCK = "unlock", _("Unlock")
     REFUND = "refund", _("Refund of a redemption")
+    HOLD = "hold", _("Hold")
+    CAPTURE = "capture", _("Capture")
+    RELEASE = "release", _("Release")
 
 
 class PointsEntry(models.Model):
@@ -174,6 +203,11 @@ class PointsLot(models.Model):
 from .rule_models import (  # noqa: E402  (earning rules live in their own module)
     EarningRule, EntryLine, RuleAward, RuleBudget,
 )
+from .hold_models import PointsHold, PointsHoldLot  # noqa: E402
+from .liability_models import PointsMonthTotal, PointsRollupCursor  # noqa: E402
+from .partner_models import (  # noqa: E402
+    ExchangeDirection, PartnerDailyTotal, PartnerExchange, PartnerProgramme,
+)
 
 from .coupon_models import (  # noqa: E402  (coupons live in their own module)
     Coupon, CouponEvent, CouponKind, CouponTemplate,
@@ -182,4 +216,7 @@ from .reward_models import Reward, RewardRedemption  # noqa: E402
 
 __all__ = ["PointsSettings", "PointsAccount", "EntryKind", "PointsEntry", "PointsLot",
            "EarningRule", "EntryLine", "RuleAward", "RuleBudget",
-           "Coupon", "CouponEvent", "CouponKind", "CouponTemplate", "Reward", "RewardRedemption"]
+           "Coupon", "CouponEvent", "CouponKind", "CouponTemplate", "Reward", "RewardRedemption",
+           "PointsHold", "PointsHoldLot",
+           "PointsMonthTotal", "PointsRollupCursor", "ExchangeDirection", "PartnerDailyTotal",
+           "PartnerExchange", "PartnerProgramme"]

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import F, QuerySet
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from .models import PointsAccount, PointsEntry, PointsLot
+from django.db.models import F, Min, QuerySet, Sum
+
+from core.clock import resolve_now
+
+from .expiry import last_valid_date
+from .models import PointsAccount, PointsEntry, PointsHold, PointsLot, PointsSettings
 
 
 def entry_for_order(*, order_id: int, kind: str) -> PointsEntry | None:
@@ -44,3 +50,35 @@ def awards_for_source(source_key: str):
                                       points=award.points, reason=Reason.DUPLICATE,
                                       detail=award.detail))
     return EarnOutcome(results=results, movements=movements)
+
+
+@dataclass(frozen=True)
+class ExpiringSoon:
+    points: int                 # available points whose lots expire within the window
+    date: date | None           # the soonest of their last valid days (Beijing time)
+    within_days: int
+
+
+def points_expiring_soon(*, member_id: int, now: datetime | None = None,
+                         within_days: int | None = None) -> ExpiringSoon:
+    """Available points that expire within the warning window (30 days by default; lots
+    already due that the nightly job has not reached yet included), and the first day they
+    run out. Held points are not counted: they come back to their lots
+    only if the hold is released."""
+    now = resolve_now(now)
+    days = PointsSettings.load().expiry_warning_days if within_days is None else within_days
+    row = (PointsLot.objects
+           .filter(member_id=member_id, state=PointsLot.State.AVAILABLE, remaining__gt=0,
+                   expires_at__lte=now + timedelta(days=days))
+           .aggregate(points=Sum("remaining"), first=Min("expires_at")))
+    first = row["first"]
+    return ExpiringSoon(points=row["points"] or 0,
+                        date=last_valid_date(first) if first else None, within_days=days)
+
+
+def hold_for(*, hold_id: int, owner_id: int | None = None) -> PointsHold | None:
+    """A checkout hold, or None when there is none (or it belongs to another integrator)."""
+    holds = PointsHold.objects.filter(pk=hold_id)
+    if owner_id is not None:
+        holds = holds.filter(owner_id=owner_id)
+    return holds.first()

@@ -16,6 +16,7 @@ from members.errors import MemberError, MemberErrorCode
 from members.models import Member, Order, OrderLine
 
 from .errors import PointsError, PointsErrorCode
+from .expiry import lot_expires_at
 from .locks import lock_accounts
 from .models import EntryKind, EntryLine, PointsAccount, PointsEntry, PointsLot, PointsSettings
 
@@ -60,9 +61,7 @@ def _replay(source_key: str | None, **expected) -> Movement | None:
 
 
 def _expiry(settings: PointsSettings, earned_at: datetime) -> datetime | None:
-    if not settings.expiry_months:
-        return None
-    return earned_at + relativedelta(months=settings.expiry_months)
+    return lot_expires_at(settings, earned_at)
 
 
 def _write(account: PointsAccount, entry: PointsEntry, now: datetime) -> PointsEntry:

@@ -1,6 +1,8 @@
 from celery import shared_task
 
 from .coupons import coupons_expire_due
+from .holds import points_holds_expire_due
+from .liability import points_liability_rollup
 from .services import points_expire_due, points_unlock_due
 
 
@@ -17,3 +19,13 @@ def unlock_points() -> int:
 @shared_task(acks_late=True)
 def expire_coupons() -> int:
     return coupons_expire_due()
+
+
+@shared_task(acks_late=True)
+def expire_holds() -> int:
+    return points_holds_expire_due()
+
+
+@shared_task(acks_late=True)
+def rollup_liability() -> int:
+    return points_liability_rollup()

@@ -43,14 +43,29 @@ class EntrySerializer(serializers.ModelSerializer):
                   "debt_delta", "order", "reason", "rules", "created_at")
 
 
+class ExpiringSoonSerializer(serializers.Serializer):
+    points = serializers.IntegerField(help_text="Available points expiring within the window.")
+    date = serializers.DateField(allow_null=True,
+                                 help_text="The first day (Beijing time) on which some of them "
+                                           "can last be spent; null when none expire soon.")
+    within_days = serializers.IntegerField()
+
+
+class MemberBalanceSerializer(BalanceSerializer):
+    expiring_soon = ExpiringSoonSerializer()
+
+
 class BalanceView(ApiView):
     required_scopes = ("members:read",)
 
-    @extend_schema(responses=BalanceSerializer, summary="A member's points balances",
+    @extend_schema(responses=MemberBalanceSerializer, summary="A member's points balances",
                    tags=["points"])
     def get(self, request, member_id: int):
         member = member_or_404(member_id)
-        return Response(BalanceSerializer(selectors.account_for(member.pk)).data)
+        body = BalanceSerializer(selectors.account_for(member.pk)).data
+        body["expiring_soon"] = ExpiringSoonSerializer(
+            selectors.points_expiring_soon(member_id=member.pk)).data
+        return Response(body)
 
 
 class EntryFilter(django_filters.FilterSet):

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
-from . import (benefits, checkout, coupons, errors, events, members, orders, paid, points,
-               rewards, tiers)
+from . import (benefits, checkout, coupons, errors, events, holds, members, orders, paid,
+               partners, points, reports, rewards, tiers)
 
 app_name = "api"
 
@@ -47,5 +47,16 @@ urlpatterns = [
          benefits.GrantUseView.as_view(), name="benefit-grant-use"),
     path("members/<int:member_id>/paid-memberships", paid.PaidPurchaseView.as_view(),
          name="paid-purchase"),
+    path("checkout/holds", holds.HoldCreateView.as_view(), name="hold-create"),
+    path("checkout/holds/<int:hold_id>", holds.HoldDetailView.as_view(), name="hold-detail"),
+    path("checkout/holds/<int:hold_id>/capture", holds.HoldCaptureView.as_view(),
+         name="hold-capture"),
+    path("checkout/holds/<int:hold_id>/release", holds.HoldReleaseView.as_view(),
+         name="hold-release"),
+    path("partners/<slug:partner_code>/exchanges/in", partners.ExchangeInView.as_view(),
+         name="partner-exchange-in"),
+    path("partners/<slug:partner_code>/exchanges/out", partners.ExchangeOutView.as_view(),
+         name="partner-exchange-out"),
+    path("reports/points-liability", reports.LiabilityView.as_view(), name="points-liability"),
     re_path(r"", errors.not_found),  # anything else under the API: a JSON 404
 ]

@@ -51,6 +51,15 @@ SCOPED_OPERATIONS = [
      "members:write"),
     ("v1_members_paid_memberships_create", "post", "/members/{id}/paid-memberships",
      "orders:write"),
+    ("v1_checkout_holds_create", "post", "/checkout/holds", "points:write"),
+    ("v1_checkout_holds_retrieve", "get", "/checkout/holds/1", "points:write"),
+    ("v1_checkout_holds_capture_create", "post", "/checkout/holds/1/capture", "points:write"),
+    ("v1_checkout_holds_release_create", "post", "/checkout/holds/1/release", "points:write"),
+    ("v1_partners_exchanges_in_create", "post", "/partners/air/exchanges/in", "points:write"),
+    ("v1_partners_exchanges_out_create", "post", "/partners/air/exchanges/out",
+     "points:write"),
+    ("v1_reports_points_liability_retrieve", "get", "/reports/points-liability",
+     "points:admin"),
 ]
 
 

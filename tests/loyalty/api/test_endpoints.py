@@ -223,13 +223,14 @@ def test_return_reverses_points_in_proportion(api, store, member):
 def test_balances(api, member, owner):
     response = api.get(f"{API}/members/{member.pk}/points")
     assert response.status_code == 200
+    none_soon = {"points": 0, "date": None, "within_days": 30}
     assert response.json() == {"member": member.pk, "available": 0, "pending": 0, "held": 0,
-                               "debt": 0}
+                               "debt": 0, "expiring_soon": none_soon}
     points_adjust(member_id=member.pk, points=120, operator_id=owner.pk, reason="x")
     points_spend(member_id=member.pk, points=20)
     response = api.get(f"{API}/members/{member.pk}/points")
     assert response.json() == {"member": member.pk, "available": 100, "pending": 0,
-                               "held": 0, "debt": 0}
+                               "held": 0, "debt": 0, "expiring_soon": none_soon}
 
 
 @pytest.fixture

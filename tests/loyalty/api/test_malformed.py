@@ -18,6 +18,8 @@ import pytest
 
 from loyalty.intake import record_sale
 from members.services import LineInput, SaleInput
+from points.holds import points_hold
+from points.models import PartnerProgramme
 from points.services import points_adjust
 
 from .conftest import client_for, new_idem, row_counts
@@ -62,14 +64,18 @@ class Baseline:
 
 @pytest.fixture
 def world(store, member, make_member, owner, now):
-    """A store, a member with 100 available points, another member, and a sale to return."""
+    """A store, a member with 100 points (20 of them held at checkout), another member, and
+    a sale to return."""
     other = make_member()
     points_adjust(member_id=member.pk, points=100, operator_id=owner.pk, reason="credit")
+    hold = points_hold(member_id=member.pk, points=20, owner_id=owner.pk, reference="B-BASE")
+    PartnerProgramme.objects.create(code="air", name="航空", rate_in=Decimal("0.5"),
+                                    rate_out=Decimal("2"), member_daily_limit_in=100)
     record_sale(sale=SaleInput(
         store_code=store.code, order_no="S-BASE", member_id=member.pk, ordered_at=now,
         lines=(LineInput(line_no=1, sku="SKU-1", quantity=3, gross_amount=Decimal("300.00")),)))
-    return SimpleNamespace(store=store, member=member, other=other, **catalog(member, other, now),
-                           **benefit_world(member, now))
+    return SimpleNamespace(store=store, member=member, other=other, hold=hold.hold,
+                           **catalog(member, other, now), **benefit_world(member, now))
 
 
 def catalog(member, other, now) -> dict:
@@ -191,6 +197,17 @@ def baselines(w) -> dict[str, Baseline]:
         "v1_checkout_preview_create": Baseline(body={
             "member": w.member.pk, "coupon": w.coupon.code, "shipping_fee": "10.00",
             "lines": [{"sku": "SKU-1", "category": "tops", "quantity": 2, "amount": "250.00"}]}),
+        "v1_checkout_holds_create": Baseline(body={
+            "member": w.member.pk, "points": 10, "ttl_minutes": 30, "reference": "B-NEW"}),
+        "v1_checkout_holds_retrieve": Baseline(path={"hold_id": w.hold.pk}),
+        "v1_checkout_holds_capture_create": Baseline(path={"hold_id": w.hold.pk},
+                                                     body={"points": 10}),
+        "v1_checkout_holds_release_create": Baseline(path={"hold_id": w.hold.pk}, body={}),
+        "v1_partners_exchanges_in_create": Baseline(path={"partner_code": "air"}, body={
+            "member": w.member.pk, "partner_points": 20, "external_id": "P-NEW"}),
+        "v1_partners_exchanges_out_create": Baseline(path={"partner_code": "air"}, body={
+            "member": w.member.pk, "points": 10, "external_id": "P-OUT"}),
+        "v1_reports_points_liability_retrieve": Baseline(),
     }
 
 
@@ -272,6 +289,19 @@ def business_cases(w, base: dict[str, Baseline]) -> dict[str, list[tuple[str, di
              {**base["v1_members_paid_memberships_create"].body, "purchase_id": "P-BASE",
               "amount": "1.00"}),
         ],
+        "v1_checkout_holds_create": [
+            ("more than available", {"member": w.member.pk, "points": 81}),
+        ],
+        "v1_checkout_holds_capture_create": [("above the hold", {"points": 21})],
+        "v1_partners_exchanges_in_create": [
+            ("over the member's daily limit",
+             {"member": w.member.pk, "partner_points": 202, "external_id": "P-BIG"}),
+            ("worth less than a point",
+             {"member": w.member.pk, "partner_points": 1, "external_id": "P-SMALL"}),
+        ],
+        "v1_partners_exchanges_out_create": [
+            ("more than available", {"member": w.member.pk, "points": 81, "external_id": "P-X"}),
+        ],
         "v1_events_create": [
             ("custom without a name", {**base["v1_events_create"].body, "type": "custom"}),
             ("own referrer", {**base["v1_events_create"].body, "referrer": w.member.pk}),
@@ -292,6 +322,9 @@ OPERATION_IDS = [
     "v1_members_benefits_retrieve",
     "v1_members_benefit_grants_list", "v1_members_benefit_grants_claim_create",
     "v1_members_benefit_grants_use_create", "v1_members_paid_memberships_create",
+    "v1_checkout_holds_create", "v1_checkout_holds_retrieve", "v1_checkout_holds_capture_create",
+    "v1_checkout_holds_release_create", "v1_partners_exchanges_in_create",
+    "v1_partners_exchanges_out_create", "v1_reports_points_liability_retrieve",
 ]
 
 # Bad values per query parameter. `page_size` is lenient by design (DRF falls back to the
@@ -305,6 +338,7 @@ BAD_QUERY = {
     "created_before": ["2026-13-45", "yesterday", "\x00"],
     "cursor": ["garbage!", LONG],
     "page_size": [],
+    "months": ["abc", "0", "-1", "1.5", "\x00", "241", LONG],
 }
 
 
