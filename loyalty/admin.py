@@ -64,14 +64,18 @@ class MemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
         if not obj.pk:
             return "-"
         account = points_selectors.account_for(obj.pk)
+        soon = points_selectors.points_expiring_soon(member_id=obj.pk)
+        expiring = (_("%(points)s points expire by %(date)s.") % {
+            "points": soon.points, "date": soon.date} if soon.points else
+            _("No points expire in the next %(days)s days.") % {"days": soon.within_days})
         entries = reverse("admin:points_pointsentry_changelist") + f"?q={obj.member_no}"
         adjust = reverse("admin:loyalty_member_adjust_points", args=[obj.pk])
         return format_html(
             "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>"
-            "<p><a href='{}'>{}</a> · <a class='button' href='{}'>{}</a></p>",
+            "<p>{}</p><p><a href='{}'>{}</a> · <a class='button' href='{}'>{}</a></p>",
             _("available"), _("pending"), _("held"), _("debt"),
-            account.available, account.pending, account.held, account.debt,
+            account.available, account.pending, account.held, account.debt, expiring,
             entries, _("Points history"), adjust, _("Adjust points"),
         )
 

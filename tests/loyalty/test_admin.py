@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import re
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from loyalty.models import ApiKey
 from points.models import PointsAccount, PointsEntry
+from points.selectors import points_expiring_soon
+from points.services import points_earn
+from tests.points.helpers import set_points_settings
 
 
 def test_member_page_shows_balances(admin_client, member):
     response = admin_client.get(reverse("admin:members_member_change", args=[member.pk]))
     assert response.status_code == 200
     assert reverse("admin:loyalty_member_adjust_points", args=[member.pk]) in response.content.decode()
+
+
+def test_member_page_warns_of_points_expiring_soon(admin_client, member):
+    page = reverse("admin:members_member_change", args=[member.pk])
+    assert "30 天内没有即将过期的积分" in admin_client.get(page).content.decode()
+    set_points_settings(expiry_policy="rolling", expiry_months=1)
+    lot_earned = timezone.now() - timedelta(days=25)
+    points_earn(member_id=member.pk, points=120, now=lot_earned, pending_days=0)
+    soon = points_expiring_soon(member_id=member.pk)
+    assert soon.points == 120 and soon.date is not None
+    assert f"120 积分将于 {soon.date} 前过期" in admin_client.get(page).content.decode()
 
 
 def test_adjustment_needs_a_reason_then_a_confirmation(admin_client, admin_user, member):
