@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 from django.db import transaction
 
@@ -28,7 +27,6 @@ from tiers.benefits import benefit_record_multiplier_bonus, benefit_reverse_mult
 from tiers.selectors import AppliedBenefit, member_points_multiplier
 from tiers.services import growth_for_event, growth_for_sale, growth_reverse_for_return
 
-ONE = Decimal(1)
 
 
 @dataclass(frozen=True)

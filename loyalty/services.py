@@ -7,8 +7,8 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
 
+from core.batch import run_in_chunks
 from core.clock import resolve_now
 
 from .errors import ApiError, ApiErrorCode
@@ -63,21 +63,11 @@ def api_key_revoke(*, key_id: int, now: datetime | None = None) -> None:
 def idempotency_prune(*, older_than: timedelta = timedelta(hours=24),
                       now: datetime | None = None, chunk: int = 5000) -> int:
     """Forget idempotency keys past the retention period, a chunk at a time."""
-    now = resolve_now(now)
-    cutoff = now - older_than
-    deleted = 0
-    while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                """DELETE FROM loyalty_idempotencyrecord WHERE id IN (
-                       SELECT id FROM loyalty_idempotencyrecord WHERE created_at < %s
-                       ORDER BY id LIMIT %s)""",
-                [cutoff, chunk],
-            )
-            count = cursor.rowcount
-        deleted += count
-        if count < chunk:
-            return deleted
+    return run_in_chunks(
+        """DELETE FROM loyalty_idempotencyrecord WHERE id IN (
+               SELECT id FROM loyalty_idempotencyrecord WHERE created_at < %(cutoff)s
+               ORDER BY id LIMIT %(limit)s)""",
+        {"cutoff": resolve_now(now) - older_than}, chunk=chunk)
 
 
 __all__ = ["api_key_create", "api_key_authenticate", "api_key_revoke", "idempotency_prune",

@@ -18,6 +18,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
+from core.batch import run_in_chunks
 from core.clock import programme_tz, resolve_now
 from core.money import CENT, ZERO
 from members.errors import MemberError, MemberErrorCode
@@ -305,12 +306,4 @@ def coupons_expire_due(*, now: datetime | None = None, chunk: int = 5000) -> int
     """Expire every issued coupon whose validity has ended, a chunk per statement and per
     transaction; coupons being redeemed right now are skipped and caught by the next run.
     Returns the number expired."""
-    now = resolve_now(now)
-    total = 0
-    while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_EXPIRE_SQL, {"now": now, "limit": chunk})
-            done = cursor.rowcount
-        total += done
-        if done < chunk:
-            return total
+    return run_in_chunks(_EXPIRE_SQL, {"now": resolve_now(now)}, chunk=chunk)

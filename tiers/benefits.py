@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
 
+from core.batch import run_in_chunks
 from core.clock import local_date, programme_tz, resolve_now
 from points.coupons import coupon_issue
 from points.rules import EarnOutcome
@@ -135,15 +136,7 @@ def benefit_grants_expire_due(*, now: datetime | None = None, chunk: int = 10_00
     """Expire every grant not used up by its expiry, in chunks; a grant being claimed or
     used at that moment is skipped and left for the next run (which the claim itself
     refuses once it is past its expiry)."""
-    now = resolve_now(now)
-    expired = 0
-    while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_EXPIRE_SQL, {"now": now, "limit": chunk})
-            count = cursor.rowcount
-        expired += count
-        if count < chunk:
-            return expired
+    return run_in_chunks(_EXPIRE_SQL, {"now": resolve_now(now)}, chunk=chunk)
 
 
 # --- claiming and using -------------------------------------------------------------------------

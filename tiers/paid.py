@@ -14,8 +14,9 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from dateutil.relativedelta import relativedelta
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
+from core.batch import run_in_chunks
 from core.clock import resolve_now
 from members.models import Member
 
@@ -108,12 +109,4 @@ WHERE member_id IN (SELECT member_id FROM tiers_paidmembership
 def paid_lapse_due(*, now: datetime | None = None, chunk: int = 10_000) -> int:
     """Mark memberships whose paid period has ended as lapsed (the daily job). Benefits
     already stopped at the end itself: readers compare `ends_at` with the time."""
-    now = resolve_now(now)
-    lapsed = 0
-    while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_LAPSE_SQL, {"now": now, "limit": chunk})
-            count = cursor.rowcount
-        lapsed += count
-        if count < chunk:
-            return lapsed
+    return run_in_chunks(_LAPSE_SQL, {"now": resolve_now(now)}, chunk=chunk)

@@ -6,13 +6,12 @@ The rules of each order, event and registration are tested in tests/members/."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from loyalty.intake import (
     ActivityOutcome, RegistrationOutcome, ReturnOutcome, SaleOutcome, record_activity,
@@ -24,6 +23,7 @@ from members.services import (
     ActivityInput, LineInput, MemberInput, ReturnInput, ReturnLineInput, SaleInput,
     member_set_status,
 )
+from tests.races import run_at_once
 
 D = Decimal
 AMOUNTS = ("gross_amount", "coupon_discount", "tier_discount", "other_discount",
@@ -169,36 +169,13 @@ def test_a_refused_order_rolls_back_only_itself(store, member, now):
 THREADS = 10
 
 
-def run_at_once(work, n: int = THREADS) -> list[tuple[str, object]]:
-    """Run work(i) in n threads released together; each answers ("ok", result) or
-    ("error", exception). Every thread has its own connection and closes it."""
-    barrier = threading.Barrier(n)
-    results: list[tuple[str, object] | None] = [None] * n
-
-    def thread(i: int) -> None:
-        try:
-            connection.ensure_connection()  # connect first, so the work itself overlaps
-            barrier.wait(timeout=30)
-            results[i] = ("ok", work(i))
-        except Exception as exc:  # noqa: BLE001 - handed to the test to judge
-            results[i] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=thread, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_same_sale_from_ten_threads_is_stored_once(store, member, now):
     sale = sale_input(store, member, now)
 
-    results = run_at_once(lambda i: record_sale(sale=sale, now=now))
+    results = run_at_once(lambda i: record_sale(sale=sale, now=now), THREADS)
 
     errors = [r for kind, r in results if kind == "error"]
     assert errors == []
@@ -215,7 +192,7 @@ def test_racing_returns_never_exceed_the_sale(store, member, now):
     # Ten returns of one unit of line 1 (3 sold) and two of line 2 (7 sold): three fit.
     returns = [return_input(store, now, f"R-{i}", [(1, 1), (2, 2)]) for i in range(THREADS)]
 
-    results = run_at_once(lambda i: record_return(ret=returns[i], now=now))
+    results = run_at_once(lambda i: record_return(ret=returns[i], now=now), THREADS)
 
     stored = [r for kind, r in results if kind == "ok"]
     refused = [r for kind, r in results if kind == "error"]
@@ -238,7 +215,7 @@ def test_the_same_activity_from_ten_threads_is_recorded_once(member, now):
     event = ActivityInput(member_id=member.pk, kind=ActivityKind.CHECKIN,
                           source_key="mp:checkin:race", occurred_at=now, payload={"day": 1})
 
-    results = run_at_once(lambda i: record_activity(data=event, now=now))
+    results = run_at_once(lambda i: record_activity(data=event, now=now), THREADS)
 
     assert [r for kind, r in results if kind == "error"] == []
     outcomes = [r for _, r in results]
@@ -250,7 +227,8 @@ def test_the_same_activity_from_ten_threads_is_recorded_once(member, now):
 @pytest.mark.django_db(transaction=True)
 def test_the_same_mobile_registered_from_ten_threads_enrols_one_member(now):
     results = run_at_once(
-        lambda i: register_member(data=MemberInput(mobile="13900139000", name=f"客{i}"), now=now))
+        lambda i: register_member(data=MemberInput(mobile="13900139000", name=f"客{i}"), now=now),
+        THREADS)
 
     enrolled = [r for kind, r in results if kind == "ok"]
     refused = [r for kind, r in results if kind == "error"]

@@ -4,14 +4,12 @@ no balance is ever overdrawn and the ledger stays consistent."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth.models import User
-from django.db import connection
 
 from loyalty.intake import record_sale
 from points.errors import PointsError
@@ -20,32 +18,9 @@ from points.services import (
     points_adjust, points_earn, points_expire_due, points_spend, points_unlock_due,
 )
 from tests.points.helpers import assert_ledger_consistent, balances, sale_input, set_points_settings
+from tests.races import run_at_once
 
 
-def run_at_once(work, n: int) -> list[tuple[str, object]]:
-    """Run work(i) in n threads released together; each answers ("ok", result) or
-    ("error", exception). Every thread connects before the barrier and closes at the end."""
-    barrier = threading.Barrier(n)
-    results: list[tuple[str, object] | None] = [None] * n
-
-    def thread(i: int) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=60)
-            results[i] = ("ok", work(i))
-        except Exception as exc:  # noqa: BLE001 - handed to the test to judge
-            results[i] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=thread, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    assert None not in results
-    return results
 
 
 def code_of(result: object) -> str:

@@ -17,7 +17,8 @@ from points.holds import (
 from points.models import EntryKind, PointsEntry, PointsHold, PointsLot
 from points.services import points_adjust, points_expire_due, points_spend
 from tests.points.helpers import assert_ledger_consistent, balances, set_points_settings
-from tests.points.test_concurrency import code_of, run_at_once
+from tests.points.test_concurrency import code_of
+from tests.races import run_at_once
 
 
 @pytest.fixture

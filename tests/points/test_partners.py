@@ -18,7 +18,8 @@ from points.partners import partner_exchange_in, partner_exchange_out
 from points.services import points_adjust
 from tests.conftest import SHANGHAI
 from tests.points.helpers import assert_ledger_consistent, balances
-from tests.points.test_concurrency import code_of, run_at_once
+from tests.points.test_concurrency import code_of
+from tests.races import run_at_once
 
 
 def airline(**fields) -> PartnerProgramme:

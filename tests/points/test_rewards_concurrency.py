@@ -12,7 +12,8 @@ from points.models import Coupon, CouponEvent, EntryKind, PointsEntry, RewardRed
 from points.rewards import reward_redeem
 from tests.points.catalog_helpers import basket, give_points, make_reward, make_template
 from tests.points.helpers import assert_ledger_consistent, balances
-from tests.points.test_concurrency import code_of, run_at_once
+from tests.points.test_concurrency import code_of
+from tests.races import run_at_once
 
 
 @pytest.mark.django_db(transaction=True)

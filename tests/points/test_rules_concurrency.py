@@ -22,34 +22,11 @@ from points.rule_models import EarningRule, RuleAward, RuleBudget
 from points.rule_versions import earning_rule_save
 from points.rules import BUDGET_SHARDS, Reason
 from tests.points.helpers import assert_ledgers_consistent, set_points_settings
+from tests.races import run_at_once
 
 D = Decimal
 
 
-def run_at_once(work, n: int) -> list[tuple[str, object]]:
-    """Run work(i) in n threads released together; each answers ("ok", result) or
-    ("error", exception). Every thread connects before the barrier and closes at the end."""
-    barrier = threading.Barrier(n)
-    results: list[tuple[str, object] | None] = [None] * n
-
-    def thread(i: int) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=60)
-            results[i] = ("ok", work(i))
-        except Exception as exc:  # noqa: BLE001 - handed to the test to judge
-            results[i] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=thread, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    assert None not in results
-    return results
 
 
 def only_rule(now, key: str, **fields) -> EarningRule:

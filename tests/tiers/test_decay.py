@@ -13,7 +13,7 @@ import pytest
 
 from loyalty.intake import record_return
 from members.services import ReturnInput, ReturnLineInput
-from tests.points.test_concurrency import run_at_once
+from tests.races import run_at_once
 from tiers.decay import growth_decay_due
 from tiers.models import GrowthEntry, TierSettings
 from tiers.paid import paid_purchase

@@ -19,7 +19,7 @@ from points.coupons import coupon_redeem
 from tests.points.catalog_helpers import basket, make_template
 from tiers.figures import benefit_cost_by_tier
 from tiers.models import Tier
-from tests.points.test_concurrency import run_at_once
+from tests.races import run_at_once
 from tiers.benefit_models import BenefitGrant, BenefitUse, GrantStatus
 from tiers.benefits import (
     benefit_grant_claim, benefit_grant_use, benefit_grants_expire_due, benefit_grants_issue,

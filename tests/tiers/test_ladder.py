@@ -5,7 +5,6 @@ tier."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -22,6 +21,7 @@ from points.models import PointsAccount
 from tiers import services as tier_services
 from tiers.models import GrowthAccount, GrowthEntry, GrowthKind, Tier, TierChange
 from tiers.services import growth_add, tier_reevaluate_due
+from tests.races import run_at_once
 
 D = Decimal
 _mobiles = iter(range(10_000))
@@ -200,27 +200,6 @@ def test_growth_entries_and_tier_changes_are_append_only(member, now, statement)
 # --- concurrency and interruption ------------------------------------------------------------
 
 
-def run_at_once(work, n):
-    barrier = threading.Barrier(n)
-    results = [None] * n
-
-    def thread(i):
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=30)
-            results[i] = ("ok", work(i))
-        except Exception as exc:  # noqa: BLE001 - judged by the test
-            results[i] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=thread, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    return results
 
 
 @pytest.mark.django_db(transaction=True)

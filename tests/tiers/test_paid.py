@@ -154,7 +154,7 @@ def test_purchases_and_uses_are_append_only(plans, now):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_purchases_chain_their_periods():
-    from tests.points.test_concurrency import run_at_once
+    from tests.races import run_at_once
 
     plan("annual", 12, "199.00")
     now = datetime(2026, 3, 14, 10, 30, tzinfo=SHANGHAI)
