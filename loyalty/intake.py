@@ -21,6 +21,8 @@ from members.services import (
     ActivityInput, MemberInput, ReturnInput, SaleInput, activity_record, member_register,
     order_record_return, order_record_sale,
 )
+from members.services.stats import stats_apply_return, stats_apply_sale
+from members.services.tag_rules import tag_rules_refresh_member
 from points.rules import BasketLine, EarnOutcome, EarnRequest, RuleResult, rules_earn
 from points.selectors import awards_for_source, entry_for_order
 from points.services import Movement, points_reverse_for_return
@@ -71,6 +73,7 @@ def register_member(*, data: MemberInput, now: datetime | None = None) -> Regist
             source_key=f"registration:{member.pk}", occurred_at=now), now=now)
         earned = _earn_for_activity(logged.activity, now=now)             # points: rules
         growth_for_event(activity=logged.activity, now=now)               # tiers: growth
+        tag_rules_refresh_member(member_id=member.pk, now=now)            # members: rule tags
     return RegistrationOutcome(member=member, earned=earned)
 
 
@@ -92,6 +95,8 @@ def record_sale(*, sale: SaleInput, now: datetime | None = None) -> SaleOutcome:
             tier_multiplier=tier_multiplier(order.member_id),
         ), source_key=f"sale:{order.pk}", now=now)
         growth_for_sale(order=order, now=now)                             # tiers: growth
+        stats_apply_sale(order=order, now=now)                            # members: statistics
+        tag_rules_refresh_member(member_id=order.member_id, now=now)      # members: rule tags
     return SaleOutcome(order=order, created=True,
                        points=earned.movements.get(order.member_id), rules=earned.results)
 
@@ -106,6 +111,8 @@ def record_return(*, ret: ReturnInput, now: datetime | None = None) -> ReturnOut
                                  points=Movement(entry=entry, created=False) if entry else None)
         points = points_reverse_for_return(ret=stored.order, now=now)     # points
         growth_reverse_for_return(ret=stored.order, now=now)              # tiers: growth
+        stats_apply_return(order=stored.order, now=now)                   # members: statistics
+        tag_rules_refresh_member(member_id=stored.order.member_id, now=now)  # members: rule tags
     return ReturnOutcome(order=stored.order, created=True, points=points)
 
 
@@ -119,6 +126,7 @@ def record_activity(*, data: ActivityInput, now: datetime | None = None) -> Acti
                                    earned=_replayed(stored.activity))
         earned = _earn_for_activity(stored.activity, now=now)             # points: rules
         growth_for_event(activity=stored.activity, now=now)               # tiers: growth
+        tag_rules_refresh_member(member_id=stored.activity.member_id, now=now)  # rule tags
     return ActivityOutcome(activity=stored.activity, created=True, earned=earned)
 
 

@@ -30,6 +30,11 @@ SCOPED_OPERATIONS = [
     ("v1_orders_sales_create", "post", "/orders/sales", "orders:write"),
     ("v1_orders_returns_create", "post", "/orders/returns", "orders:write"),
     ("v1_events_create", "post", "/events", "events:write"),
+    ("v1_members_tags_create", "post", "/members/{id}/tags", "members:write"),
+    ("v1_members_tags_destroy", "delete", "/members/{id}/tags/vip", "members:write"),
+    ("v1_segments_members_retrieve", "get", "/segments/all/members/{id}", "members:read"),
+    ("v1_segments_snapshots_members_retrieve", "get", "/segments/all/snapshots/1/members/{id}",
+     "members:read"),
 ]
 
 

@@ -16,7 +16,9 @@ from types import SimpleNamespace
 import pytest
 
 from loyalty.intake import record_sale
+from members.models import Segment, Tag
 from members.services import LineInput, SaleInput
+from members.services.segments import segment_snapshot_take
 from points.services import points_adjust
 
 from .conftest import client_for, new_idem, row_counts
@@ -67,7 +69,11 @@ def world(store, member, make_member, owner, now):
     record_sale(sale=SaleInput(
         store_code=store.code, order_no="S-BASE", member_id=member.pk, ordered_at=now,
         lines=(LineInput(line_no=1, sku="SKU-1", quantity=3, gross_amount=Decimal("300.00")),)))
-    return SimpleNamespace(store=store, member=member, other=other)
+    Tag.objects.create(code="api-vip", name="VIP")
+    Tag.objects.create(code="api-rule", name="rule", kind=Tag.Kind.RULE)
+    segment = Segment.objects.create(code="api-seg", name="seg", expression="status:active")
+    snapshot = segment_snapshot_take(segment_id=segment.pk, now=now)
+    return SimpleNamespace(store=store, member=member, other=other, snapshot=snapshot)
 
 
 def baselines(w) -> dict[str, Baseline]:
@@ -105,6 +111,11 @@ def baselines(w) -> dict[str, Baseline]:
             "event_id": "evt-new", "member": w.member.pk, "type": "referral_converted",
             "name": "", "occurred_at": "2026-03-14T10:30:00+08:00", "referrer": w.other.pk,
             "store": w.store.code, "payload": {"channel": "wechat"}}),
+        "v1_members_tags_create": Baseline(path=m, body={"tag": "api-vip"}),
+        "v1_members_tags_destroy": Baseline(path={**m, "tag": "api-vip"}),
+        "v1_segments_members_retrieve": Baseline(path={**m, "segment": "api-seg"}),
+        "v1_segments_snapshots_members_retrieve": Baseline(
+            path={**m, "segment": "api-seg", "snapshot_id": w.snapshot.pk}),
     }
 
 
@@ -141,6 +152,8 @@ def business_cases(w, base: dict[str, Baseline]) -> dict[str, list[tuple[str, di
             ("sale at another store", {**ret, "sale_store": "NO-SUCH-STORE"}),
             ("return number used by the sale", {**ret, "order_no": "S-BASE"}),
         ],
+        "v1_members_tags_create": [("a rule tag", {"tag": "api-rule"}),
+                                   ("an unknown tag", {"tag": "no-such-tag"})],
         "v1_events_create": [
             ("custom without a name", {**base["v1_events_create"].body, "type": "custom"}),
             ("own referrer", {**base["v1_events_create"].body, "referrer": w.member.pk}),
@@ -154,6 +167,8 @@ OPERATION_IDS = [
     "v1_members_points_entries_list", "v1_members_points_spend_create",
     "v1_members_points_adjust_create", "v1_members_tier_retrieve", "v1_orders_sales_create",
     "v1_orders_returns_create", "v1_events_create",
+    "v1_members_tags_create", "v1_members_tags_destroy", "v1_segments_members_retrieve",
+    "v1_segments_snapshots_members_retrieve",
 ]
 
 # Bad values per query parameter. `page_size` is lenient by design (DRF falls back to the
