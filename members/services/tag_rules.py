@@ -23,13 +23,16 @@ def _active_rules() -> list[TagRule]:
 
 
 def _desired(rules: list[TagRule], now: datetime) -> tuple[str, list]:
-    """(member_id, tag_id) for every rule a member meets, members in [%s, %s)."""
+    """(member_id, tag_id) for every rule a member meets, members in [lo, hi) (the range is
+    given to both tables, so each reads only its chunk through its primary key)."""
     selects, params = [], []
     for rule in rules:
         where, p = compile_rule(list(rule.conditions.all()), now=now)
         selects.append(f"""
             SELECT m.id AS member_id, {int(rule.tag_id)}::bigint AS tag_id
-            FROM members_member m LEFT JOIN members_memberstats s ON s.member_id = m.id
+            FROM members_member m
+            LEFT JOIN members_memberstats s
+                ON s.member_id = m.id AND s.member_id >= %s AND s.member_id < %s
             WHERE m.id >= %s AND m.id < %s AND m.status <> 'closed' AND ({where})""")
         params.append(p)
     return " UNION ALL ".join(selects), params
@@ -37,7 +40,7 @@ def _desired(rules: list[TagRule], now: datetime) -> tuple[str, list]:
 
 def _sync(rules: list[TagRule], lo: int, hi: int, now: datetime) -> TagSync:
     sql, per_rule = _desired(rules, now)
-    params = [x for p in per_rule for x in (lo, hi, *p)]
+    params = [x for p in per_rule for x in (lo, hi, lo, hi, *p)]
     return member_tags_sync(desired_sql=sql, params=params, tag_ids=[r.tag_id for r in rules],
                             member_from=lo, member_to=hi, cause=TagChange.Cause.RULE, now=now)
 

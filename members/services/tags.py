@@ -131,10 +131,14 @@ def member_tags_sync(*, desired_sql: str, params: list, tag_ids: list[int],
                 ON CONFLICT (member_id, tag_id) DO NOTHING
                 RETURNING 1
             ), removed AS (
+                -- EXCEPT (a hash or sort set operation) rather than NOT EXISTS: an anti
+                -- join against the CTE degrades to a nested loop when the planner's row
+                -- estimate for the tag is stale, as it is right after a large refresh
                 DELETE FROM members_membertag mt
-                WHERE mt.member_id >= %s AND mt.member_id < %s AND mt.tag_id = ANY(%s)
-                  AND NOT EXISTS (SELECT 1 FROM desired d
-                                  WHERE d.member_id = mt.member_id AND d.tag_id = mt.tag_id)
+                USING (SELECT member_id, tag_id FROM members_membertag
+                       WHERE member_id >= %s AND member_id < %s AND tag_id = ANY(%s)
+                       EXCEPT SELECT member_id, tag_id FROM desired) gone
+                WHERE mt.member_id = gone.member_id AND mt.tag_id = gone.tag_id
                 RETURNING 1
             )
             SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM removed)
