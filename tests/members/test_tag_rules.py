@@ -207,3 +207,28 @@ def test_invalid_conditions_are_refused(condition, reason, db):
         validate(TagCondition(**condition))
     assert info.value.code.value == "invalid_rule"
     assert reason in info.value.message
+
+
+def test_a_profile_update_or_closing_refreshes_the_members_rule_tags(make_member, now):
+    from members.services import MemberInput, member_set_status, member_update
+
+    tag = rule("r-women", kind="gender", values="female")
+    member = make_member(gender="male")
+    member_update(member_id=member.pk, data=MemberInput(gender="female"), now=now)
+    assert holders(tag) == {member.pk}
+    member_set_status(member_id=member.pk, status="closed", now=now)
+    assert holders(tag) == set()
+    assert changes(tag) == [(member.pk, "added", "rule"), (member.pk, "removed", "rule")]
+
+
+def test_a_stale_member_saved_back_does_not_undo_a_tag_change(make_member, now):
+    from members.services.members import _save
+
+    vip = Tag.objects.create(code="vip", name="VIP")
+    member = make_member()
+    stale = Member.objects.get(pk=member.pk)  # loaded before the tag was added
+    member_tags_add(tag_id=vip.pk, member_ids=[member.pk], now=now)
+    stale.name = "新名字"
+    _save(stale)
+    fresh = Member.objects.get(pk=member.pk)
+    assert (fresh.name, vip.pk in fresh.tag_ids) == ("新名字", True)
