@@ -17,7 +17,7 @@ from django.utils.text import slugify
 from core.clock import resolve_now
 
 from ..models import MemberSettings, RfmRun, Tag, TagChange, TagGroup
-from .tags import TagSync, member_tags_sync
+from .tags import TagSync, member_tags_sync, retry_deadlocks
 
 CHUNK = 20_000
 PREFERENCE_DAYS = 365
@@ -139,11 +139,11 @@ def preference_tags_refresh(*, now: datetime | None = None) -> TagSync:
         low, high = cursor.fetchone()
     added = removed = 0
     for lo in range(low - low % CHUNK, high + 1, CHUNK):
-        done = member_tags_sync(
+        done = retry_deadlocks(lambda: member_tags_sync(
             desired_sql=_PREFERENCES,
             params=[categories, [tags[c] for c in categories], lo, lo + CHUNK, since, now,
                     PREFERENCE_TOP, PREFERENCE_SHARE],
             tag_ids=tag_ids, member_from=lo, member_to=lo + CHUNK,
-            cause=TagChange.Cause.SYSTEM, now=now)
+            cause=TagChange.Cause.SYSTEM, now=now))
         added, removed = added + done.added, removed + done.removed
     return TagSync(added, removed)

@@ -12,7 +12,7 @@ from core.clock import resolve_now
 
 from ..models import TagChange, TagRule
 from ..tag_conditions import compile_rule
-from .tags import TagSync, member_tags_sync
+from .tags import TagSync, member_tags_sync, retry_deadlocks
 
 CHUNK = 20_000
 
@@ -67,7 +67,7 @@ def tag_rules_refresh(*, rule_ids: list[int] | None = None,
         low, high = cursor.fetchone()
     added = removed = 0
     for lo in range(low - low % CHUNK, high + 1, CHUNK):
-        done = _sync(rules, lo, lo + CHUNK, now)
+        done = retry_deadlocks(lambda: _sync(rules, lo, lo + CHUNK, now))
         added, removed = added + done.added, removed + done.removed
     TagRule.objects.filter(pk__in=[r.pk for r in rules]).update(refreshed_at=now)
     return TagSync(added, removed)

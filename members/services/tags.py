@@ -5,11 +5,13 @@ same statement, whoever the writer is."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
+from psycopg import errors as pg_errors
 from django.db.models import QuerySet
 
 from core.clock import resolve_now
@@ -26,6 +28,23 @@ HAND_CAUSES = frozenset({Cause.MANUAL, Cause.IMPORT, Cause.API})
 class TagSync:
     added: int
     removed: int
+
+
+T = TypeVar("T")
+
+
+def retry_deadlocks(step: Callable[[], T], attempts: int = 3) -> T:
+    """Run one chunk of a nightly job, again if PostgreSQL chose it as a deadlock victim (a
+    sale tagging one of the chunk's members at the same moment). Only at the top level: a
+    deadlock inside a caller's transaction has aborted that transaction, so it is raised."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return step()
+        except OperationalError as exc:
+            deadlock = isinstance(exc.__cause__, pg_errors.DeadlockDetected)
+            if not deadlock or attempt == attempts or connection.in_atomic_block:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _tag(tag_id: int) -> Tag:

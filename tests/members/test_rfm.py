@@ -6,13 +6,21 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+
 from loyalty.intake import record_sale
+from members.defaults import ensure_default_rfm_segments
 from members.models import MemberStats, MemberTag, RfmRun, RfmSegment, Tag, TagChange
 from members.services import LineInput, SaleInput
 from members.services.insights import insights_rebuild
 from members.services.rfm import preference_tags_refresh, rfm_score
 
 D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def default_segments(db):
+    ensure_default_rfm_segments()  # a transactional test elsewhere may have flushed them
 
 
 def sell(store, member, at, order_no, lines):

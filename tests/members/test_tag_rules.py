@@ -232,3 +232,30 @@ def test_a_stale_member_saved_back_does_not_undo_a_tag_change(make_member, now):
     _save(stale)
     fresh = Member.objects.get(pk=member.pk)
     assert (fresh.name, vip.pk in fresh.tag_ids) == ("新名字", True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nightly_chunk_chosen_as_deadlock_victim_runs_again(make_member, now, monkeypatch):
+    from django.db import OperationalError, transaction
+    from psycopg import errors as pg_errors
+
+    from members.services import tag_rules
+
+    tag = rule("r-women-2", kind="gender", values="female")
+    woman = make_member(gender="female")
+    real, calls = tag_rules._sync, []
+
+    def flaky(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected") from pg_errors.DeadlockDetected()
+        return real(*args)
+
+    monkeypatch.setattr(tag_rules, "_sync", flaky)
+    tag_rules.tag_rules_refresh(now=now)  # at the top level, as in the nightly task
+    assert holders(tag) == {woman.pk} and len(calls) == 2
+
+    calls.clear()
+    with pytest.raises(OperationalError), transaction.atomic():
+        tag_rules.tag_rules_refresh(now=now)  # inside a caller's transaction: raised
+    assert len(calls) == 1
