@@ -210,6 +210,8 @@ CELERY_BEAT_SCHEDULE = {
                          "schedule": crontab(minute=20, hour=0)},  # 00:20 Asia/Shanghai
     "tiers-recalculate": {"task": "tiers.tasks.recalculate_tiers",  # acts on the 1st only
                           "schedule": crontab(minute=40, hour=0)},
+    "members-insights": {"task": "members.tasks.rebuild_member_insights",  # stats, RFM, tags
+                         "schedule": crontab(minute=0, hour=2)},  # 02:00 Asia/Shanghai
     "idempotency-prune": {"task": "loyalty.tasks.prune_idempotency_keys",
                           "schedule": crontab(minute=30, hour=3)},
     "coupons-expire": {"task": "points.tasks.expire_coupons",

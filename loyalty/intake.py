@@ -20,6 +20,8 @@ from members.services import (
     ActivityInput, MemberInput, ReturnInput, SaleInput, activity_record, member_register,
     order_record_return, order_record_sale,
 )
+from members.services.stats import stats_apply_return, stats_apply_sale
+from members.services.tag_rules import tag_rules_refresh_member
 from points.rules import BasketLine, EarnOutcome, EarnRequest, RuleResult, rules_earn
 from points.selectors import awards_for_source, entry_for_order
 from points.services import Movement, points_reverse_for_return
@@ -72,6 +74,7 @@ def register_member(*, data: MemberInput, now: datetime | None = None) -> Regist
             source_key=f"registration:{member.pk}", occurred_at=now), now=now)
         earned = _earn_for_activity(logged.activity, now=now)             # points: rules
         growth_for_event(activity=logged.activity, now=now)               # tiers: growth
+        tag_rules_refresh_member(member_id=member.pk, now=now)            # members: rule tags
     return RegistrationOutcome(member=member, earned=earned)
 
 
@@ -96,6 +99,8 @@ def record_sale(*, sale: SaleInput, now: datetime | None = None) -> SaleOutcome:
         benefit_record_multiplier_bonus(earned=earned, member_id=order.member_id,  # tiers
                                         applied=multiplier, now=now)
         growth_for_sale(order=order, now=now)                             # tiers: growth
+        stats_apply_sale(order=order, now=now)                            # members: statistics
+        tag_rules_refresh_member(member_id=order.member_id, now=now)      # members: rule tags
     return SaleOutcome(order=order, created=True,
                        points=earned.movements.get(order.member_id), rules=earned.results)
 
@@ -112,6 +117,8 @@ def record_return(*, ret: ReturnInput, now: datetime | None = None) -> ReturnOut
         benefit_reverse_multiplier_bonus(reversed=points, now=now,        # tiers: benefit cost
                                          sale_id=stored.order.original_order_id)
         growth_reverse_for_return(ret=stored.order, now=now)              # tiers: growth
+        stats_apply_return(order=stored.order, now=now)                   # members: statistics
+        tag_rules_refresh_member(member_id=stored.order.member_id, now=now)  # members: rule tags
     return ReturnOutcome(order=stored.order, created=True, points=points)
 
 
@@ -125,6 +132,7 @@ def record_activity(*, data: ActivityInput, now: datetime | None = None) -> Acti
                                    earned=_replayed(stored.activity))
         earned = _earn_for_activity(stored.activity, now=now)             # points: rules
         growth_for_event(activity=stored.activity, now=now)               # tiers: growth
+        tag_rules_refresh_member(member_id=stored.activity.member_id, now=now)  # rule tags
     return ActivityOutcome(activity=stored.activity, created=True, earned=earned)
 
 

@@ -18,7 +18,8 @@ from core.phones import mask_mobile
 
 from . import selectors
 from .models import (
-    Member, MemberActivity, MemberSettings, MemberTag, Order, OrderLine, Store, Tag, TagGroup,
+    Member, MemberActivity, MemberSettings, MemberStats, MemberTag, Order, OrderLine, Store, Tag,
+    TagChange, TagGroup,
 )
 from .services import (
     MemberInput, member_check, member_register, member_tags_add, member_tags_remove, member_update,
@@ -125,9 +126,9 @@ class MemberAdmin(ScaleAdmin):
     autocomplete_fields = ("home_store", "referrer")
     readonly_fields = ("member_no", "status", "mobile_last4", "marketing_consent_at",
                        "enrolled_by", "created_at", "updated_at", "recent_orders",
-                       "recent_activity")
+                       "recent_activity", "statistics")
     inlines = (MemberTagInline,)
-    actions = ("add_tag",)
+    actions = ("add_tag", "remove_tag")
     fieldsets = (
         (None, {"fields": ("member_no", "status", "name", "mobile", "gender", "birthday",
                            "region")}),
@@ -136,6 +137,7 @@ class MemberAdmin(ScaleAdmin):
                                       "updated_at")}),
         (_("Marketing consent"), {"fields": ("marketing_consent", "marketing_consent_source",
                                              "marketing_consent_at")}),
+        (_("Statistics"), {"fields": ("statistics",)}),
         (_("Orders"), {"fields": ("recent_orders",)}),
         (_("Activity"), {"fields": ("recent_activity",)}),
     )
@@ -166,6 +168,35 @@ class MemberAdmin(ScaleAdmin):
         link = reverse("admin:members_order_changelist") + f"?member__id__exact={obj.pk}"
         return format_html("<table>{}</table><p><a href='{}'>{}</a></p>", rows, link,
                            _("All orders of this member"))
+
+    @admin.display(description=_("statistics"))
+    def statistics(self, obj: Member):
+        stats = MemberStats.objects.filter(member_id=obj.pk).first() if obj.pk else None
+        if stats is None:
+            return _("No purchases yet.")
+        rows = [
+            (_("first purchase"), stats.first_purchase_at.strftime("%Y-%m-%d")),
+            (_("last purchase"), stats.last_purchase_at.strftime("%Y-%m-%d")),
+            (_("orders"), stats.order_count), (_("returns"), stats.return_count),
+            (_("net spend"), stats.net_spend),
+            (_("average net spend per order"), stats.average_spend),
+            (_("personal repurchase cycle (days)"), stats.repurchase_cycle_days or "-"),
+            (_("RFM"), f"R{stats.recency_score or '-'} F{stats.frequency_score or '-'} "
+                       f"M{stats.monetary_score or '-'} {stats.rfm_segment}"),
+            (_("M×F quadrant"), stats.get_quadrant_display() or "-"),
+            (_("lifecycle stage"), stats.get_lifecycle_display() or "-"),
+        ]
+        return format_html("<table>{}</table>", format_html_join(
+            "", "<tr><th>{}</th><td>{}</td></tr>", rows))
+
+    def get_urls(self):
+        from django.urls import path
+
+        from .insight_admin import import_tag_view
+
+        return [path("import-tag/", self.admin_site.admin_view(
+            lambda request: import_tag_view(self, request)), name="members_member_import_tag"),
+        ] + super().get_urls()
 
     @admin.display(description=_("recent activity"))
     def recent_activity(self, obj: Member):
@@ -200,24 +231,40 @@ class MemberAdmin(ScaleAdmin):
         formset.save(commit=False)  # sorts the rows into new and deleted; writes nothing
         member_ids = [form.instance.pk]
         for row in formset.new_objects:
-            member_tags_add(tag_id=row.tag_id, member_ids=member_ids)
+            member_tags_add(tag_id=row.tag_id, member_ids=member_ids, cause=TagChange.Cause.MANUAL)
         for row in formset.deleted_objects:
-            member_tags_remove(tag_id=row.tag_id, member_ids=member_ids)
+            member_tags_remove(tag_id=row.tag_id, member_ids=member_ids,
+                               cause=TagChange.Cause.MANUAL)
 
     class TagActionForm(forms.Form):
-        tag = forms.ModelChoiceField(queryset=Tag.objects.filter(is_active=True))
+        # operators change manual tags only: rule and system tags belong to their rules
+        tag = forms.ModelChoiceField(queryset=Tag.objects.filter(is_active=True,
+                                                                 kind=Tag.Kind.MANUAL))
 
     @admin.action(description=_("Add a tag to the selected members"))
     def add_tag(self, request, queryset):
+        return self._tag_action(request, queryset, "add_tag")
+
+    @admin.action(description=_("Remove a tag from the selected members"))
+    def remove_tag(self, request, queryset):
+        return self._tag_action(request, queryset, "remove_tag")
+
+    def _tag_action(self, request, queryset, action: str):
         from django.template.response import TemplateResponse
 
         if "apply" in request.POST:
             form = self.TagActionForm(request.POST)
             if form.is_valid():
                 tag = form.cleaned_data["tag"]
-                added = member_tags_add(tag_id=tag.pk, members=queryset)
-                self.message_user(request, _("Tag “%(tag)s” added to %(n)d members.")
-                                  % {"tag": tag.name, "n": added}, messages.SUCCESS)
+                if action == "add_tag":
+                    n = member_tags_add(tag_id=tag.pk, members=queryset,
+                                        cause=TagChange.Cause.MANUAL)
+                    done = _("Tag “%(tag)s” added to %(n)d members.")
+                else:
+                    n = member_tags_remove(tag_id=tag.pk, members=queryset,
+                                           cause=TagChange.Cause.MANUAL)
+                    done = _("Tag “%(tag)s” removed from %(n)d members.")
+                self.message_user(request, done % {"tag": tag.name, "n": n}, messages.SUCCESS)
                 return None
         else:
             form = self.TagActionForm()
@@ -225,7 +272,7 @@ class MemberAdmin(ScaleAdmin):
             **self.admin_site.each_context(request), "form": form, "queryset": queryset,
             "count": bounded_count(queryset), "opts": self.model._meta,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            "select_across": request.POST.get("select_across"),
+            "select_across": request.POST.get("select_across"), "action_name": action,
         })
 
 
@@ -292,7 +339,11 @@ class TagAdmin(admin.ModelAdmin):
             return "-"
         paginator = EstimatedCountPaginator(MemberTag.objects.filter(tag=obj), 1)
         url = reverse("admin:members_member_changelist") + f"?tag={obj.pk}"
-        return format_html("<a href='{}'>{}</a>", url, paginator.count)
+        if obj.kind != Tag.Kind.MANUAL:
+            return format_html("<a href='{}'>{}</a>", url, paginator.count)
+        return format_html("<a href='{}'>{}</a> · <a href='{}'>{}</a>", url, paginator.count,
+                           reverse("admin:members_member_import_tag"),
+                           _("Import members by number"))
 
 
 @admin.register(MemberActivity)
@@ -314,3 +365,6 @@ class MemberActivityAdmin(ReadOnlyAdminMixin, ScaleAdmin):
             return queryset, False
         members = selectors.member_ids_matching(term)
         return queryset.filter(Q(source_key=term) | Q(member_id__in=members)), False
+
+
+from . import insight_admin  # noqa: E402,F401  (statistics, tag rules, segments)

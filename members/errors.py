@@ -15,6 +15,13 @@ class MemberErrorCode(ErrorCode):
     STORE_NOT_FOUND = ("store_not_found", 404, _("No such store: {store}."))
     STORE_INACTIVE = ("store_inactive", 409, _("Store {store} is not active."))
     TAG_NOT_FOUND = ("tag_not_found", 404, _("No such tag: {tag}."))
+    TAG_NOT_MANUAL = ("tag_not_manual", 409,
+                      _("Tag {tag} is set by a rule or by the system; it cannot be added or "
+                        "removed by hand."))
+    INVALID_SEGMENT = ("invalid_segment", 400, _("The segment definition is not valid: {reason}"))
+    SEGMENT_NOT_FOUND = ("segment_not_found", 404, _("No such segment: {segment}."))
+    SNAPSHOT_NOT_FOUND = ("snapshot_not_found", 404, _("No such snapshot of this segment."))
+    INVALID_RULE = ("invalid_rule", 400, _("The tag rule is not valid: {reason}"))
 
 
 class OrderErrorCode(ErrorCode):

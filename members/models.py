@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Right
@@ -19,6 +22,12 @@ class MemberSettings(ProgrammeSettings):
         _("repurchase cycle (days)"), default=30,
         help_text=_("How often a typical member buys again; lifecycle stages and "
                     "reactivation campaigns are measured against it."),
+    )
+    rfm_levels = models.PositiveSmallIntegerField(
+        _("RFM score levels"), default=5,
+        validators=[MinValueValidator(2), MaxValueValidator(10)],
+        help_text=_("Recency, frequency and monetary are scored 1 to this many by equal "
+                    "shares of the members who bought (5: quintiles)."),
     )
 
     class Meta:
@@ -95,6 +104,10 @@ class Member(models.Model):
                                     blank=True, related_name="+", verbose_name=_("enrolled by"))
     created_at = models.DateTimeField(_("joined at"))
     updated_at = models.DateTimeField(_("updated at"))
+    # The ids of the member's tags, kept equal to members_membertag by its trigger (see
+    # members/tag_sql.py): segments test tags with the GIN index instead of joins.
+    tag_ids = ArrayField(models.BigIntegerField(), default=list, editable=False,
+                         verbose_name=_("tag ids"))
 
     class Meta:
         verbose_name = _("member")
@@ -115,6 +128,7 @@ class Member(models.Model):
             models.Index(fields=["mobile_last4"], name="member_mobile_last4_idx"),
             models.Index(fields=["name"], name="member_name_prefix_idx",
                          opclasses=["varchar_pattern_ops"]),
+            GinIndex(fields=["tag_ids"], name="member_tag_ids_gin"),
         ]
 
     def __str__(self) -> str:
@@ -318,3 +332,9 @@ class MemberActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+from .insight_models import (  # noqa: E402,F401  (statistics, tag rules, segments)
+    Lifecycle, MemberStats, Quadrant, RfmRun, RfmSegment, Segment, SegmentSnapshot,
+    SnapshotMember, TagChange, TagCondition, TagRule,
+)

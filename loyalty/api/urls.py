@@ -1,7 +1,8 @@
 from django.urls import path, re_path
 
+from . import converters  # noqa: F401  (registers <code:…> for tag and segment codes)
 from . import (benefits, checkout, coupons, errors, events, holds, members, orders, paid,
-               partners, points, reports, rewards, tiers)
+               partners, points, reports, rewards, segments, tags, tiers)
 
 app_name = "api"
 
@@ -58,5 +59,13 @@ urlpatterns = [
     path("partners/<slug:partner_code>/exchanges/out", partners.ExchangeOutView.as_view(),
          name="partner-exchange-out"),
     path("reports/points-liability", reports.LiabilityView.as_view(), name="points-liability"),
+    # tags and segments
+    path("members/<int:member_id>/tags", tags.MemberTagAddView.as_view(), name="member-tag-add"),
+    path("members/<int:member_id>/tags/<code:tag>", tags.MemberTagRemoveView.as_view(),
+         name="member-tag-remove"),
+    path("segments/<code:segment>/members/<int:member_id>",
+         segments.SegmentMembershipView.as_view(), name="segment-membership"),
+    path("segments/<code:segment>/snapshots/<int:snapshot_id>/members/<int:member_id>",
+         segments.SnapshotMembershipView.as_view(), name="snapshot-membership"),
     re_path(r"", errors.not_found),  # anything else under the API: a JSON 404
 ]

@@ -10,6 +10,7 @@ from core.phones import normalise_mobile
 
 from ..errors import MemberError, MemberErrorCode
 from ..models import Member, Store
+from .tag_rules import tag_rules_refresh_member
 
 _UNSET = object()
 
@@ -90,10 +91,20 @@ def _apply(member: Member, data: MemberInput, now: datetime) -> None:
     member.updated_at = now
 
 
+def _updatable_fields() -> list[str]:
+    """Every column an update writes: not the generated ones, and not tag_ids, which only
+    the tag triggers write (a stale copy saved back would undo a concurrent tag change)."""
+    return [f.name for f in Member._meta.concrete_fields
+            if not f.primary_key and not f.generated and f.name != "tag_ids"]
+
+
 def _save(member: Member) -> None:
     try:
         with transaction.atomic():
-            member.save()
+            if member._state.adding:
+                member.save()
+            else:
+                member.save(update_fields=_updatable_fields())
     except IntegrityError as exc:
         text = str(exc)
         if "member_mobile_unique_unless_closed" in text:
@@ -127,6 +138,7 @@ def member_update(*, member_id: int, data: MemberInput, now: datetime | None = N
             raise MemberError(MemberErrorCode.MEMBER_CLOSED)
         _apply(member, data, now)
         _save(member)
+        tag_rules_refresh_member(member_id=member.pk, now=now)  # rules on attributes
     return member
 
 
@@ -144,6 +156,7 @@ def member_set_status(*, member_id: int, status: str, now: datetime | None = Non
         member.status = status
         member.updated_at = now
         _save(member)
+        tag_rules_refresh_member(member_id=member.pk, now=now)  # a closed member has none
     return member
 
 

@@ -16,11 +16,14 @@ from django.utils import timezone
 from loyalty import intake, roles
 from loyalty.models import ApiKey, Scope
 from loyalty.services import api_key_create, api_key_revoke
-from members.models import ActivityKind, Member, Store, Tag, TagGroup
+from members.models import (
+    ActivityKind, Member, Segment, Store, Tag, TagCondition, TagGroup, TagRule,
+)
 from members.services import (
     ActivityInput, LineInput, MemberInput, ReturnInput, ReturnLineInput, SaleInput,
     member_tags_add,
 )
+from members.services.insights import insights_rebuild
 
 LOGINS = (
     ("operator", "operator-demo-2026", roles.OPERATORS, "Operator (admin console)"),
@@ -55,6 +58,18 @@ class Command(BaseCommand):
         for username, password, _group, label in logins:
             self.stdout.write(f"  {label:<28} user {username:<10} password {password}")
         self.stdout.write(f"\nAPI key (all scopes, new each run): {self.api_key()}")
+
+    def insights(self, now):
+        """A rule tag, a segment, and the nightly rebuild (statistics, RFM, lifecycle)."""
+        big, _ = Tag.objects.get_or_create(code="big-spender", defaults={
+            "name": "高消费", "kind": Tag.Kind.RULE})
+        rule, created = TagRule.objects.get_or_create(tag=big)
+        if created:
+            TagCondition.objects.create(rule=rule, kind=TagCondition.Kind.STATISTIC,
+                                        statistic="net_spend", minimum=Decimal("1000"))
+        Segment.objects.get_or_create(code="women-big-spenders", defaults={
+            "name": "高消费女性会员", "expression": "tag:big-spender and gender:female"})
+        insights_rebuild(now=now)
 
     def logins(self):
         User = get_user_model()
@@ -131,5 +146,6 @@ class Command(BaseCommand):
                        .values_list("pk", flat=True))
         for tag in tags:
             member_tags_add(tag_id=tag.pk, member_ids=rng.sample(members, k=40), now=now)
+        self.insights(now)
         self.stdout.write(f"Loaded {len(stores)} stores, {MEMBERS} members with orders, "
                           f"tags and check-ins.")

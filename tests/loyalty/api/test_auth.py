@@ -60,6 +60,11 @@ SCOPED_OPERATIONS = [
      "points:write"),
     ("v1_reports_points_liability_retrieve", "get", "/reports/points-liability",
      "points:admin"),
+    ("v1_members_tags_create", "post", "/members/{id}/tags", "members:write"),
+    ("v1_members_tags_destroy", "delete", "/members/{id}/tags/vip", "members:write"),
+    ("v1_segments_members_retrieve", "get", "/segments/all/members/{id}", "members:read"),
+    ("v1_segments_snapshots_members_retrieve", "get", "/segments/all/snapshots/1/members/{id}",
+     "members:read"),
 ]
 
 

@@ -17,7 +17,9 @@ from types import SimpleNamespace
 import pytest
 
 from loyalty.intake import record_sale
+from members.models import Segment, Tag
 from members.services import LineInput, SaleInput
+from members.services.segments import segment_snapshot_take
 from points.holds import points_hold
 from points.models import PartnerProgramme
 from points.services import points_adjust
@@ -74,7 +76,12 @@ def world(store, member, make_member, owner, now):
     record_sale(sale=SaleInput(
         store_code=store.code, order_no="S-BASE", member_id=member.pk, ordered_at=now,
         lines=(LineInput(line_no=1, sku="SKU-1", quantity=3, gross_amount=Decimal("300.00")),)))
+    Tag.objects.create(code="api-vip", name="VIP")
+    Tag.objects.create(code="api-rule", name="rule", kind=Tag.Kind.RULE)
+    segment = Segment.objects.create(code="api-seg", name="seg", expression="status:active")
+    snapshot = segment_snapshot_take(segment_id=segment.pk, now=now)
     return SimpleNamespace(store=store, member=member, other=other, hold=hold.hold,
+                           snapshot=snapshot,
                            **catalog(member, other, now), **benefit_world(member, now))
 
 
@@ -83,7 +90,6 @@ def catalog(member, other, now) -> dict:
     of the member, one of the other member, one expired and one used."""
     from django.utils import timezone
 
-    from members.models import Tag
     from points.coupons import coupon_issue, coupon_redeem
     from points.rewards import redemption_advance, reward_redeem
     from tests.points.catalog_helpers import basket, make_reward, make_template
@@ -208,6 +214,11 @@ def baselines(w) -> dict[str, Baseline]:
         "v1_partners_exchanges_out_create": Baseline(path={"partner_code": "air"}, body={
             "member": w.member.pk, "points": 10, "external_id": "P-OUT"}),
         "v1_reports_points_liability_retrieve": Baseline(),
+        "v1_members_tags_create": Baseline(path=m, body={"tag": "api-vip"}),
+        "v1_members_tags_destroy": Baseline(path={**m, "tag": "api-vip"}),
+        "v1_segments_members_retrieve": Baseline(path={**m, "segment": "api-seg"}),
+        "v1_segments_snapshots_members_retrieve": Baseline(
+            path={**m, "segment": "api-seg", "snapshot_id": w.snapshot.pk}),
     }
 
 
@@ -302,6 +313,8 @@ def business_cases(w, base: dict[str, Baseline]) -> dict[str, list[tuple[str, di
         "v1_partners_exchanges_out_create": [
             ("more than available", {"member": w.member.pk, "points": 81, "external_id": "P-X"}),
         ],
+        "v1_members_tags_create": [("a rule tag", {"tag": "api-rule"}),
+                                   ("an unknown tag", {"tag": "no-such-tag"})],
         "v1_events_create": [
             ("custom without a name", {**base["v1_events_create"].body, "type": "custom"}),
             ("own referrer", {**base["v1_events_create"].body, "referrer": w.member.pk}),
@@ -325,6 +338,8 @@ OPERATION_IDS = [
     "v1_checkout_holds_create", "v1_checkout_holds_retrieve", "v1_checkout_holds_capture_create",
     "v1_checkout_holds_release_create", "v1_partners_exchanges_in_create",
     "v1_partners_exchanges_out_create", "v1_reports_points_liability_retrieve",
+    "v1_members_tags_create", "v1_members_tags_destroy", "v1_segments_members_retrieve",
+    "v1_segments_snapshots_members_retrieve",
 ]
 
 # Bad values per query parameter. `page_size` is lenient by design (DRF falls back to the

@@ -1,0 +1,78 @@
+"""Reads of segments: count, preview, export rows and membership — each one SQL statement
+over members_member (closed members are never in a segment)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from django.db import connection
+
+from core.clock import local_date, resolve_now
+
+from .errors import MemberError, MemberErrorCode
+from .models import Member, Segment, SegmentSnapshot, SnapshotMember
+from .segment_expr import parse, to_sql
+
+
+
+def segment_where(expression: str, *, now: datetime | None = None) -> tuple[str, list]:
+    """The segment as a WHERE clause (with `m` for members_member) and its parameters."""
+    sql, params = to_sql(parse(expression), local_date(resolve_now(now)))
+    return f"m.status <> 'closed' AND {sql}", params
+
+
+def segment_count(expression: str, *, now: datetime | None = None) -> int:
+    where, params = segment_where(expression, now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM members_member m WHERE {where}", params)
+        return cursor.fetchone()[0]
+
+
+def segment_preview(expression: str, *, limit: int = 50,
+                    now: datetime | None = None) -> list[Member]:
+    where, params = segment_where(expression, now=now)
+    return list(Member.objects.raw(
+        f"SELECT m.* FROM members_member m WHERE {where} ORDER BY m.id LIMIT %s",
+        [*params, limit]).prefetch_related("home_store"))
+
+
+def segment_export_rows(expression: str, *, now: datetime | None = None,
+                        batch: int = 5000) -> Iterator[tuple]:
+    """(id, member number, name, gender, region, home store code) for every member, read in
+    keyset batches so an export of a million members holds one batch in memory."""
+    where, params = segment_where(expression, now=now)
+    after = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT m.id, m.member_no, m.name, m.gender, m.region, s.code
+                    FROM members_member m LEFT JOIN members_store s ON s.id = m.home_store_id
+                    WHERE {where} AND m.id > %s ORDER BY m.id LIMIT %s""",
+                [*params, after, batch])
+            rows = cursor.fetchall()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1][0]
+
+
+def segment_contains(expression: str, member_id: int, *, now: datetime | None = None) -> bool:
+    where, params = segment_where(expression, now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM members_member m WHERE m.id = %s AND {where})",
+                       [member_id, *params])
+        return cursor.fetchone()[0]
+
+
+def segment_by_code(code: str) -> Segment:
+    segment = Segment.objects.filter(code=code).first()
+    if segment is None:
+        raise MemberError(MemberErrorCode.SEGMENT_NOT_FOUND, segment=code)
+    return segment
+
+
+def snapshot_contains(snapshot: SegmentSnapshot, member_id: int) -> bool:
+    return SnapshotMember.objects.filter(snapshot=snapshot, member_id=member_id).exists()
+
+

@@ -1,0 +1,75 @@
+"""Rule tags: refreshed for everyone each night (one statement per chunk of members for all
+rules together) and for one member on the events that can change them (a sale, a return,
+an event, a registration)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import connection
+
+from core.clock import resolve_now
+
+from ..models import TagChange, TagRule
+from ..tag_conditions import compile_rule
+from .tags import TagSync, member_tags_sync, retry_deadlocks
+
+CHUNK = 20_000
+
+
+def _active_rules() -> list[TagRule]:
+    return list(TagRule.objects.filter(is_active=True, tag__is_active=True)
+                .select_related("tag").prefetch_related("conditions").order_by("pk"))
+
+
+def _desired(rules: list[TagRule], now: datetime) -> tuple[str, list]:
+    """(member_id, tag_id) for every rule a member meets, members in [lo, hi) (the range is
+    given to both tables, so each reads only its chunk through its primary key)."""
+    selects, params = [], []
+    for rule in rules:
+        where, p = compile_rule(list(rule.conditions.all()), now=now)
+        selects.append(f"""
+            SELECT m.id AS member_id, {int(rule.tag_id)}::bigint AS tag_id
+            FROM members_member m
+            LEFT JOIN members_memberstats s
+                ON s.member_id = m.id AND s.member_id >= %s AND s.member_id < %s
+            WHERE m.id >= %s AND m.id < %s AND m.status <> 'closed' AND ({where})""")
+        params.append(p)
+    return " UNION ALL ".join(selects), params
+
+
+def _sync(rules: list[TagRule], lo: int, hi: int, now: datetime) -> TagSync:
+    sql, per_rule = _desired(rules, now)
+    params = [x for p in per_rule for x in (lo, hi, lo, hi, *p)]
+    return member_tags_sync(desired_sql=sql, params=params, tag_ids=[r.tag_id for r in rules],
+                            member_from=lo, member_to=hi, cause=TagChange.Cause.RULE, now=now)
+
+
+def tag_rules_refresh_member(*, member_id: int, now: datetime | None = None) -> TagSync:
+    """After an event: the member's rule tags as the rules say now."""
+    now = resolve_now(now)
+    rules = _active_rules()
+    if not rules:
+        return TagSync(0, 0)
+    return _sync(rules, member_id, member_id + 1, now)
+
+
+def tag_rules_refresh(*, rule_ids: list[int] | None = None,
+                      now: datetime | None = None) -> TagSync:
+    """Every active rule (or the given ones) over every member, chunk by chunk; each chunk
+    commits on its own, and running it again changes nothing."""
+    now = resolve_now(now)
+    rules = [r for r in _active_rules() if rule_ids is None or r.pk in rule_ids]
+    if not rules:
+        return TagSync(0, 0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM members_member")
+        low, high = cursor.fetchone()
+    added = removed = 0
+    for lo in range(low - low % CHUNK, high + 1, CHUNK):
+        done = retry_deadlocks(lambda: _sync(rules, lo, lo + CHUNK, now))
+        added, removed = added + done.added, removed + done.removed
+    TagRule.objects.filter(pk__in=[r.pk for r in rules]).update(refreshed_at=now)
+    return TagSync(added, removed)
+
+

@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from .services.insights import insights_rebuild
+
+
+@shared_task(acks_late=True)
+def rebuild_member_insights() -> dict[str, float]:
+    return insights_rebuild()
