@@ -18,7 +18,7 @@ from django.db.models import Q, Sum
 
 from core.clock import local_date, resolve_now
 from members.models import Member, MemberActivity, Order
-from members.services.tags import member_tags_add, member_tags_remove
+from members.services.tags import member_tags_add, member_tags_remove, tag_writes
 
 from .errors import TierError, TierErrorCode
 from .locks import lock_growth_accounts
@@ -70,7 +70,7 @@ def _valid_until(tier: Tier, start: datetime) -> datetime | None:
 
 def _swap_tag(member_id: int, old: Tier | None, new: Tier | None, now: datetime) -> None:
     if old is not None and (new is None or old.tag_id != new.tag_id):
-        member_tags_remove(tag_id=old.tag_id, member_ids=[member_id])
+        member_tags_remove(tag_id=old.tag_id, member_ids=[member_id], now=now)
     if new is not None:
         member_tags_add(tag_id=new.tag_id, member_ids=[member_id], now=now)
 
@@ -318,7 +318,7 @@ def _reevaluate_chunk(members: list[int], now: datetime) -> int:
     """One chunk in its own transaction: lock the accounts in id order, apply one statement."""
     with transaction.atomic():
         lock_growth_accounts(members, now=now)
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, tag_writes(cursor, cause="system", now=now):
             cursor.execute(_REEVALUATE_SQL, {"members": members, "now": now})
             return cursor.fetchone()[0]
 
@@ -415,7 +415,7 @@ def tier_recalculate(*, now: datetime | None = None, chunk: int = 5000) -> int:
 def tier_recalculate_members(*, member_ids: list[int], now: datetime) -> int:
     """Re-evaluate these members against the growth they have now (one statement); the
     caller holds their growth-account locks. Returns how many moved down."""
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, tag_writes(cursor, cause="system", now=now):
         cursor.execute(_RECALCULATE_SQL, {"members": member_ids, "now": now})
         return cursor.fetchone()[0]
 

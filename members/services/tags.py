@@ -5,7 +5,8 @@ same statement, whoever the writer is."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -71,6 +72,17 @@ def _mark(cursor, cause: str, now: datetime | None) -> None:
 def _unmark(cursor) -> None:
     cursor.execute("SELECT set_config('loyalty.tag_cause', '', true), "
                    "set_config('loyalty.tag_at', '', true)")
+
+
+@contextmanager
+def tag_writes(cursor, *, cause: str, now: datetime) -> Iterator[None]:
+    """For set-based SQL of a layer above that writes `members_membertag` itself (the tier
+    engine swaps the tier tags of a whole chunk in one statement): the history triggers
+    record these writes with this cause and at the service's `now`, not the database
+    clock. Use inside the writing transaction."""
+    _mark(cursor, cause, now)
+    yield
+    _unmark(cursor)
 
 
 def member_tags_add(*, tag_id: int, member_ids: Iterable[int] | None = None,

@@ -13,7 +13,7 @@ from dateutil.relativedelta import relativedelta
 from django.db import DatabaseError, connection, transaction
 
 from loyalty.intake import record_return, record_sale, register_member
-from members.models import MemberTag
+from members.models import MemberTag, TagChange
 from members.services import (
     LineInput, MemberInput, ReturnInput, ReturnLineInput, SaleInput,
 )
@@ -92,6 +92,11 @@ def test_the_reference_ladder_walked_date_by_date(store, now):
     assert account(member).tier_valid_until is None  # Bronze is permanent
     expiry = GrowthEntry.objects.get(member_id=member.pk, kind=GrowthKind.EXPIRY_POLICY)
     assert expiry.delta == -2_000
+    # the tag history of the swap carries the job's clock, not the database's
+    silver_tag = Tier.objects.get(code="silver").tag_id
+    assert list(TagChange.objects.filter(member_id=member.pk, tag_id=silver_tag)
+                .order_by("id").values_list("action", "changed_at")) == [
+        ("added", day2), ("removed", silver_end + timedelta(hours=1))]
 
     # Growth to 10,000 → Gold; at its end halved (5,000) and re-evaluated → Silver.
     t = silver_end + timedelta(days=10)
