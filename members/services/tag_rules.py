@@ -22,9 +22,19 @@ def _active_rules() -> list[TagRule]:
                 .select_related("tag").prefetch_related("conditions").order_by("pk"))
 
 
+def _retired_tag_ids(active: list[TagRule]) -> list[int]:
+    """Tags of rules an operator switched off (and no active rule still sets): the nightly
+    refresh takes them off everyone, with history, as if no member met the rule."""
+    kept = {r.tag_id for r in active}
+    return sorted(set(TagRule.objects.filter(is_active=False).values_list("tag_id", flat=True))
+                  - kept)
+
+
 def _desired(rules: list[TagRule], now: datetime) -> tuple[str, list]:
     """(member_id, tag_id) for every rule a member meets, members in [lo, hi) (the range is
     given to both tables, so each reads only its chunk through its primary key)."""
+    if not rules:
+        return "SELECT NULL::bigint AS member_id, NULL::bigint AS tag_id WHERE false", []
     selects, params = [], []
     for rule in rules:
         where, p = compile_rule(list(rule.conditions.all()), now=now)
@@ -38,10 +48,12 @@ def _desired(rules: list[TagRule], now: datetime) -> tuple[str, list]:
     return " UNION ALL ".join(selects), params
 
 
-def _sync(rules: list[TagRule], lo: int, hi: int, now: datetime) -> TagSync:
+def _sync(rules: list[TagRule], lo: int, hi: int, now: datetime,
+          retired: list[int] = ()) -> TagSync:
     sql, per_rule = _desired(rules, now)
     params = [x for p in per_rule for x in (lo, hi, lo, hi, *p)]
-    return member_tags_sync(desired_sql=sql, params=params, tag_ids=[r.tag_id for r in rules],
+    return member_tags_sync(desired_sql=sql, params=params,
+                            tag_ids=[r.tag_id for r in rules] + list(retired),
                             member_from=lo, member_to=hi, cause=TagChange.Cause.RULE, now=now)
 
 
@@ -57,17 +69,20 @@ def tag_rules_refresh_member(*, member_id: int, now: datetime | None = None) -> 
 def tag_rules_refresh(*, rule_ids: list[int] | None = None,
                       now: datetime | None = None) -> TagSync:
     """Every active rule (or the given ones) over every member, chunk by chunk; each chunk
-    commits on its own, and running it again changes nothing."""
+    commits on its own, and running it again changes nothing. The full refresh also takes
+    the tags of switched-off rules off their members."""
     now = resolve_now(now)
-    rules = [r for r in _active_rules() if rule_ids is None or r.pk in rule_ids]
-    if not rules:
+    active = _active_rules()
+    rules = [r for r in active if rule_ids is None or r.pk in rule_ids]
+    retired = _retired_tag_ids(active) if rule_ids is None else []
+    if not rules and not retired:
         return TagSync(0, 0)
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM members_member")
         low, high = cursor.fetchone()
     added = removed = 0
     for lo in range(low - low % CHUNK, high + 1, CHUNK):
-        done = retry_deadlocks(lambda: _sync(rules, lo, lo + CHUNK, now))
+        done = retry_deadlocks(lambda: _sync(rules, lo, lo + CHUNK, now, retired))
         added, removed = added + done.added, removed + done.removed
     TagRule.objects.filter(pk__in=[r.pk for r in rules]).update(refreshed_at=now)
     return TagSync(added, removed)

@@ -259,3 +259,18 @@ def test_a_nightly_chunk_chosen_as_deadlock_victim_runs_again(make_member, now, 
     with pytest.raises(OperationalError), transaction.atomic():
         tag_rules.tag_rules_refresh(now=now)  # inside a caller's transaction: raised
     assert len(calls) == 1
+
+
+def test_switching_a_rule_off_takes_its_tag_off_at_the_next_refresh(make_member, now):
+    women = rule("rule-women", kind="gender", values="female")
+    she, he = make_member(gender="female"), make_member(gender="male")
+    tag_rules_refresh(now=now)
+    assert holders(women) == {she.pk}
+
+    TagRule.objects.filter(tag=women).update(is_active=False)
+    tag_rules_refresh(rule_ids=[], now=now)  # a partial refresh leaves other tags alone
+    assert holders(women) == {she.pk}
+    tag_rules_refresh(now=now)
+    assert holders(women) == set() and he.pk not in holders(women)
+    assert changes(women) == [(she.pk, "added", "rule"), (she.pk, "removed", "rule")]
+    assert women.pk not in Member.objects.get(pk=she.pk).tag_ids
