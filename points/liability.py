@@ -119,10 +119,12 @@ def points_liability_rollup(*, now: datetime | None = None, chunk: int = 500_000
     except OperationalError:
         return 0  # the ledger was busy: the next run catches up
     covered = 0
+    # the first run ever creates the cursor row; two first runs at once both get past here
+    PointsRollupCursor.objects.bulk_create([PointsRollupCursor(singleton=True)],
+                                           ignore_conflicts=True)
     while True:
         with transaction.atomic():
-            cursor_row, _ = PointsRollupCursor.objects.select_for_update().get_or_create(
-                singleton=True)
+            cursor_row = PointsRollupCursor.objects.select_for_update().get(singleton=True)
             after = cursor_row.last_entry_id
             if after >= upto_all:
                 return covered

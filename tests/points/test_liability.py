@@ -18,6 +18,7 @@ from points.services import points_adjust, points_earn, points_expire_due, point
 from points.rewards import redemption_cancel, reward_redeem
 from tests.conftest import SHANGHAI
 from tests.points.catalog_helpers import make_reward
+from tests.races import run_at_once
 from tests.points.helpers import return_input, sale_input, set_points_settings
 
 
@@ -186,3 +187,13 @@ def test_rollup_never_skips_an_entry_that_commits_late(make_member, now):
     assert points_liability_rollup(now=now) > 0
     assert sum(PointsMonthTotal.objects.values_list("entries", flat=True)) == 2
     assert (liability_report().outstanding, liability_report().adjusted) == (12, 12)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_rollups_at_once_both_succeed(make_member):
+    points_earn(member_id=make_member().pk, points=10, now=at(1, 10))
+    results = run_at_once(lambda i: points_liability_rollup(now=at(1, 11)), 2)
+    assert [kind for kind, _ in results] == ["ok", "ok"]
+    assert sorted(r for _, r in results)[0] == 0  # the second found nothing left to add
+    assert PointsRollupCursor.objects.count() == 1
+    assert liability_report().issued == 10
