@@ -190,6 +190,8 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["member", "ordered_at"], name="order_member_time_idx"),
             models.Index(fields=["order_no"], name="order_number_idx"),
+            # reports over a time window (a month's sales, paid-membership figures)
+            models.Index(fields=["ordered_at"], name="order_time_idx"),
         ]
 
     def __str__(self) -> str:
