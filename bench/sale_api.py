@@ -47,6 +47,7 @@ PATH = "/api/v1/orders/sales"
 BENCH_STORE = "BENCH"  # created only when no store has orders yet
 SECRET_KEY = "bench-sale-api-not-secret"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+NAMED_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 # --- small helpers ------------------------------------------------------------------------------
@@ -282,7 +283,12 @@ def capture(prep: Prepared, run: str) -> tuple[list[Stmt], dict, dict]:
     def wrapper(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
         cur = context["cursor"].cursor  # the psycopg cursor
-        stmt = Stmt(sql="", template=sql, params=list(params or ()), has_params=params is not None)
+        template = sql
+        if isinstance(params, dict):  # %(name)s placeholders become positional, in order
+            names = NAMED_PLACEHOLDER.findall(sql)
+            template, params = NAMED_PLACEHOLDER.sub("%s", sql), [params[n] for n in names]
+        stmt = Stmt(sql="", template=template, params=list(params or ()),
+                    has_params=params is not None)
         if cur.description is not None and 0 <= cur.rowcount <= 10:
             stmt.columns = [d.name for d in cur.description]
             stmt.rows = cur.fetchall()
