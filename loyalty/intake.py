@@ -30,7 +30,6 @@ from tiers.selectors import AppliedBenefit, member_points_multiplier
 from tiers.services import growth_for_event, growth_for_sale, growth_reverse_for_return
 
 
-
 @dataclass(frozen=True)
 class SaleOutcome:
     order: Order
