@@ -1,7 +1,7 @@
 """Every tag change — operator, import, API, rule or system (tiers, preferences) — goes
 through here. The service names the cause and the time; the triggers on members_membertag
-(migration 0004) write the history row and keep members_member.tag_ids in step, in the
-same statement, whoever the writer is."""
+(migrations 0004, 0005) write the history row and keep members_segmentfacts.tag_ids in
+step, in the same statement, whoever the writer is."""
 
 from __future__ import annotations
 
