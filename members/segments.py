@@ -68,7 +68,7 @@ def segment_export_rows(expression: str, *, now: datetime | None = None,
 def segment_contains(expression: str, member_id: int, *, now: datetime | None = None) -> bool:
     where, params = segment_where(expression, now=now)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM members_segmentfacts f "
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM members_segmentfacts f "
                        f"WHERE f.member_id = %s AND {where})",
                        [member_id, *params])
         return cursor.fetchone()[0]

@@ -75,7 +75,8 @@ def test_and_or_not_agree_with_python_on_random_data(population, now):
     for _ in range(60):
         expression = random_expression(rng)
         tree = parse(expression)
-        expected = {m.pk for m in members if m.status != "closed" and matches(tree, m, held.get(m.pk, ()), today)}
+        expected = {m.pk for m in members
+                    if m.status != "closed" and matches(tree, m, held.get(m.pk, ()), today)}
         assert segment_count(expression, now=now) == len(expected), expression
         assert {m.pk for m in segment_preview(expression, limit=1000, now=now)} == expected
         assert {row[0] for row in segment_export_rows(expression, now=now, batch=7)} == expected
