@@ -4,6 +4,7 @@ lifecycle, tag history, rule tags and segments (人群包)."""
 from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -68,6 +69,30 @@ class MemberStats(models.Model):
             models.CheckConstraint(condition=Q(first_purchase_at__lte=models.F("last_purchase_at")),
                                    name="stats_first_before_last"),
         ]
+
+
+class SegmentFacts(models.Model):
+    """The few member columns segments filter on, and the member's tag ids, in one narrow
+    row per member: a segment count reads this table and its GIN index, never the wide
+    member row. Nothing writes it but the triggers of migration 0005 — on members_member
+    (a new member, a change of status, gender, region, channel, birthday or home store)
+    and on members_membertag (every tag added or removed, whoever writes it) — so a bulk
+    tag change rewrites 100k narrow rows, not 100k member rows with thirteen indexes."""
+
+    member = models.OneToOneField("members.Member", models.CASCADE, primary_key=True,
+                                  related_name="segment_facts", verbose_name=_("member"))
+    status = models.CharField(_("status"), max_length=8)
+    gender = models.CharField(_("gender"), max_length=8)
+    region = models.CharField(_("region"), max_length=64, blank=True)
+    source_channel = models.CharField(_("source channel"), max_length=16)
+    birthday = models.DateField(_("birthday"), null=True)
+    home_store_id = models.BigIntegerField(_("home store"), null=True)
+    tag_ids = ArrayField(models.BigIntegerField(), default=list, verbose_name=_("tag ids"))
+
+    class Meta:
+        verbose_name = _("segment facts")
+        verbose_name_plural = _("segment facts")
+        indexes = [GinIndex(fields=["tag_ids"], name="segment_facts_tag_ids_gin")]
 
 
 class RfmSegment(models.Model):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -104,10 +102,6 @@ class Member(models.Model):
                                     blank=True, related_name="+", verbose_name=_("enrolled by"))
     created_at = models.DateTimeField(_("joined at"))
     updated_at = models.DateTimeField(_("updated at"))
-    # The ids of the member's tags, kept equal to members_membertag by its trigger (see
-    # members/tag_sql.py): segments test tags with the GIN index instead of joins.
-    tag_ids = ArrayField(models.BigIntegerField(), default=list, editable=False,
-                         verbose_name=_("tag ids"))
 
     class Meta:
         verbose_name = _("member")
@@ -128,7 +122,6 @@ class Member(models.Model):
             models.Index(fields=["mobile_last4"], name="member_mobile_last4_idx"),
             models.Index(fields=["name"], name="member_name_prefix_idx",
                          opclasses=["varchar_pattern_ops"]),
-            GinIndex(fields=["tag_ids"], name="member_tag_ids_gin"),
         ]
 
     def __str__(self) -> str:
@@ -337,6 +330,6 @@ class MemberActivity(models.Model):
 
 
 from .insight_models import (  # noqa: E402,F401  (statistics, tag rules, segments)
-    Lifecycle, MemberStats, Quadrant, RfmRun, RfmSegment, Segment, SegmentSnapshot,
-    SnapshotMember, TagChange, TagCondition, TagRule,
+    Lifecycle, MemberStats, Quadrant, RfmRun, RfmSegment, Segment, SegmentFacts,
+    SegmentSnapshot, SnapshotMember, TagChange, TagCondition, TagRule,
 )

@@ -5,13 +5,15 @@
 Terms: tag:<code>[,<code>…] (holds any of them), gender:, region:, store: (home store
 code), channel: (source channel), status:, age:<from>-<to> (either end may be left out).
 `not` binds tightest, then `and`, then `or`. A parsed expression compiles to one SQL
-condition over members_member m — tags through the GIN-indexed tag_ids array — and can be
-evaluated in Python for a member (the tests compare the two).
+condition over members_segmentfacts f — the narrow copy of the member columns segments
+filter on, tags through its GIN-indexed tag_ids array — and can be evaluated in Python for
+a member and its tags (the tests compare the two).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
@@ -25,8 +27,8 @@ _AGE = re.compile(r"^(\d{1,3})?-(\d{1,3})?$|^(\d{1,3})$")
 TERMS = ("tag", "gender", "region", "store", "channel", "status", "age")
 _CHOICES = {"gender": Member.Gender.values, "channel": Member.Channel.values,
             "status": Member.Status.values}
-_COLUMNS = {"gender": "m.gender", "region": "m.region", "channel": "m.source_channel",
-            "status": "m.status"}
+_COLUMNS = {"gender": "f.gender", "region": "f.region", "channel": "f.source_channel",
+            "status": "f.status"}
 
 
 @dataclass(frozen=True)
@@ -163,31 +165,32 @@ def to_sql(node: Term | Op, today: date) -> tuple[str, list]:
             return f"NOT ({parts[0][0]})", params
         return "(" + f" {node.op.upper()} ".join(sql for sql, _ in parts) + ")", params
     if node.key == "tag":
-        return "m.tag_ids && %s::bigint[]", [list(node.values)]
+        return "f.tag_ids && %s::bigint[]", [list(node.values)]
     if node.key == "store":
-        return "coalesce(m.home_store_id = ANY(%s), false)", [list(node.values)]
+        return "coalesce(f.home_store_id = ANY(%s), false)", [list(node.values)]
     if node.key == "age":
         oldest_born, youngest_born = _age_bounds(*node.values, today)
-        parts, params = ["m.birthday IS NOT NULL"], []
+        parts, params = ["f.birthday IS NOT NULL"], []
         if oldest_born is not None:
-            parts.append("m.birthday <= %s")
+            parts.append("f.birthday <= %s")
             params.append(oldest_born)
         if youngest_born is not None:
-            parts.append("m.birthday > %s")
+            parts.append("f.birthday > %s")
             params.append(youngest_born)
         return "(" + " AND ".join(parts) + ")", params
     return f"{_COLUMNS[node.key]} = ANY(%s)", [list(node.values)]
 
 
-def matches(node: Term | Op, member: Member, today: date) -> bool:
-    """The same expression evaluated in Python for one member (tests, explanations)."""
+def matches(node: Term | Op, member: Member, tag_ids: Collection[int], today: date) -> bool:
+    """The same expression evaluated in Python for one member holding the tags `tag_ids`
+    (tests, explanations)."""
     if isinstance(node, Op):
-        results = (matches(item, member, today) for item in node.items)
+        results = (matches(item, member, tag_ids, today) for item in node.items)
         if node.op == "not":
             return not next(results)
         return all(results) if node.op == "and" else any(results)
     if node.key == "tag":
-        return bool(set(member.tag_ids) & set(node.values))
+        return bool(set(tag_ids) & set(node.values))
     if node.key == "store":
         return member.home_store_id in node.values
     if node.key == "age":

@@ -1,5 +1,6 @@
 """Reads of segments: count, preview, export rows and membership — each one SQL statement
-over members_member (closed members are never in a segment)."""
+over members_segmentfacts, the narrow copy of what segments filter on, joined to
+members_member only for the rows shown (closed members are never in a segment)."""
 
 from __future__ import annotations
 
@@ -17,15 +18,15 @@ from .segment_expr import parse, to_sql
 
 
 def segment_where(expression: str, *, now: datetime | None = None) -> tuple[str, list]:
-    """The segment as a WHERE clause (with `m` for members_member) and its parameters."""
+    """The segment as a WHERE clause (with `f` for members_segmentfacts) and its parameters."""
     sql, params = to_sql(parse(expression), local_date(resolve_now(now)))
-    return f"m.status <> 'closed' AND {sql}", params
+    return f"f.status <> 'closed' AND {sql}", params
 
 
 def segment_count(expression: str, *, now: datetime | None = None) -> int:
     where, params = segment_where(expression, now=now)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM members_member m WHERE {where}", params)
+        cursor.execute(f"SELECT count(*) FROM members_segmentfacts f WHERE {where}", params)
         return cursor.fetchone()[0]
 
 
@@ -33,7 +34,10 @@ def segment_preview(expression: str, *, limit: int = 50,
                     now: datetime | None = None) -> list[Member]:
     where, params = segment_where(expression, now=now)
     return list(Member.objects.raw(
-        f"SELECT m.* FROM members_member m WHERE {where} ORDER BY m.id LIMIT %s",
+        f"""SELECT m.* FROM members_member m
+            JOIN (SELECT f.member_id FROM members_segmentfacts f WHERE {where}
+                  ORDER BY f.member_id LIMIT %s) chosen ON chosen.member_id = m.id
+            ORDER BY m.id""",
         [*params, limit]).prefetch_related("home_store"))
 
 
@@ -47,8 +51,12 @@ def segment_export_rows(expression: str, *, now: datetime | None = None,
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""SELECT m.id, m.member_no, m.name, m.gender, m.region, s.code
-                    FROM members_member m LEFT JOIN members_store s ON s.id = m.home_store_id
-                    WHERE {where} AND m.id > %s ORDER BY m.id LIMIT %s""",
+                    FROM (SELECT f.member_id FROM members_segmentfacts f
+                          WHERE {where} AND f.member_id > %s
+                          ORDER BY f.member_id LIMIT %s) chosen
+                    JOIN members_member m ON m.id = chosen.member_id
+                    LEFT JOIN members_store s ON s.id = m.home_store_id
+                    ORDER BY m.id""",
                 [*params, after, batch])
             rows = cursor.fetchall()
         if not rows:
@@ -60,7 +68,8 @@ def segment_export_rows(expression: str, *, now: datetime | None = None,
 def segment_contains(expression: str, member_id: int, *, now: datetime | None = None) -> bool:
     where, params = segment_where(expression, now=now)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM members_member m WHERE m.id = %s AND {where})",
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM members_segmentfacts f "
+                       f"WHERE f.member_id = %s AND {where})",
                        [member_id, *params])
         return cursor.fetchone()[0]
 

@@ -110,7 +110,8 @@ def _compile(c: TagCondition, now: datetime) -> tuple[str, list]:
                 [values])
     if kind == Kind.TAG:
         ids = list(Tag.objects.filter(code__in=values).values_list("pk", flat=True))
-        return "m.tag_ids && %s::bigint[]", [ids]
+        return ("EXISTS (SELECT 1 FROM members_membertag t "
+                "WHERE t.member_id = m.id AND t.tag_id = ANY(%s))"), [ids]
     if kind == Kind.AGE:
         # aged at least N: born on or before today N years ago; at most N: born after
         # today N + 1 years ago

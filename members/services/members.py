@@ -92,10 +92,9 @@ def _apply(member: Member, data: MemberInput, now: datetime) -> None:
 
 
 def _updatable_fields() -> list[str]:
-    """Every column an update writes: not the generated ones, and not tag_ids, which only
-    the tag triggers write (a stale copy saved back would undo a concurrent tag change)."""
+    """Every column an update writes: not the generated ones."""
     return [f.name for f in Member._meta.concrete_fields
-            if not f.primary_key and not f.generated and f.name != "tag_ids"]
+            if not f.primary_key and not f.generated]
 
 
 def _save(member: Member) -> None:

@@ -28,7 +28,7 @@ def segment_snapshot_take(*, segment_id: int, now: datetime | None = None) -> Se
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""INSERT INTO members_snapshotmember (snapshot_id, member_id)
-                    SELECT %s, m.id FROM members_member m WHERE {where}""",
+                    SELECT %s, f.member_id FROM members_segmentfacts f WHERE {where}""",
                 [snapshot.pk, *params])
             snapshot.member_count = cursor.rowcount
         snapshot.save(update_fields=["member_count"])
