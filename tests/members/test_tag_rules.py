@@ -276,4 +276,4 @@ def test_switching_a_rule_off_takes_its_tag_off_at_the_next_refresh(make_member,
     tag_rules_refresh(now=now)
     assert holders(women) == set() and he.pk not in holders(women)
     assert changes(women) == [(she.pk, "added", "rule"), (she.pk, "removed", "rule")]
-    assert women.pk not in Member.objects.get(pk=she.pk).tag_ids
+    assert women.pk not in SegmentFacts.objects.get(pk=she.pk).tag_ids

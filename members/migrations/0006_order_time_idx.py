@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("members", "0004_member_insights_tags_segments"),
+        ("members", "0005_segment_facts_narrow_table"),
     ]
 
     operations = [
