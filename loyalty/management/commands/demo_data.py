@@ -1,5 +1,6 @@
 """Demo data for a first look: stores, a few hundred members with orders, tags and activity,
-an operator login and a clerk login. Running it again adds nothing twice."""
+a rewards catalog with coupons, benefits on the reference ladder, a paid plan, a partner
+programme, an operator login and a clerk login. Running it again adds nothing twice."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ from members.services import (
     member_tags_add,
 )
 from members.services.insights import insights_rebuild
+from points.models import CouponTemplate, PartnerProgramme, Reward
+from tiers.benefit_models import Benefit, BenefitAttachment
+from tiers.models import Tier
+from tiers.paid_models import PaidPlan
 
 LOGINS = (
     ("operator", "operator-demo-2026", roles.OPERATORS, "Operator (admin console)"),
@@ -54,6 +59,7 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already loaded.")
         else:
             self.load()
+        self.catalog(timezone.now())
         self.stdout.write("\nLogins:")
         for username, password, _group, label in logins:
             self.stdout.write(f"  {label:<28} user {username:<10} password {password}")
@@ -70,6 +76,59 @@ class Command(BaseCommand):
         Segment.objects.get_or_create(code="women-big-spenders", defaults={
             "name": "高消费女性会员", "expression": "tag:big-spender and gender:female"})
         insights_rebuild(now=now)
+
+    @transaction.atomic
+    def catalog(self, now):
+        """Coupons and rewards to redeem, benefits on the reference ladder, an annual paid
+        plan and a partner programme — each created once, found by its name or code."""
+        def template(name, **terms):
+            return CouponTemplate.objects.get_or_create(name=name, defaults={
+                "valid_days": 30, "created_at": now, **terms})[0]
+
+        spend_save = template("满200减30", kind="spend_save", threshold=Decimal("200"),
+                              amount=Decimal("30"))
+        shipping = template("包邮券", kind="free_shipping", threshold=Decimal("0"))
+        template("全场9折券", kind="percent_off", threshold=Decimal("0"), percent_off=10,
+                 max_discount=Decimal("50"))
+        for name, kind, cost, extra in (
+                ("帆布托特包", "goods", 800, {"stock": 50, "per_member_limit": 1}),
+                ("满200减30券", "coupon", 500, {"coupon_template": spend_save}),
+                ("包邮券", "coupon", 200, {"coupon_template": shipping})):
+            Reward.objects.get_or_create(name=name, defaults={
+                "kind": kind, "points_cost": cost, "created_at": now, **extra})
+
+        def benefit(code, name, kind, **fields):
+            return Benefit.objects.get_or_create(code=code, defaults={
+                "name": name, "kind": kind, **fields})[0]
+
+        double = benefit("points-x", "积分加倍", "points_multiplier")
+        discount = benefit("member-price", "会员折扣", "tier_discount")
+        pack = benefit("monthly-shipping", "每月包邮券", "coupon_pack", grant_period="monthly",
+                       coupon_template=shipping)
+        birthday = benefit("birthday-gift", "生日礼", "birthday_gift",
+                           grant_period="birthday_month", unit_cost=Decimal("30"))
+        tiers = {t.code: t for t in Tier.objects.all()}
+        plan = PaidPlan.objects.get_or_create(code="annual", defaults={
+            "name": "年卡会员", "duration_months": 12, "price": Decimal("199.00")})[0]
+        for owner, item, params in (
+                ("silver", double, {"multiplier": Decimal("1.2")}),
+                ("gold", double, {"multiplier": Decimal("1.5")}),
+                ("gold", discount, {"discount_rate": Decimal("0.95")}),
+                ("gold", pack, {"quantity": 1}),
+                ("diamond", double, {"multiplier": Decimal("2")}),
+                ("diamond", discount, {"discount_rate": Decimal("0.90")}),
+                ("diamond", pack, {"quantity": 2}),
+                ("silver", birthday, {"quantity": 1}),
+                ("gold", birthday, {"quantity": 1}),
+                ("diamond", birthday, {"quantity": 1}),
+                (plan, double, {"multiplier": Decimal("2")}),
+                (plan, pack, {"quantity": 2})):
+            where = {"plan": owner} if owner is plan else {"tier": tiers.get(owner)}
+            if where.get("tier", plan) is not None:
+                BenefitAttachment.objects.get_or_create(benefit=item, **where, defaults=params)
+        PartnerProgramme.objects.get_or_create(code="airline", defaults={
+            "name": "航空里程", "rate_in": Decimal("0.5"), "rate_out": Decimal("2"),
+            "member_daily_limit_in": 10_000})
 
     def logins(self):
         User = get_user_model()
