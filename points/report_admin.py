@@ -9,9 +9,34 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin
 
 from .hold_models import PointsHold
-from .liability import liability_report
+from .liability import MonthFigures, liability_report
 from .liability_models import PointsMonthTotal
 from .partner_models import PartnerExchange, PartnerProgramme
+
+
+CHART_FIGURES = (("issued", _("Issued"), "#2e7d32"), ("redeemed", _("Redeemed"), "#1565c0"),
+                 ("expired", _("Expired"), "#c62828"))
+CHART_HEIGHT, BAR, GAP = 160, 14, 14
+
+
+def month_chart(months: list[MonthFigures], *, last: int = 12) -> dict:
+    """Bars for the last `last` months — issued, redeemed, expired side by side — scaled to
+    the largest, as coordinates an SVG in the template draws (no script needed)."""
+    shown = months[-last:]
+    top = max([getattr(m, f) for m in shown for f, _label, _colour in CHART_FIGURES] + [1])
+    group = BAR * len(CHART_FIGURES) + GAP
+    groups = []
+    for i, month in enumerate(shown):
+        bars = []
+        for j, (figure, label, colour) in enumerate(CHART_FIGURES):
+            value = max(getattr(month, figure), 0)
+            height = round(value * CHART_HEIGHT / top)
+            bars.append({"x": GAP + i * group + j * BAR, "y": CHART_HEIGHT - height,
+                         "height": height, "value": value, "label": label, "colour": colour})
+        groups.append({"label": f"{month.month:%Y-%m}", "x": GAP + i * group, "bars": bars})
+    return {"groups": groups, "width": GAP + len(shown) * group, "height": CHART_HEIGHT,
+            "bar": BAR, "legend": [{"label": label, "colour": colour}
+                                   for _figure, label, colour in CHART_FIGURES]}
 
 
 @admin.register(PointsHold)
@@ -40,8 +65,10 @@ class LiabilityReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             from django.core.exceptions import PermissionDenied
 
             raise PermissionDenied
+        report = liability_report()
         context = {**self.admin_site.each_context(request), "opts": self.model._meta,
-                   "title": _("Points liability"), "report": liability_report()}
+                   "title": _("Points liability"), "report": report,
+                   "chart": month_chart(report.months)}
         return TemplateResponse(request, "admin/points/liability.html", context)
 
 
