@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -28,6 +29,8 @@ from points.services import Movement, points_reverse_for_return
 from tiers.benefits import benefit_record_multiplier_bonus, benefit_reverse_multiplier_bonus
 from tiers.selectors import AppliedBenefit, member_points_multiplier
 from tiers.services import growth_for_event, growth_for_sale, growth_reverse_for_return
+
+ONE = Decimal(1)
 
 
 @dataclass(frozen=True)
@@ -154,15 +157,20 @@ def _check_references(data: ActivityInput) -> None:
 
 def _earn_for_activity(activity: MemberActivity, *, now: datetime) -> EarnOutcome:
     referrer = activity.payload.get("referrer") if activity.kind == ActivityKind.REFERRAL_CONVERTED else None
+    referrer = referrer if isinstance(referrer, int) else None
     multiplier = tier_multiplier(activity.member_id, now)
+    referrer_multiplier = tier_multiplier(referrer, now) if referrer else None
     earned = rules_earn(EarnRequest(
         event=activity.kind, custom_event=activity.name, member_id=activity.member_id,
         occurred_at=activity.occurred_at, store_code=activity.payload.get("store"),
-        referrer_id=referrer if isinstance(referrer, int) else None,
-        tier_multiplier=multiplier.value,
+        referrer_id=referrer, tier_multiplier=multiplier.value,
+        referrer_multiplier=referrer_multiplier.value if referrer_multiplier else ONE,
     ), source_key=f"activity:{activity.pk}", now=now, pending_days=0)
     benefit_record_multiplier_bonus(earned=earned, member_id=activity.member_id,
                                     applied=multiplier, now=now)
+    if referrer_multiplier:
+        benefit_record_multiplier_bonus(earned=earned, member_id=referrer,
+                                        applied=referrer_multiplier, now=now)
     return earned
 
 

@@ -114,12 +114,20 @@ class EarnRequest:
     store_code: str | None = None
     lines: tuple[BasketLine, ...] = ()
     referrer_id: int | None = None
-    tier_multiplier: Decimal = ONE
+    tier_multiplier: Decimal = ONE       # the member's, from their benefits
+    referrer_multiplier: Decimal = ONE   # the referrer's own, for what the referrer earns
     order_id: int | None = None
 
     @property
     def order_total(self) -> Decimal:
         return sum((line.net_amount for line in self.lines), Decimal(0))
+
+    def multiplier_for(self, beneficiary_id: int | None) -> Decimal:
+        """Each member earns at their own benefit multiplier: a referral pays the referrer
+        at the referrer's tier, not at the new member's."""
+        if beneficiary_id is not None and beneficiary_id == self.referrer_id:
+            return self.referrer_multiplier
+        return self.tier_multiplier
 
 
 @dataclass
@@ -391,7 +399,8 @@ def _evaluate(request: EarnRequest, *, now: datetime, write: bool) -> list[RuleR
         lines = {line.line_no for line in request.lines if _line_in_scope(rule, line)}
         before = sum((points * factors[line_no] for pts in base.values()
                       for line_no, points in pts.items() if line_no in lines), Decimal(0))
-        extra = _round(before * (rule.multiplier - ONE) * request.tier_multiplier, rule)
+        extra = _round(before * (rule.multiplier - ONE)
+                       * request.multiplier_for(result.beneficiary_id), rule)
         if before <= 0:
             result.reason = Reason.NOTHING_TO_MULTIPLY
             continue
@@ -416,7 +425,8 @@ def _evaluate(request: EarnRequest, *, now: datetime, write: bool) -> list[RuleR
         if id(result) not in base:
             continue
         rule = result.rule
-        exact = {line_no: points * factors[line_no] * request.tier_multiplier
+        multiplier = request.multiplier_for(result.beneficiary_id)
+        exact = {line_no: points * factors[line_no] * multiplier
                  for line_no, points in base[id(result)].items()}
         points = _round(sum(exact.values(), Decimal(0)), rule)
         points, reason = _apply_cap(rule, result.beneficiary_id, points, request.occurred_at)

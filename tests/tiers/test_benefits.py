@@ -18,6 +18,8 @@ from tiers.benefit_models import MultiplierBonus
 from tiers.paid import paid_purchase
 from tiers.selectors import member_benefits, member_discount_rate, member_points_multiplier
 
+from tests.points.test_rules import make_rule
+
 from .helpers import attach, benefit, plan
 from .test_ladder import register, sell
 
@@ -140,3 +142,20 @@ def test_a_return_takes_back_the_multipliers_share(ladder_benefits, store, now):
     assert bonuses == [-25, 50]
     silver = {r.name: r for r in benefit_cost_by_tier(month=date(2026, 3, 1))}["白银 Silver"]
     assert (silver.extra_points, silver.points_cost) == (25, D("0.25"))
+
+
+def test_a_referral_pays_each_side_at_its_own_multiplier(ladder_benefits, store, now):
+    make_rule(now, "referral", formula="fixed", fixed_points=100, event="referral_converted",
+              beneficiary="both")
+    referrer = register(now)
+    sell(store, referrer, now, "S-1", "10000.00")  # Gold: 2×
+    invited = register(now)                         # Registered: no multiplier
+    outcome = record_activity(data=ActivityInput(
+        member_id=invited.pk, kind="referral_converted", source_key="ref-1", occurred_at=now,
+        payload={"referrer": referrer.pk}), now=now)
+    assert (outcome.earned.points_for(invited.pk), outcome.earned.points_for(referrer.pk)) == (
+        100, 200)
+    bonus = MultiplierBonus.objects.get(member=referrer, entry__order__isnull=True,
+                                        entry__source_key__startswith="activity:")
+    assert (bonus.extra_points, bonus.tier.code) == (100, "gold")
+    assert not MultiplierBonus.objects.filter(member=invited).exists()
