@@ -100,6 +100,11 @@ class TryItForm(forms.Form):
         label=_("basket"), required=False, widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("One line per order line: SKU, category, net paid — e.g. “TEA-01, tea, "
                     "68.00”."))
+    tier_multiplier = forms.DecimalField(
+        label=_("benefit multiplier"), min_value=1, max_value=99, max_digits=4,
+        decimal_places=2, initial=1, required=False,
+        help_text=_("The points multiplier the member's tier or paid plan gives (it applies "
+                    "last); see the member's page. Empty means 1."))
 
     def clean_member(self):
         from members.selectors import member_search_q
@@ -226,7 +231,8 @@ class EarningRuleAdmin(admin.ModelAdmin):
                 event=data["event"], custom_event=data.get("custom_event") or "",
                 member_id=data["member"].pk, occurred_at=data.get("occurred_at") or timezone.now(),
                 store_code=store.code if store else None, lines=data["basket"],
-                referrer_id=data["member"].referrer_id))
+                referrer_id=data["member"].referrer_id,
+                tier_multiplier=data.get("tier_multiplier") or Decimal(1)))
         return TemplateResponse(request, "admin/points/try_rules.html", {
             **self.admin_site.each_context(request), "opts": EarningRule._meta,
             "title": _("Try the earning rules"), "form": form, "results": results,

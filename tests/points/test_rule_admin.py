@@ -297,3 +297,16 @@ def test_a_read_only_user_can_open_a_rule_and_try_it(client, django_user_model, 
     assert EarningRule.objects.filter(rule_key="purchase").count() == 1
     assert tried.status_code == 200
     assert [(r.rule.rule_key, r.points) for r in tried.context["results"]] == [("purchase", 68)]
+
+
+def test_try_it_applies_the_benefit_multiplier_last(admin_client, store, member, now):
+    response = admin_client.post(reverse(TRY), {
+        "member": member.member_no, "event": "sale", "store": store.code,
+        "basket": "TEA-01, tea, 68.00\n", "custom_event": "", "tier_multiplier": "1.5",
+        "occurred_at": "2026-03-14 10:30:00"})
+    assert response.status_code == 200, response.context["form"].errors
+    assert response.context["total"] == 102  # 68 points for ¥68, × 1.5
+    refused = admin_client.post(reverse(TRY), {
+        "member": member.member_no, "event": "sale", "basket": "TEA-01, tea, 68.00\n",
+        "tier_multiplier": "0.5"})
+    assert refused.context["form"].errors["tier_multiplier"]
