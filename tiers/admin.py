@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -11,6 +13,7 @@ from core.admin import ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin
 
 from .admin_search import MemberSearchMixin
 from .benefit_admin import BenefitAttachmentInline, IsolationWarningsMixin
+from .ladder_preview import ladder_preview
 from .models import EndPolicy, GrowthEntry, Tier, TierChange, TierSettings
 
 
@@ -86,6 +89,32 @@ class TierAdmin(IsolationWarningsMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # members and records point at tiers: deactivate a tier instead
+
+    def get_urls(self):
+        return [path("preview/", self.admin_site.admin_view(self.preview_view),
+                     name="tiers_tier_preview")] + super().get_urls()
+
+    def preview_view(self, request):
+        """The ladder on the real members with the thresholds typed in (GET t<tier id>);
+        nothing is saved — the operator publishes by editing the tiers."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        thresholds, errors = {}, []
+        for tier in Tier.objects.filter(is_active=True, min_growth__isnull=False):
+            raw = request.GET.get(f"t{tier.pk}", "").strip()
+            if not raw:
+                continue
+            if raw.isdigit() and int(raw) <= 10**12:
+                thresholds[tier.pk] = int(raw)
+            else:
+                errors.append(_("%(tier)s: the growth needed is a whole number of 0 or more.")
+                              % {"tier": tier.name})
+        rows = ladder_preview(thresholds=thresholds)
+        return TemplateResponse(request, "admin/tiers/ladder_preview.html", {
+            **self.admin_site.each_context(request), "opts": Tier._meta,
+            "title": _("Preview the ladder on the real members"), "rows": rows,
+            "errors": errors, "total": sum(r.members for r in rows),
+        })
 
     @admin.display(description=_("entry"))
     def entry(self, obj: Tier):
