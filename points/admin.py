@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin
-from members.selectors import member_ids_matching
+from members.admin_search import MemberSearchMixin, member_link
 
-from . import report_admin, rule_admin  # noqa: F401  (register their admins)
+from . import catalog_admin, report_admin, rule_admin  # noqa: F401  (register their admins)
 from .models import EntryLine, PointsAccount, PointsEntry, PointsLot, PointsSettings, RuleAward
 
 
 @admin.register(PointsSettings)
 class PointsSettingsAdmin(SingletonAdmin):
     pass
-
-
-def member_link(member_id: int, label: str) -> str:
-    url = reverse("admin:members_member_change", args=[member_id])
-    return format_html("<a href='{}'>{}</a>", url, label)
-
-
-class MemberSearchMixin:
-    search_fields = ("member__member_no",)
-    search_help_text = _("A member's number, mobile or its last four digits.")
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(member_id__in=member_ids_matching(term)), False
 
 
 class RuleAwardInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -104,4 +86,3 @@ class PointsAccountAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
         return member_link(obj.member_id, obj.member.member_no)
 
 
-from . import catalog_admin  # noqa: E402,F401  (rewards and coupons; uses the mixins above)

@@ -19,10 +19,10 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin
 from core.errors import LoyaltyError
+from members.admin_search import MemberSearchMixin, member_link
 from members.models import Member, Store
 from members.selectors import member_ids_matching
 
-from .admin import MemberSearchMixin, member_link
 from .coupons import coupon_issue, coupon_void, coupons_upload
 from .models import Coupon, CouponEvent, CouponTemplate, Reward, RewardRedemption
 from .reward_models import Fulfilment

@@ -5,13 +5,12 @@ from __future__ import annotations
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.html import format_html
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin
+from members.admin_search import MemberSearchMixin, member_link
 
-from .admin_search import MemberSearchMixin
 from .benefit_admin import BenefitAttachmentInline, IsolationWarningsMixin
 from .ladder_preview import ladder_preview
 from .models import EndPolicy, GrowthEntry, Tier, TierChange, TierSettings
@@ -134,11 +133,6 @@ class TierAdmin(IsolationWarningsMixin, admin.ModelAdmin):
 @admin.register(TierSettings)
 class TierSettingsAdmin(SingletonAdmin):
     pass
-
-
-def member_link(member_id: int, label: str) -> str:
-    url = reverse("admin:members_member_change", args=[member_id])
-    return format_html("<a href='{}'>{}</a>", url, label)
 
 
 @admin.register(GrowthEntry)

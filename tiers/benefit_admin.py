@@ -20,9 +20,9 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin
 from core.clock import local_date
 from core.errors import LoyaltyError
+from members.admin_search import MemberSearchMixin
 from members.models import Member
 
-from .admin_search import MemberSearchMixin
 from .benefit_models import (
     FIXED_SERVICE_KINDS, Benefit, BenefitAttachment, BenefitGrant, BenefitKind, GrantPeriod,
 )
