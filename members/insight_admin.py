@@ -20,7 +20,15 @@ from core.errors import LoyaltyError
 from core.phones import mask_mobile
 
 from .models import (
-    Member, RfmRun, RfmSegment, Segment, SegmentSnapshot, Tag, TagChange, TagCondition, TagRule,
+    Member,
+    RfmRun,
+    RfmSegment,
+    Segment,
+    SegmentSnapshot,
+    Tag,
+    TagChange,
+    TagCondition,
+    TagRule,
 )
 from .segments import segment_count, segment_export_rows, segment_preview
 from .services.segments import segment_snapshot_take, segment_validate

@@ -330,6 +330,16 @@ class MemberActivity(models.Model):
 
 
 from .insight_models import (  # noqa: E402,F401  (statistics, tag rules, segments)
-    Lifecycle, MemberStats, Quadrant, RfmRun, RfmSegment, Segment, SegmentFacts,
-    SegmentSnapshot, SnapshotMember, TagChange, TagCondition, TagRule,
+    Lifecycle,
+    MemberStats,
+    Quadrant,
+    RfmRun,
+    RfmSegment,
+    Segment,
+    SegmentFacts,
+    SegmentSnapshot,
+    SnapshotMember,
+    TagChange,
+    TagCondition,
+    TagRule,
 )

@@ -16,7 +16,6 @@ from .models import Member, Segment, SegmentSnapshot, SnapshotMember
 from .segment_expr import parse, to_sql
 
 
-
 def segment_where(expression: str, *, now: datetime | None = None) -> tuple[str, list]:
     """The segment as a WHERE clause (with `f` for members_segmentfacts) and its parameters."""
     sql, params = to_sql(parse(expression), local_date(resolve_now(now)))

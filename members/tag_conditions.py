@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-
 from core.clock import local_date, programme_tz
 
 from .errors import MemberError, MemberErrorCode
@@ -150,7 +149,7 @@ def _compile(c: TagCondition, now: datetime) -> tuple[str, list]:
         else:
             since = _start_of_local_day(today - timedelta(days=int(c.days) - 1))
         at_least = int(c.minimum) if c.minimum is not None else 1
-        return (f"""(SELECT count(*) FROM members_memberactivity a
+        return ("""(SELECT count(*) FROM members_memberactivity a
                      WHERE a.member_id = m.id AND a.kind = %s AND a.occurred_at >= %s
                        AND a.occurred_at <= %s) >= %s""",
                 [values[0], since, now, at_least])

@@ -200,19 +200,27 @@ class PointsLot(models.Model):
         return f"lot {self.pk}: {self.remaining}/{self.original}"
 
 
-from .rule_models import (  # noqa: E402  (earning rules live in their own module)
-    EarningRule, EntryLine, RuleAward, RuleBudget,
+from .coupon_models import (  # noqa: E402  (coupons live in their own module)
+    Coupon,
+    CouponEvent,
+    CouponKind,
+    CouponTemplate,
 )
 from .hold_models import PointsHold, PointsHoldLot  # noqa: E402
 from .liability_models import PointsMonthTotal, PointsRollupCursor  # noqa: E402
 from .partner_models import (  # noqa: E402
-    ExchangeDirection, PartnerDailyTotal, PartnerExchange, PartnerProgramme,
-)
-
-from .coupon_models import (  # noqa: E402  (coupons live in their own module)
-    Coupon, CouponEvent, CouponKind, CouponTemplate,
+    ExchangeDirection,
+    PartnerDailyTotal,
+    PartnerExchange,
+    PartnerProgramme,
 )
 from .reward_models import Reward, RewardRedemption  # noqa: E402
+from .rule_models import (  # noqa: E402  (earning rules live in their own module)
+    EarningRule,
+    EntryLine,
+    RuleAward,
+    RuleBudget,
+)
 
 __all__ = ["PointsSettings", "PointsAccount", "EntryKind", "PointsEntry", "PointsLot",
            "EarningRule", "EntryLine", "RuleAward", "RuleBudget",

@@ -13,7 +13,6 @@ from .liability import MonthFigures, liability_report
 from .liability_models import PointsMonthTotal
 from .partner_models import PartnerExchange, PartnerProgramme
 
-
 CHART_FIGURES = (("issued", _("Issued"), "#2e7d32"), ("redeemed", _("Redeemed"), "#1565c0"),
                  ("expired", _("Expired"), "#c62828"))
 CHART_HEIGHT, BAR, GAP = 160, 14, 14

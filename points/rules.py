@@ -34,8 +34,15 @@ from members.models import Member, MemberTag
 
 from .locks import lock_accounts
 from .rule_models import (
-    Beneficiary, CapPeriod, EarningRule, EntryLine, Formula, RuleAward, RuleBudget, RuleEvent,
+    Beneficiary,
+    CapPeriod,
+    EarningRule,
+    EntryLine,
+    Formula,
     Rounding,
+    RuleAward,
+    RuleBudget,
+    RuleEvent,
 )
 from .services import Movement, points_earn
 

@@ -24,7 +24,12 @@ from members.admin_search import MemberSearchMixin
 from members.models import Member
 
 from .benefit_models import (
-    FIXED_SERVICE_KINDS, Benefit, BenefitAttachment, BenefitGrant, BenefitKind, GrantPeriod,
+    FIXED_SERVICE_KINDS,
+    Benefit,
+    BenefitAttachment,
+    BenefitGrant,
+    BenefitKind,
+    GrantPeriod,
 )
 from .benefits import benefit_grant_claim, benefit_grant_use
 from .figures import benefit_cost_by_tier, month_bounds, paid_membership_figures

@@ -26,7 +26,13 @@ from points.rules import EarnOutcome
 from points.services import Movement
 
 from .benefit_models import (
-    COUPON_KINDS, BenefitGrant, BenefitUse, GrantCoupon, GrantPeriod, GrantStatus, MultiplierBonus,
+    COUPON_KINDS,
+    BenefitGrant,
+    BenefitUse,
+    GrantCoupon,
+    GrantPeriod,
+    GrantStatus,
+    MultiplierBonus,
 )
 from .errors import TierError, TierErrorCode
 from .locks import lock_benefit_grant

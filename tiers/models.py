@@ -205,7 +205,11 @@ class TierChange(models.Model):
 
 # Benefits and paid membership live in their own modules; importing them here registers
 # their models with the app.
-from .paid_models import PaidMembership, PaidPlan, PaidPurchase  # noqa: E402,F401
 from .benefit_models import (  # noqa: E402,F401
-    Benefit, BenefitAttachment, BenefitGrant, BenefitUse, MultiplierBonus,
+    Benefit,
+    BenefitAttachment,
+    BenefitGrant,
+    BenefitUse,
+    MultiplierBonus,
 )
+from .paid_models import PaidMembership, PaidPlan, PaidPurchase  # noqa: E402,F401

@@ -23,7 +23,13 @@ from members.services.tags import member_tags_add, member_tags_remove, tag_write
 from .errors import TierError, TierErrorCode
 from .locks import lock_growth_accounts
 from .models import (
-    ChangeReason, GrowthAccount, GrowthEntry, GrowthKind, Tier, TierChange, TierSettings,
+    ChangeReason,
+    GrowthAccount,
+    GrowthEntry,
+    GrowthKind,
+    Tier,
+    TierChange,
+    TierSettings,
 )
 
 MAX_GROWTH = 100_000_000  # one operation; guards against typos and overflow

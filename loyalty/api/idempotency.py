@@ -17,8 +17,8 @@ import json
 from collections.abc import Callable
 
 from django.db import OperationalError, transaction
-from psycopg.errors import LockNotAvailable
 from django.utils import timezone
+from psycopg.errors import LockNotAvailable
 from rest_framework.response import Response
 
 from core.errors import LoyaltyError

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from django.http import Http404
 from rest_framework import generics, serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -12,8 +12,7 @@ from rest_framework.response import Response
 from points import selectors
 from points.models import Reward, RewardRedemption
 from points.reward_models import Fulfilment
-from points.reward_selectors import rewards_for_member
-from points.reward_selectors import redemptions_for
+from points.reward_selectors import redemptions_for, rewards_for_member
 from points.rewards import MAX_QUANTITY, redemption_cancel, reward_redeem
 
 from .base import MAX_ID, ApiView, member_or_404

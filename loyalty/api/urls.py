@@ -1,8 +1,24 @@
 from django.urls import path, re_path
 
-from . import converters  # noqa: F401  (registers <code:…> for tag and segment codes)
-from . import (benefits, checkout, coupons, errors, events, holds, members, orders, paid,
-               partners, points, reports, rewards, segments, tags, tiers)
+from . import (
+               benefits,
+               checkout,
+               converters,  # noqa: F401  (registers <code:…> for tag and segment codes)
+               coupons,
+               errors,
+               events,
+               holds,
+               members,
+               orders,
+               paid,
+               partners,
+               points,
+               reports,
+               rewards,
+               segments,
+               tags,
+               tiers,
+)
 
 app_name = "api"
 

@@ -3,7 +3,12 @@
 from .activity import ActivityInput, activity_record
 from .members import MemberInput, member_check, member_register, member_set_status, member_update
 from .orders import (
-    LineInput, ReturnInput, ReturnLineInput, SaleInput, order_record_return, order_record_sale,
+    LineInput,
+    ReturnInput,
+    ReturnLineInput,
+    SaleInput,
+    order_record_return,
+    order_record_sale,
 )
 from .tags import member_tags_add, member_tags_remove
 

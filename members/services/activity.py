@@ -11,7 +11,6 @@ from core.clock import resolve_now
 from ..errors import ActivityError, ActivityErrorCode, MemberError, MemberErrorCode
 from ..models import ActivityKind, Member, MemberActivity
 
-
 MAX_PAYLOAD = 16 * 1024
 
 

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import TypeVar
 
 from django.db import OperationalError, connection, transaction
-from psycopg import errors as pg_errors
 from django.db.models import QuerySet
+from psycopg import errors as pg_errors
 
 from core.clock import resolve_now
 

@@ -4,7 +4,6 @@ import django.core.validators
 import django.db.models.deletion
 from django.db import migrations, models
 
-
 # A coupon's history is append-only in PostgreSQL itself, like the points ledger.
 FORBID = """
 CREATE OR REPLACE FUNCTION points_coupon_event_is_append_only() RETURNS trigger AS $$

@@ -48,8 +48,8 @@ def redis_url() -> str | None:
 
 @pytest.mark.django_db(transaction=True)
 def test_beat_schedule_is_stored_by_django_celery_beat():
-    from django_celery_beat.schedulers import DatabaseScheduler
     from django_celery_beat.models import PeriodicTask
+    from django_celery_beat.schedulers import DatabaseScheduler
 
     from config.celery import app
 

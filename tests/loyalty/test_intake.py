@@ -14,13 +14,24 @@ import pytest
 from django.db import transaction
 
 from loyalty.intake import (
-    ActivityOutcome, RegistrationOutcome, ReturnOutcome, SaleOutcome, record_activity,
-    record_return, record_sale, register_member,
+    ActivityOutcome,
+    RegistrationOutcome,
+    ReturnOutcome,
+    SaleOutcome,
+    record_activity,
+    record_return,
+    record_sale,
+    register_member,
 )
 from members.errors import MemberError, OrderError
 from members.models import ActivityKind, Member, MemberActivity, Order, OrderLine
 from members.services import (
-    ActivityInput, LineInput, MemberInput, ReturnInput, ReturnLineInput, SaleInput,
+    ActivityInput,
+    LineInput,
+    MemberInput,
+    ReturnInput,
+    ReturnLineInput,
+    SaleInput,
     member_set_status,
 )
 from tests.races import run_at_once

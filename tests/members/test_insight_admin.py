@@ -11,7 +11,13 @@ from django.urls import reverse
 
 from loyalty import intake
 from members.models import (
-    MemberTag, Segment, SegmentSnapshot, Tag, TagChange, TagCondition, TagRule,
+    MemberTag,
+    Segment,
+    SegmentSnapshot,
+    Tag,
+    TagChange,
+    TagCondition,
+    TagRule,
 )
 from members.services import LineInput, SaleInput, member_tags_add
 

@@ -14,7 +14,11 @@ from loyalty.intake import record_return, record_sale
 from members.errors import MemberError, OrderError
 from members.models import Member, Order, OrderLine
 from members.services import (
-    LineInput, ReturnInput, ReturnLineInput, SaleInput, member_set_status,
+    LineInput,
+    ReturnInput,
+    ReturnLineInput,
+    SaleInput,
+    member_set_status,
 )
 
 D = Decimal

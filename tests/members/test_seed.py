@@ -12,7 +12,11 @@ from django.db import connection
 
 from core.phones import normalise_mobile
 from members.management.commands.seed_members import (
-    MOBILE_SPACE, RowGenerator, SeedStore, Start, mobile_suffix,
+    MOBILE_SPACE,
+    RowGenerator,
+    SeedStore,
+    Start,
+    mobile_suffix,
 )
 from members.models import Member, MemberActivity, MemberTag, Order, OrderLine
 from members.services import MemberInput, member_register

@@ -14,7 +14,11 @@ from django.db import connection, transaction
 from members.models import Member, MemberTag, SegmentFacts, Tag
 from members.segments import segment_count
 from members.services import (
-    MemberInput, member_set_status, member_tags_add, member_tags_remove, member_update,
+    MemberInput,
+    member_set_status,
+    member_tags_add,
+    member_tags_remove,
+    member_update,
 )
 from tests.races import run_at_once
 

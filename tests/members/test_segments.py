@@ -13,7 +13,10 @@ from members.errors import MemberError
 from members.models import Member, MemberTag, Segment, SnapshotMember, Tag
 from members.segment_expr import Op, Term, matches, parse
 from members.segments import (
-    segment_contains, segment_count, segment_export_rows, segment_preview,
+    segment_contains,
+    segment_count,
+    segment_export_rows,
+    segment_preview,
 )
 from members.services import member_tags_add, member_tags_remove
 from members.services.segments import segment_snapshot_take

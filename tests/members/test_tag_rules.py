@@ -12,11 +12,23 @@ import pytest
 from loyalty.intake import record_activity, record_return, record_sale
 from members.errors import MemberError
 from members.models import (
-    ActivityKind, Member, MemberStats, MemberTag, SegmentFacts, Tag, TagChange, TagCondition,
+    ActivityKind,
+    Member,
+    MemberStats,
+    MemberTag,
+    SegmentFacts,
+    Tag,
+    TagChange,
+    TagCondition,
     TagRule,
 )
 from members.services import (
-    ActivityInput, LineInput, ReturnInput, ReturnLineInput, SaleInput, member_tags_add,
+    ActivityInput,
+    LineInput,
+    ReturnInput,
+    ReturnLineInput,
+    SaleInput,
+    member_tags_add,
 )
 from members.services.tag_rules import tag_rules_refresh, tag_rules_refresh_member
 

@@ -15,12 +15,14 @@ from loyalty.intake import record_sale
 from points.errors import PointsError
 from points.models import EntryKind, PointsEntry, PointsLot
 from points.services import (
-    points_adjust, points_earn, points_expire_due, points_spend, points_unlock_due,
+    points_adjust,
+    points_earn,
+    points_expire_due,
+    points_spend,
+    points_unlock_due,
 )
 from tests.points.helpers import assert_ledger_consistent, balances, sale_input, set_points_settings
 from tests.races import run_at_once
-
-
 
 
 def code_of(result: object) -> str:

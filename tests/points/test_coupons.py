@@ -10,7 +10,12 @@ import pytest
 from django.db import DatabaseError, transaction
 
 from points.coupons import (
-    coupon_issue, coupon_redeem, coupon_value, coupon_void, coupons_expire_due, coupons_upload,
+    coupon_issue,
+    coupon_redeem,
+    coupon_value,
+    coupon_void,
+    coupons_expire_due,
+    coupons_upload,
 )
 from points.errors import PointsError
 from points.models import Coupon, CouponEvent

@@ -16,7 +16,11 @@ from loyalty.intake import record_return, record_sale
 from points.models import EntryKind, PointsAccount, PointsEntry, PointsLot
 from points.services import points_adjust
 from tests.points.helpers import (
-    assert_ledger_consistent, balances, return_input, sale_input, set_points_settings,
+    assert_ledger_consistent,
+    balances,
+    return_input,
+    sale_input,
+    set_points_settings,
 )
 
 

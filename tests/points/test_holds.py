@@ -12,7 +12,10 @@ from django.contrib.auth.models import User
 
 from points.errors import PointsError
 from points.holds import (
-    points_hold, points_hold_capture, points_hold_release, points_holds_expire_due,
+    points_hold,
+    points_hold_capture,
+    points_hold_release,
+    points_holds_expire_due,
 )
 from points.models import EntryKind, PointsEntry, PointsHold, PointsLot
 from points.services import points_adjust, points_expire_due, points_spend

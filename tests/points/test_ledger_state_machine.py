@@ -1,7 +1,8 @@
 """A Hypothesis state machine drives the points services with a controlled clock over 2–3
 members — sales and returns through the intake, spends, adjustments, checkout holds with
 their capture, release and expiry, the expiry and unlock jobs, freezing — and keeps its
-own model of every member's lots, pending points, holds and debt, computed from what each operation should do (never by reading the ledger back).
+own model of every member's lots, pending points, holds and debt, computed from what each
+operation should do (never by reading the ledger back).
 
 After every step the database must match the model lot by lot, and the ledger's own
 invariants must hold: each balance equals the sum of its entries, the lots back the
@@ -23,22 +24,38 @@ from django.db import transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
 )
 
 from loyalty.intake import record_return, record_sale
 from members.models import Member
 from members.services import (
-    LineInput, MemberInput, ReturnInput, ReturnLineInput, SaleInput, member_register,
+    LineInput,
+    MemberInput,
+    ReturnInput,
+    ReturnLineInput,
+    SaleInput,
+    member_register,
     member_set_status,
 )
 from points.errors import PointsError
 from points.holds import (
-    points_hold, points_hold_capture, points_hold_release, points_holds_expire_due,
+    points_hold,
+    points_hold_capture,
+    points_hold_release,
+    points_holds_expire_due,
 )
 from points.models import EntryKind, PointsEntry, PointsHold, PointsLot
 from points.services import (
-    points_adjust, points_expire_due, points_spend, points_unlock_due,
+    points_adjust,
+    points_expire_due,
+    points_spend,
+    points_unlock_due,
 )
 from tests.conftest import SHANGHAI
 from tests.points.helpers import assert_ledgers_consistent, balances, set_points_settings

@@ -14,12 +14,12 @@ from loyalty.intake import record_return, record_sale
 from points.holds import points_hold, points_hold_capture, points_hold_release
 from points.liability import liability_report, points_liability_rollup
 from points.models import PointsMonthTotal, PointsRollupCursor, PointsSettings
-from points.services import points_adjust, points_earn, points_expire_due, points_spend
 from points.rewards import redemption_cancel, reward_redeem
+from points.services import points_adjust, points_earn, points_expire_due, points_spend
 from tests.conftest import SHANGHAI
 from tests.points.catalog_helpers import make_reward
-from tests.races import run_at_once
 from tests.points.helpers import return_input, sale_input, set_points_settings
+from tests.races import run_at_once
 
 
 def at(month: int, day: int, hour: int = 12, minute: int = 0) -> datetime:

@@ -12,7 +12,11 @@ from django.contrib.auth.models import User
 
 from points.errors import PointsError
 from points.models import (
-    EntryKind, PartnerDailyTotal, PartnerExchange, PartnerProgramme, PointsEntry,
+    EntryKind,
+    PartnerDailyTotal,
+    PartnerExchange,
+    PartnerProgramme,
+    PointsEntry,
 )
 from points.partners import partner_exchange_in, partner_exchange_out
 from points.services import points_adjust

@@ -18,7 +18,12 @@ from django.db.models import Sum
 from loyalty.intake import record_activity, record_return, record_sale, register_member
 from members.models import ActivityKind, Member, MemberTag, Tag
 from members.services import (
-    ActivityInput, LineInput, MemberInput, ReturnInput, ReturnLineInput, SaleInput,
+    ActivityInput,
+    LineInput,
+    MemberInput,
+    ReturnInput,
+    ReturnLineInput,
+    SaleInput,
     member_set_status,
 )
 from points.models import EntryKind, PointsEntry

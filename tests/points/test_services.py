@@ -23,12 +23,21 @@ from points.locks import lock_accounts
 from points.models import EntryKind, PointsEntry, PointsLot, PointsSettings
 from points.rules import BasketLine, EarnRequest, rules_earn, rules_try
 from points.services import (
-    MAX_POINTS, Movement, points_adjust, points_earn, points_expire_due, points_spend,
+    MAX_POINTS,
+    Movement,
+    points_adjust,
+    points_earn,
+    points_expire_due,
+    points_spend,
     points_unlock_due,
 )
 from tests.conftest import SHANGHAI
 from tests.points.helpers import (
-    assert_ledger_consistent, balances, return_input, sale_input, set_points_settings,
+    assert_ledger_consistent,
+    balances,
+    return_input,
+    sale_input,
+    set_points_settings,
 )
 
 D = Decimal
@@ -619,8 +628,8 @@ def test_one_earning_per_sale(store, member, now, settings_7d):
     order = sale.order
     again = rules_earn(EarnRequest(
         event="sale", member_id=member.pk, occurred_at=now, order_id=order.pk,
-        lines=tuple(BasketLine(l.line_no, l.sku, l.category, l.net_amount, l.pk)
-                    for l in order.lines.all())),
+        lines=tuple(BasketLine(ln.line_no, ln.sku, ln.category, ln.net_amount, ln.pk)
+                    for ln in order.lines.all())),
         source_key=f"sale:{order.pk}", now=now + timedelta(hours=1)).movements.get(member.pk)
     again = again or Movement(entry=PointsEntry.objects.get(source_key=f"sale:{order.pk}:member"),
                               created=False)

@@ -48,8 +48,9 @@ def test_tier_change_form_explains_reevaluation_and_renewal(admin_client):
 
 
 def test_keep_threshold_policy_in_plain_words():
-    from tiers.admin import end_policy_words
     from django.utils import translation
+
+    from tiers.admin import end_policy_words
 
     tier = Tier(validity_months=6, end_policy="keep_if_period_growth", keep_threshold=3_000)
     with translation.override("en"):

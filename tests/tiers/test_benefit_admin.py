@@ -132,6 +132,7 @@ def test_cost_and_figures_pages(admin_client, store, now):
     attach(benefit("double", "points_multiplier"), plan=annual, multiplier=Decimal("2"))
     member = register(now)
     from tiers.paid import paid_purchase
+
     from .test_ladder import sell
 
     paid_purchase(member_id=member.pk, plan_code="annual", purchase_id="P-1",

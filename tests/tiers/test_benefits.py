@@ -14,11 +14,10 @@ from django.db import IntegrityError, transaction
 from loyalty.intake import record_activity
 from members.services import ActivityInput
 from points.models import PointsEntry
+from tests.points.test_rules import make_rule
 from tiers.benefit_models import MultiplierBonus
 from tiers.paid import paid_purchase
 from tiers.selectors import member_benefits, member_discount_rate, member_points_multiplier
-
-from tests.points.test_rules import make_rule
 
 from .helpers import attach, benefit, plan
 from .test_ladder import register, sell

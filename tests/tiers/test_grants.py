@@ -14,18 +14,21 @@ import pytest
 
 from members.models import Member
 from points.coupon_models import Coupon
-from points.errors import PointsError
 from points.coupons import coupon_redeem
+from points.errors import PointsError
 from tests.points.catalog_helpers import basket, make_template
-from tiers.figures import benefit_cost_by_tier
-from tiers.models import Tier
 from tests.races import run_at_once
 from tiers.benefit_models import BenefitGrant, BenefitUse, GrantStatus
 from tiers.benefits import (
-    benefit_grant_claim, benefit_grant_use, benefit_grants_expire_due, benefit_grants_issue,
+    benefit_grant_claim,
+    benefit_grant_use,
+    benefit_grants_expire_due,
+    benefit_grants_issue,
     benefit_grants_issue_due,
 )
 from tiers.errors import TierError
+from tiers.figures import benefit_cost_by_tier
+from tiers.models import Tier
 from tiers.paid import paid_purchase
 
 from .helpers import attach, benefit, plan

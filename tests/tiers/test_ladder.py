@@ -15,13 +15,17 @@ from django.db import DatabaseError, connection, transaction
 from loyalty.intake import record_return, record_sale, register_member
 from members.models import MemberTag, TagChange
 from members.services import (
-    LineInput, MemberInput, ReturnInput, ReturnLineInput, SaleInput,
+    LineInput,
+    MemberInput,
+    ReturnInput,
+    ReturnLineInput,
+    SaleInput,
 )
 from points.models import PointsAccount
+from tests.races import run_at_once
 from tiers import services as tier_services
 from tiers.models import GrowthAccount, GrowthEntry, GrowthKind, Tier, TierChange
 from tiers.services import growth_add, tier_reevaluate_due
-from tests.races import run_at_once
 
 D = Decimal
 _mobiles = iter(range(10_000))

@@ -18,10 +18,22 @@ from loyalty import intake, roles
 from loyalty.models import ApiKey, Scope
 from loyalty.services import api_key_create, api_key_revoke
 from members.models import (
-    ActivityKind, Member, Segment, Store, Tag, TagCondition, TagGroup, TagRule,
+    ActivityKind,
+    Member,
+    Segment,
+    Store,
+    Tag,
+    TagCondition,
+    TagGroup,
+    TagRule,
 )
 from members.services import (
-    ActivityInput, LineInput, MemberInput, ReturnInput, ReturnLineInput, SaleInput,
+    ActivityInput,
+    LineInput,
+    MemberInput,
+    ReturnInput,
+    ReturnLineInput,
+    SaleInput,
     member_tags_add,
 )
 from members.services.insights import insights_rebuild

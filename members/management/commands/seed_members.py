@@ -30,8 +30,9 @@ import time
 from bisect import bisect_right
 from contextlib import closing
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from itertools import accumulate
-from datetime import date, datetime, timedelta, timezone as dt_timezone
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction

@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from tests.points.catalog_helpers import make_template
+from tests.tiers.helpers import attach, benefit, plan
 from tiers.benefit_models import BenefitGrant
 from tiers.benefits import benefit_grants_issue
 from tiers.paid_models import PaidPurchase
-from tests.points.catalog_helpers import make_template
-from tests.tiers.helpers import attach, benefit, plan
 
 from .conftest import API, error_code, new_idem
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from members.models import Member, MemberTag, Segment, SegmentFacts, Tag, TagChange
+from members.models import MemberTag, Segment, SegmentFacts, Tag, TagChange
 from members.services import member_tags_add
 from members.services.segments import segment_snapshot_take
 
