@@ -188,12 +188,14 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     _queue = BASE_DIR / "var" / "celery" / "queue"
     _processed = BASE_DIR / "var" / "celery" / "processed"
-    for _folder in (_queue, _processed):
+    _control = BASE_DIR / "var" / "celery" / "control"  # exchange tables (default: ./control)
+    for _folder in (_queue, _processed, _control):
         _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue),
         "data_folder_out": str(_queue),
         "processed_folder": str(_processed),
+        "control_folder": str(_control),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
