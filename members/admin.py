@@ -248,11 +248,21 @@ class MemberAdmin(ScaleAdmin):
         tag = forms.ModelChoiceField(queryset=Tag.objects.filter(is_active=True,
                                                                  kind=Tag.Kind.MANUAL))
 
-    @admin.action(description=_("Add a tag to the selected members"))
+    # tagging from the list is putting or taking member tags: whoever may do that on the
+    # member page (operators), not whoever may merely open the list (clerks, finance)
+    def has_tag_members_permission(self, request) -> bool:
+        return request.user.has_perm("members.add_membertag")
+
+    def has_untag_members_permission(self, request) -> bool:
+        return request.user.has_perm("members.delete_membertag")
+
+    @admin.action(description=_("Add a tag to the selected members"),
+                  permissions=["tag_members"])
     def add_tag(self, request, queryset):
         return self._tag_action(request, queryset, "add_tag")
 
-    @admin.action(description=_("Remove a tag from the selected members"))
+    @admin.action(description=_("Remove a tag from the selected members"),
+                  permissions=["untag_members"])
     def remove_tag(self, request, queryset):
         return self._tag_action(request, queryset, "remove_tag")
 

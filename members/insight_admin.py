@@ -6,7 +6,7 @@ import csv
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Subquery
 from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -78,7 +78,8 @@ class TagRuleAdmin(admin.ModelAdmin):
     inlines = (TagConditionInline,)
     actions = ("refresh_now",)
 
-    @admin.action(description=_("Refresh the selected rules for every member now"))
+    @admin.action(description=_("Refresh the selected rules for every member now"),
+                  permissions=["change"])
     def refresh_now(self, request, queryset):
         done = tag_rules_refresh(rule_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, _("Tags added: %(added)d, removed: %(removed)d.")
@@ -197,7 +198,8 @@ class SegmentAdmin(admin.ModelAdmin):
                               % {"n": snapshot.member_count}, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:members_segment_change", args=[segment.pk]))
 
-    @admin.action(description=_("Take a snapshot of the selected segments"))
+    @admin.action(description=_("Take a snapshot of the selected segments"),
+                  permissions=["change"])
     def take_snapshot(self, request, queryset):
         for segment in queryset[:20]:
             snapshot = segment_snapshot_take(segment_id=segment.pk)
@@ -269,6 +271,8 @@ class TagImportForm(forms.Form):
 def import_tag_view(model_admin, request):
     """Put a manual tag on the members whose numbers an operator pastes or uploads: one
     statement for the lot; unknown numbers are listed back."""
+    if not model_admin.has_tag_members_permission(request):
+        raise PermissionDenied
     form = TagImportForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():

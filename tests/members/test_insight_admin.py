@@ -140,3 +140,24 @@ def test_tag_history_is_searched_like_the_member_list(operator, make_member, vip
     member_page = reverse("admin:members_member_change", args=[wang.pk])
     assert f"<a href='{member_page}'>{wang.member_no}</a>" in page
 
+
+@pytest.mark.parametrize("role", ["clerks", "finance"])
+def test_tagging_members_in_bulk_is_for_who_may_tag(client, django_user_model, make_member,
+                                                    vip, role):
+    """A clerk serves members and finance reads figures: neither may put a tag on members
+    from the list or by import (both answered anyone who could open the list)."""
+    from loyalty.roles import roles_sync
+
+    user = django_user_model.objects.create_user(f"{role}-1", password="x", is_staff=True)
+    user.groups.add(roles_sync()[role])
+    client.force_login(user)
+    member = make_member()
+
+    imported = client.post(reverse("admin:members_member_import_tag"),
+                           {"tag": vip.pk, "member_numbers": member.member_no})
+    acted = client.post(reverse("admin:members_member_changelist"), {
+        "action": "add_tag", "apply": "1", "tag": vip.pk, "_selected_action": [member.pk]})
+
+    assert imported.status_code == 403
+    assert acted.status_code in (200, 302)  # the list answers "no such action"
+    assert not vip.member_tags.exists()
