@@ -179,7 +179,10 @@ class ApiKeyForm(forms.ModelForm):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    """Keys are created here and shown once; afterwards only the prefix is known."""
+    """Keys are created here and shown once; afterwards only the prefix is known.
+
+    A key's owner answers for what the key does, so whoever creates a key owns it; only a
+    superuser may name someone else (and only a superuser may look up other users)."""
 
     list_display = ("name", "prefix", "scopes", "owner", "rate_per_minute", "last_used_at",
                     "revoked_at")
@@ -194,6 +197,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
             kwargs["form"] = ApiKeyForm
         return super().get_form(request, obj, **kwargs)
 
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None:
+            return super().get_fieldsets(request, obj)
+        if request.user.is_superuser:
+            return [(None, {"fields": ("name", "scopes", "owner", "rate_per_minute")})]
+        return [(None, {"fields": ("name", "scopes", "rate_per_minute"),
+                        "description": _("You will own this key: what it does is "
+                                         "attributed to you.")})]
+
+    def get_changeform_initial_data(self, request):
+        return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:  # a key's grant never changes: revoke it and make a new one
             return ("name", "prefix", "scopes", "owner", "rate_per_minute", "last_used_at",
@@ -206,16 +221,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return
+        owner = form.cleaned_data.get("owner") if request.user.is_superuser else None
         key, plaintext = api_key_create(
             name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
-            owner_id=form.cleaned_data["owner"].pk,
+            owner_id=(owner or request.user).pk,
             rate_per_minute=form.cleaned_data["rate_per_minute"])
         obj.pk = key.pk
         self.message_user(request, format_html(
             "{} <code style='user-select:all'>{}</code>",
             _("Copy the key now; it will not be shown again:"), plaintext), messages.WARNING)
 
-    @admin.action(description=_("Revoke the selected keys"))
+    @admin.action(description=_("Revoke the selected keys"), permissions=["change"])
     def revoke(self, request, queryset):
         for key in queryset.filter(revoked_at__isnull=True):
             api_key_revoke(key_id=key.pk)

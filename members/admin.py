@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -42,6 +43,12 @@ from .services import (
     member_tags_remove,
     member_update,
 )
+
+
+def _local(moment, fmt: str) -> str:
+    """A stored (UTC) time as the programme shows it: Beijing time, like the rest of the
+    admin."""
+    return timezone.localtime(moment).strftime(fmt)
 
 
 @admin.register(MemberSettings)
@@ -180,7 +187,7 @@ class MemberAdmin(ScaleAdmin):
             "", "<tr><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td><td>{}</td>"
             "<td style='text-align:right'>{}</td></tr>",
             ((reverse("admin:members_order_change", args=[o.pk]), o.order_no, o.store.name,
-              o.get_kind_display(), o.ordered_at.strftime("%Y-%m-%d %H:%M"), o.net_amount)
+              o.get_kind_display(), _local(o.ordered_at, "%Y-%m-%d %H:%M"), o.net_amount)
              for o in orders),
         )
         link = reverse("admin:members_order_changelist") + f"?member__id__exact={obj.pk}"
@@ -193,8 +200,8 @@ class MemberAdmin(ScaleAdmin):
         if stats is None:
             return _("No purchases yet.")
         rows = [
-            (_("first purchase"), stats.first_purchase_at.strftime("%Y-%m-%d")),
-            (_("last purchase"), stats.last_purchase_at.strftime("%Y-%m-%d")),
+            (_("first purchase"), _local(stats.first_purchase_at, "%Y-%m-%d")),
+            (_("last purchase"), _local(stats.last_purchase_at, "%Y-%m-%d")),
             (_("orders"), stats.order_count), (_("returns"), stats.return_count),
             (_("net spend"), stats.net_spend),
             (_("average net spend per order"), stats.average_spend),
@@ -225,7 +232,7 @@ class MemberAdmin(ScaleAdmin):
             return _("No activity yet.")
         return format_html("<table>{}</table>", format_html_join(
             "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((a.occurred_at.strftime("%Y-%m-%d %H:%M"), a.get_kind_display(), a.name)
+            ((_local(a.occurred_at, "%Y-%m-%d %H:%M"), a.get_kind_display(), a.name)
              for a in rows)))
 
     def save_model(self, request, obj, form, change):
@@ -259,11 +266,21 @@ class MemberAdmin(ScaleAdmin):
         tag = forms.ModelChoiceField(queryset=Tag.objects.filter(is_active=True,
                                                                  kind=Tag.Kind.MANUAL))
 
-    @admin.action(description=_("Add a tag to the selected members"))
+    # tagging from the list is putting or taking member tags: whoever may do that on the
+    # member page (operators), not whoever may merely open the list (clerks, finance)
+    def has_tag_members_permission(self, request) -> bool:
+        return request.user.has_perm("members.add_membertag")
+
+    def has_untag_members_permission(self, request) -> bool:
+        return request.user.has_perm("members.delete_membertag")
+
+    @admin.action(description=_("Add a tag to the selected members"),
+                  permissions=["tag_members"])
     def add_tag(self, request, queryset):
         return self._tag_action(request, queryset, "add_tag")
 
-    @admin.action(description=_("Remove a tag from the selected members"))
+    @admin.action(description=_("Remove a tag from the selected members"),
+                  permissions=["untag_members"])
     def remove_tag(self, request, queryset):
         return self._tag_action(request, queryset, "remove_tag")
 

@@ -6,7 +6,8 @@ import csv
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import OuterRef, Subquery
 from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -19,6 +20,7 @@ from core.admin import ReadOnlyAdminMixin, ScaleAdmin
 from core.errors import LoyaltyError
 from core.phones import mask_mobile
 
+from .admin_search import MemberSearchMixin, member_link
 from .models import (
     Member,
     RfmRun,
@@ -84,7 +86,8 @@ class TagRuleAdmin(admin.ModelAdmin):
     inlines = (TagConditionInline,)
     actions = ("refresh_now",)
 
-    @admin.action(description=_("Refresh the selected rules for every member now"))
+    @admin.action(description=_("Refresh the selected rules for every member now"),
+                  permissions=["change"])
     def refresh_now(self, request, queryset):
         done = tag_rules_refresh(rule_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, _("Tags added: %(added)d, removed: %(removed)d.")
@@ -92,19 +95,20 @@ class TagRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(TagChange)
-class TagChangeAdmin(ReadOnlyAdminMixin, ScaleAdmin):
+class TagChangeAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
+    """Searched like every member list: a member's number, mobile or last four digits."""
+
     list_display = ("changed_at", "member_link", "tag_name", "action", "cause")
     list_filter = ("action", "cause")
     show_facets = admin.ShowFacets.NEVER
-    search_fields = ("member_id",)
-    search_help_text = _("A member id.")
+    search_fields = ("member_id",)  # the search itself is MemberSearchMixin's
     ordering = ("-id",)
 
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(member_id=int(term) if term.isdigit() else -1), False
+    def get_queryset(self, request):
+        # history keeps plain ids (no foreign key): the member number of each row shown
+        # comes from a subquery run for the rows of the page only
+        number = Member.objects.filter(pk=OuterRef("member_id")).values("member_no")[:1]
+        return super().get_queryset(request).annotate(member_no=Subquery(number))
 
     def changelist_view(self, request, extra_context=None):
         self._tag_names = dict(Tag.objects.values_list("pk", "name")[:5000])
@@ -116,8 +120,7 @@ class TagChangeAdmin(ReadOnlyAdminMixin, ScaleAdmin):
 
     @admin.display(description=_("member"))
     def member_link(self, obj: TagChange):
-        url = reverse("admin:members_member_change", args=[obj.member_id])
-        return format_html("<a href='{}'>{}</a>", url, obj.member_id)
+        return member_link(obj.member_id, getattr(obj, "member_no", None) or obj.member_id)
 
 
 class SegmentForm(forms.ModelForm):
@@ -203,7 +206,8 @@ class SegmentAdmin(admin.ModelAdmin):
                               % {"n": snapshot.member_count}, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:members_segment_change", args=[segment.pk]))
 
-    @admin.action(description=_("Take a snapshot of the selected segments"))
+    @admin.action(description=_("Take a snapshot of the selected segments"),
+                  permissions=["change"])
     def take_snapshot(self, request, queryset):
         for segment in queryset[:20]:
             snapshot = segment_snapshot_take(segment_id=segment.pk)
@@ -275,6 +279,8 @@ class TagImportForm(forms.Form):
 def import_tag_view(model_admin, request):
     """Put a manual tag on the members whose numbers an operator pastes or uploads: one
     statement for the lot; unknown numbers are listed back."""
+    if not model_admin.has_tag_members_permission(request):
+        raise PermissionDenied
     form = TagImportForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():

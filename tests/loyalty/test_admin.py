@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from loyalty.models import ApiKey
+from loyalty.roles import roles_sync
 from points.models import PointsAccount, PointsEntry
 from points.selectors import points_expiring_soon
 from points.services import points_earn
@@ -95,6 +96,68 @@ def test_api_key_is_shown_once_and_stored_hashed(admin_client, admin_user):
     assert sorted(key.scopes) == ["members:read", "orders:write"]
     page = admin_client.get(reverse("admin:loyalty_apikey_change", args=[key.pk]))
     assert plaintext not in page.content.decode()
+
+
+@pytest.fixture
+def operator_login(client):
+    """The demo's operator login, made as the demo makes it."""
+    from django.contrib.auth import get_user_model
+
+    from loyalty.management.commands.demo_data import Command
+
+    roles_sync()
+    Command().logins()
+    user = get_user_model().objects.get(username="operator")
+    client.force_login(user)
+    return user
+
+
+def test_an_operator_creates_a_key_that_the_operator_owns(client, operator_login, admin_user):
+    add = reverse("admin:loyalty_apikey_add")
+    page = client.get(add)
+    assert page.status_code == 200
+    assert "owner" not in page.context["adminform"].form.fields  # nobody to look up
+
+    # an owner slipped into the post is not taken: the creator answers for the key
+    response = client.post(add, {"name": "收银机", "scopes": ["orders:write"],
+                                 "owner": admin_user.pk, "rate_per_minute": "600"})
+
+    assert response.status_code == 302
+    key = ApiKey.objects.get()
+    assert (key.name, key.owner_id, key.scopes) == ("收银机", operator_login.pk, ["orders:write"])
+
+
+def test_a_superuser_may_name_the_owner_and_defaults_to_self(admin_client, admin_user,
+                                                             operator_login):
+    add = reverse("admin:loyalty_apikey_add")
+    assert admin_client.get(add).context["adminform"].form["owner"].value() == admin_user.pk
+    assert admin_client.get(reverse("admin:autocomplete"), {
+        "app_label": "loyalty", "model_name": "apikey", "field_name": "owner",
+        "term": "oper"}).json()["results"][0]["id"] == str(operator_login.pk)
+
+    response = admin_client.post(add, {"name": "小程序", "scopes": ["members:read"],
+                                       "owner": operator_login.pk, "rate_per_minute": "600"})
+
+    assert response.status_code == 302
+    assert ApiKey.objects.get().owner_id == operator_login.pk
+
+
+def test_only_who_may_change_keys_revokes_them(client, django_user_model, admin_user):
+    from loyalty.roles import FINANCE
+    from loyalty.services import api_key_create
+
+    key, _plaintext = api_key_create(name="小程序", scopes=["members:read"],
+                                     owner_id=admin_user.pk)
+    reader = django_user_model.objects.create_user("finance1", password="x", is_staff=True)
+    reader.groups.add(roles_sync()[FINANCE])
+    client.force_login(reader)
+    changelist = reverse("admin:loyalty_apikey_changelist")
+
+    assert client.get(changelist).status_code == 200  # finance may look at the keys
+    client.post(changelist, {"action": "revoke", "_selected_action": [key.pk]})
+
+    key.refresh_from_db()
+    assert key.revoked_at is None
 
 
 @pytest.mark.parametrize("url_name", ["admin:points_pointsentry_changelist",

@@ -19,7 +19,7 @@ from members.models import (
     TagCondition,
     TagRule,
 )
-from members.services import LineInput, SaleInput, member_tags_add
+from members.services import LineInput, SaleInput, member_tags_add, member_tags_remove
 
 
 @pytest.fixture
@@ -115,10 +115,55 @@ def test_tag_history_and_member_statistics_pages(operator, member, store, vip, n
         lines=(LineInput(line_no=1, sku="TEA", quantity=1, gross_amount=Decimal("68.00")),)),
         now=now - timedelta(days=1))
     member_tags_add(tag_id=vip.pk, member_ids=[member.pk], cause="manual", now=now)
-    history = operator.get(reverse("admin:members_tagchange_changelist"), {"q": str(member.pk)})
+    history = operator.get(reverse("admin:members_tagchange_changelist"),
+                           {"q": member.member_no})
     assert history.status_code == 200 and "VIP" in history.content.decode()
     page = operator.get(reverse("admin:members_member_change", args=[member.pk]))
     assert page.status_code == 200 and "68.00" in page.content.decode()
     for name in ("members_rfmrun_changelist", "members_rfmsegment_changelist",
                  "members_segment_changelist", "members_tagrule_changelist"):
         assert operator.get(reverse(f"admin:{name}")).status_code == 200, name
+
+
+def test_tag_history_is_searched_like_the_member_list(operator, make_member, vip, now):
+    """By member number, mobile or its last four digits — what an operator has at hand —
+    and each row names the member by number, linked to the member's page."""
+    wang, li = make_member(name="王芳"), make_member(name="李娜")
+    member_tags_add(tag_id=vip.pk, member_ids=[wang.pk, li.pk], cause="manual", now=now)
+    member_tags_remove(tag_id=vip.pk, member_ids=[li.pk], cause="manual", now=now)
+    url = reverse("admin:members_tagchange_changelist")
+
+    def found(term: str) -> list[tuple[int, str]]:
+        response = operator.get(url, {"q": term})
+        assert response.status_code == 200
+        return sorted((c.member_id, c.action) for c in response.context["cl"].result_list)
+
+    assert found(wang.member_no) == [(wang.pk, "added")]
+    assert found(li.mobile) == [(li.pk, "added"), (li.pk, "removed")]
+    assert found(li.mobile[-4:]) == [(li.pk, "added"), (li.pk, "removed")]
+    assert found("13999999999") == [] and found("没有这个人") == []
+    page = operator.get(url, {"q": wang.member_no}).content.decode()
+    member_page = reverse("admin:members_member_change", args=[wang.pk])
+    assert f"<a href='{member_page}'>{wang.member_no}</a>" in page
+
+
+@pytest.mark.parametrize("role", ["clerks", "finance"])
+def test_tagging_members_in_bulk_is_for_who_may_tag(client, django_user_model, make_member,
+                                                    vip, role):
+    """A clerk serves members and finance reads figures: neither may put a tag on members
+    from the list or by import (both answered anyone who could open the list)."""
+    from loyalty.roles import roles_sync
+
+    user = django_user_model.objects.create_user(f"{role}-1", password="x", is_staff=True)
+    user.groups.add(roles_sync()[role])
+    client.force_login(user)
+    member = make_member()
+
+    imported = client.post(reverse("admin:members_member_import_tag"),
+                           {"tag": vip.pk, "member_numbers": member.member_no})
+    acted = client.post(reverse("admin:members_member_changelist"), {
+        "action": "add_tag", "apply": "1", "tag": vip.pk, "_selected_action": [member.pk]})
+
+    assert imported.status_code == 403
+    assert acted.status_code in (200, 302)  # the list answers "no such action"
+    assert not vip.member_tags.exists()
