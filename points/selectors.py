@@ -13,7 +13,13 @@ from core.clock import resolve_now
 
 from .expiry import last_valid_date
 from .models import (
-    EarningRule, PointsAccount, PointsEntry, PointsHold, PointsLot, PointsSettings, RuleAward,
+    EarningRule,
+    PointsAccount,
+    PointsEntry,
+    PointsHold,
+    PointsLot,
+    PointsSettings,
+    RuleAward,
 )
 
 

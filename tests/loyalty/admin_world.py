@@ -11,7 +11,11 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_celery_beat.models import (
-    ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule,
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
 )
 
 from loyalty import intake, roles
@@ -19,10 +23,22 @@ from loyalty.management.commands.demo_data import LOGINS, Command
 from loyalty.models import Scope
 from loyalty.services import api_key_create
 from members.models import (
-    ActivityKind, Member, Segment, Store, Tag, TagChange, TagCondition, TagGroup, TagRule,
+    ActivityKind,
+    Member,
+    Segment,
+    Store,
+    Tag,
+    TagChange,
+    TagCondition,
+    TagGroup,
+    TagRule,
 )
 from members.services import (
-    ActivityInput, LineInput, MemberInput, SaleInput, member_tags_add,
+    ActivityInput,
+    LineInput,
+    MemberInput,
+    SaleInput,
+    member_tags_add,
 )
 from members.services.insights import insights_rebuild
 from points.coupons import coupon_issue
