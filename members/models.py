@@ -12,6 +12,8 @@ from django.utils.translation import pgettext_lazy
 
 from core.models import ProgrammeSettings
 
+from .fields import RegionField
+
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
@@ -41,7 +43,7 @@ class Store(models.Model):
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PHYSICAL)
-    region = models.CharField(_("region"), max_length=64, blank=True)
+    region = RegionField(_("region"), max_length=64, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -84,7 +86,7 @@ class Member(models.Model):
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices,
                               default=Gender.UNKNOWN)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
-    region = models.CharField(_("region"), max_length=64, blank=True)
+    region = RegionField(_("region"), max_length=64, blank=True)
     home_store = models.ForeignKey(Store, models.PROTECT, null=True, blank=True,
                                    related_name="home_members", verbose_name=_("home store"))
     source_channel = models.CharField(_("source channel"), max_length=16,
