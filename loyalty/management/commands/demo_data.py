@@ -3,7 +3,7 @@ purchases and then ran the programme for a year — sales, returns, points unloc
 and expired, tiers, benefits granted and used, coupons, paid plans bought, renewed and
 lapsed, statistics and the liability rollup — plus a login per role and an API key.
 
-The first run builds it into an empty database (about 20 seconds, a line per step); later
+The first run builds it into an empty database (about half a minute, a line per step); later
 runs see it is there and only refresh the logins and print them with the API key. A
 database that already holds other members gets no demo data.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
@@ -40,9 +40,11 @@ class Command(BaseCommand):
                                  "servers then, while the demo loads)")
 
     def handle(self, *args, **options):
+        if not 0 < options["scale"] <= 10:
+            raise CommandError("--scale must be above 0 and at most 10")
         if options["migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
-            self.stdout.write("Migrations applied.")
+            self.stdout.write("Migrations applied.")  # dev.py starts the servers on this line
         now = timezone.now()
         roles.roles_sync()
         logins = demo_logins()
