@@ -58,7 +58,7 @@ def demo_logins() -> tuple[Login, ...]:
     # Checking a password takes most of a second by design: the three side by side.
     with ThreadPoolExecutor(len(users)) as pool:
         resets = list(pool.map(to_set, users))
-    for (login, user, _created), reset in zip(users, resets):
+    for (login, user, _created), reset in zip(users, resets, strict=True):
         if reset:
             user.set_password(login.password)
         user.is_staff = True
