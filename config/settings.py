@@ -231,9 +231,32 @@ CELERY_BEAT_SCHEDULE = {
                                 "schedule": crontab(minute=5)},  # hourly
 }
 
+# One line per event on the console: 4xx answers without a traceback (the client's mistake;
+# 5xx keep theirs), the development server's access log without static files and health
+# checks. Django's own loggers write here once (not also through its default handlers).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "client_errors_in_one_line": {"()": "config.log_filters.ClientErrorsInOneLine"},
+        "quiet_server_requests": {"()": "config.log_filters.QuietServerRequests"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter",
+                          "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["client_errors_in_one_line"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
+                          "filters": ["quiet_server_requests"]},
+        "mail_admins": {"level": "ERROR", "filters": ["require_debug_false"],
+                        "class": "django.utils.log.AdminEmailHandler"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {"handlers": ["console", "mail_admins"], "level": "INFO",
+                   "propagate": False},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
