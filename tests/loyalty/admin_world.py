@@ -19,7 +19,8 @@ from django_celery_beat.models import (
 )
 
 from loyalty import intake, roles
-from loyalty.management.commands.demo_data import LOGINS, Command
+from loyalty.demo.access import LOGINS, demo_logins
+from loyalty.demo.catalog import demo_catalog
 from loyalty.models import Scope
 from loyalty.services import api_key_create
 from members.models import (
@@ -66,9 +67,9 @@ def role_users() -> dict[str, object]:
     """A login per role: the demo's own logins (made by the demo command), and for a role
     the demo has no login for, a staff user in the group roles_sync made."""
     groups = roles.roles_sync()
-    Command().logins()
+    demo_logins()
     User = get_user_model()
-    users = {group: User.objects.get(username=username) for username, _pw, group, _l in LOGINS}
+    users = {login.group: User.objects.get(username=login.username) for login in LOGINS}
     for name, group in groups.items():
         if name not in users:
             user = User.objects.create_user(f"{name}-login", password="x", is_staff=True)
@@ -99,7 +100,7 @@ def build_world() -> World:
     member_tags_add(tag_id=sports.pk, member_ids=[member.pk], cause=TagChange.Cause.MANUAL,
                     now=now)
 
-    Command().catalog(now)  # coupon templates, rewards, benefits, a paid plan, a partner
+    demo_catalog(now)  # coupon templates, rewards, benefits, a paid plan, a partner
     points_adjust(member_id=member.pk, points=5_000, operator_id=operator.pk,
                   reason="starting balance", now=now)
     reward_redeem(member_id=member.pk, reward_id=Reward.objects.get(kind="goods").pk,
