@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "loyalty.api.middleware.RequestIdMiddleware",  # X-Request-ID on every answer and log line
+    "loyalty.api.middleware.ApiErrorShapeMiddleware",  # /api/: JSON errors from any layer
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -160,19 +162,18 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty back office API",
-    "DESCRIPTION": (
-        "Authenticate with `Authorization: Bearer lk_<prefix>_<secret>`. Every error has the "
-        "shape `{\"error\": {\"code\", \"message\", \"details\"}}` with a stable code. "
-        "POSTs that move points need an `Idempotency-Key` header; sales and returns are "
-        "idempotent by store + order number."
-    ),
-    "VERSION": "1",
+    "DESCRIPTION": "",  # loyalty/api/docs.md, set by loyalty.api.schema.describe
+    "VERSION": "0.2.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "loyalty.api.schema.describe",
+    ],
 }
 CACHES = {
     "default": (
@@ -232,6 +233,11 @@ CELERY_BEAT_SCHEDULE = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "loyalty.api.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                             "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
