@@ -17,7 +17,9 @@ from http import HTTPStatus
 from pathlib import Path
 
 from django.utils import translation
+from django.utils.functional import Promise
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
@@ -303,6 +305,29 @@ class LoyaltyAutoSchema(AutoSchema):
 
 def _clean(doc: str) -> str:
     return inspect.cleandoc(doc).strip()
+
+
+# --- the document ---------------------------------------------------------------------------
+
+class EnglishSchemaGenerator(SchemaGenerator):
+    """Generates the document in English whatever language is active (a request's, or the
+    default zh-hans of `manage.py spectacular`): labels, help texts and choice names are
+    translated strings, and clients name their classes after them."""
+
+    def get_schema(self, request=None, public=False):
+        with translation.override("en"):
+            return _plain(super().get_schema(request=request, public=public))
+
+
+def _plain(value):
+    """Every lazy translation resolved now, while English is active."""
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Promise):
+        return str(value)
+    return value
 
 
 # --- the served document ----------------------------------------------------------------

@@ -3,18 +3,15 @@ a view here would import them back)."""
 
 from __future__ import annotations
 
-from django.utils import translation
 from drf_spectacular.views import SpectacularAPIView
 
 
 class SchemaView(SpectacularAPIView):
     """The OpenAPI document: one English schema whatever `Accept-Language` says (generated
-    clients name their classes after it). The docs page around it may be translated."""
+    clients name their classes after it; `schema.EnglishSchemaGenerator` writes it). The
+    docs page around it may be translated."""
 
-    def dispatch(self, request, *args, **kwargs):
-        with translation.override("en"):
-            response = super().dispatch(request, *args, **kwargs)
-            if hasattr(response, "render"):
-                response.render()
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
         response["Content-Language"] = "en"
         return response
