@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "loyalty.api.middleware.RequestIdMiddleware",  # X-Request-ID on every answer and log line
+    "loyalty.api.middleware.ApiErrorShapeMiddleware",  # /api/: JSON errors from any layer
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -160,19 +162,19 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty back office API",
-    "DESCRIPTION": (
-        "Authenticate with `Authorization: Bearer lk_<prefix>_<secret>`. Every error has the "
-        "shape `{\"error\": {\"code\", \"message\", \"details\"}}` with a stable code. "
-        "POSTs that move points need an `Idempotency-Key` header; sales and returns are "
-        "idempotent by store + order number."
-    ),
-    "VERSION": "1",
+    "DESCRIPTION": "",  # loyalty/api/docs.md, set by loyalty.api.schema.describe
+    "VERSION": "0.2.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "DEFAULT_GENERATOR_CLASS": "loyalty.api.schema.EnglishSchemaGenerator",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "loyalty.api.schema.describe",
+    ],
 }
 CACHES = {
     "default": (
@@ -240,14 +242,17 @@ LOGGING = {
     "filters": {
         "client_errors_in_one_line": {"()": "config.log_filters.ClientErrorsInOneLine"},
         "quiet_server_requests": {"()": "config.log_filters.QuietServerRequests"},
+        "request_id": {"()": "loyalty.api.middleware.RequestIdLogFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "django.server": {"()": "django.utils.log.ServerFormatter",
                           "format": "[{server_time}] {message}", "style": "{"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["client_errors_in_one_line"]},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain",
+                    "filters": ["request_id", "client_errors_in_one_line"]},
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
                           "filters": ["quiet_server_requests"]},
         "mail_admins": {"level": "ERROR", "filters": ["require_debug_false"],

@@ -2,60 +2,67 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from core.money import MAX_AMOUNT
+from members.errors import MemberErrorCode, OrderErrorCode
 from members.models import Order, OrderLine
 from members.services import LineInput, ReturnInput, ReturnLineInput, SaleInput
+from members.services.orders import MAX_LINES
+from points.errors import PointsErrorCode
 
 from ..intake import record_return, record_sale
 from .base import MAX_ID, ApiView
-from .events import rule_results
+from .events import RuleResultSerializer, rule_results
+from .fields import DateTime, Input, Integer, Money, Text
 from .idempotency import run_idempotent
 
-AMOUNT = {"max_digits": 12, "decimal_places": 2, "min_value": 0, "max_value": MAX_AMOUNT}
+ZERO = Decimal("0")
 
 
-class LineSerializer(serializers.Serializer):
-    line_no = serializers.IntegerField(min_value=1, max_value=32767)
-    sku = serializers.CharField(max_length=64)
-    category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
-    gross_amount = serializers.DecimalField(**AMOUNT)
-    coupon_discount = serializers.DecimalField(**AMOUNT, default=0)
-    tier_discount = serializers.DecimalField(**AMOUNT, default=0)
-    other_discount = serializers.DecimalField(**AMOUNT, default=0)
-    points_cash = serializers.DecimalField(**AMOUNT, default=0,
-                                           help_text="Money value of points used as cash.")
-    net_amount = serializers.DecimalField(**AMOUNT, required=False,
-                                          help_text="Net paid; when given it must equal gross "
-                                                    "less discounts and points used as cash.")
+class LineSerializer(Input):
+    line_no = Integer(min_value=1, max_value=32767, help_text="Unique within the order.")
+    sku = Text(max_length=64)
+    category = Text(max_length=64, blank=True, required=False, default="")
+    quantity = Integer(min_value=1, max_value=1_000_000)
+    gross_amount = Money()
+    coupon_discount = Money(default=ZERO)
+    tier_discount = Money(default=ZERO)
+    other_discount = Money(default=ZERO)
+    points_cash = Money(default=ZERO, help_text="Money value of points used as cash.")
+    net_amount = Money(required=False,
+                       help_text="Net paid; when given it must equal gross less discounts and "
+                                 "points used as cash (`amounts_do_not_add_up`), which may not "
+                                 "exceed gross.")
 
 
-class SaleInputSerializer(serializers.Serializer):
-    store = serializers.CharField(max_length=32, help_text="Store code.")
-    order_no = serializers.CharField(max_length=64)
-    member = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Member id.")
-    ordered_at = serializers.DateTimeField()
-    lines = LineSerializer(many=True, allow_empty=False, max_length=500)
+class SaleInputSerializer(Input):
+    store = Text(max_length=32, help_text="Store code.")
+    order_no = Text(max_length=64, help_text="Unique per store.")
+    member = Integer(min_value=1, max_value=MAX_ID, help_text="Member id.")
+    ordered_at = DateTime()
+    lines = LineSerializer(many=True, allow_empty=False, max_length=MAX_LINES,
+                           help_text="Each line number once; the order's gross total at most "
+                                     "9999999999.99.")
 
 
-class ReturnLineSerializer(serializers.Serializer):
-    line_no = serializers.IntegerField(min_value=1, max_value=32767,
-                                       help_text="The sale's line being returned.")
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+class ReturnLineSerializer(Input):
+    line_no = Integer(min_value=1, max_value=32767, help_text="The sale's line being returned.")
+    quantity = Integer(min_value=1, max_value=1_000_000)
 
 
-class ReturnInputSerializer(serializers.Serializer):
-    store = serializers.CharField(max_length=32, help_text="Store code of the return.")
-    order_no = serializers.CharField(max_length=64, help_text="The return's own number.")
-    sale_order_no = serializers.CharField(max_length=64)
-    sale_store = serializers.CharField(max_length=32, required=False,
-                                       help_text="Store code of the sale, if not the same.")
-    ordered_at = serializers.DateTimeField()
-    lines = ReturnLineSerializer(many=True, allow_empty=False, max_length=500)
+class ReturnInputSerializer(Input):
+    store = Text(max_length=32, help_text="Store code of the return.")
+    order_no = Text(max_length=64, help_text="The return's own number, unique per store.")
+    sale_order_no = Text(max_length=64, help_text="The sale's order number.")
+    sale_store = Text(max_length=32, required=False,
+                      help_text="Store code of the sale, if not the same.")
+    ordered_at = DateTime()
+    lines = ReturnLineSerializer(many=True, allow_empty=False, max_length=MAX_LINES,
+                                 help_text="Each sale line once.")
 
 
 class OrderLineOutputSerializer(serializers.ModelSerializer):
@@ -68,7 +75,9 @@ class OrderLineOutputSerializer(serializers.ModelSerializer):
 class OrderOutputSerializer(serializers.ModelSerializer):
     store = serializers.SlugRelatedField(slug_field="code", read_only=True)
     sale_order_no = serializers.CharField(source="original_order.order_no", default=None,
-                                          read_only=True)
+                                          read_only=True, allow_null=True,
+                                          help_text="For a return: its sale's order number; "
+                                                    "null for a sale.")
     lines = OrderLineOutputSerializer(many=True, read_only=True)
 
     class Meta:
@@ -84,8 +93,8 @@ class OrderOutcomeSerializer(serializers.Serializer):
     points = serializers.IntegerField(help_text="Points this order earned (negative: reversed).")
     points_pending = serializers.IntegerField(help_text="Of which pending the return window.")
     debt = serializers.IntegerField(help_text="Points reversed beyond the balance, owed.")
-    rules = serializers.ListField(child=serializers.DictField(), required=False,
-                                  help_text="For a new sale: what each earning rule gave and why.")
+    rules = RuleResultSerializer(many=True, help_text="For a new sale: what each earning rule "
+                                                      "gave and why; empty otherwise.")
 
 
 def outcome_body(outcome) -> dict:
@@ -101,11 +110,23 @@ def outcome_body(outcome) -> dict:
 
 
 class SaleView(ApiView):
+    """Record a sale: the order is stored once per store and order number, then it earns
+    points through the earning rules (pending until the return window ends), growth
+    toward the next tier, and updates the member's statistics and rule tags. Sending the
+    same sale again answers it (200, `created: false`) and does nothing more; another sale
+    under a used number is refused. A frozen member's sale is recorded but earns nothing.
+    A sale that would earn more than 100,000,000 points at once is refused
+    (`amount_too_large`)."""
+
     required_scopes = ("orders:write",)
     idempotency = "optional"
+    errors = (MemberErrorCode.MEMBER_NOT_FOUND, MemberErrorCode.MEMBER_CLOSED,
+              MemberErrorCode.STORE_NOT_FOUND, OrderErrorCode.INVALID_ORDER,
+              OrderErrorCode.AMOUNTS_DO_NOT_ADD_UP, OrderErrorCode.ORDER_NUMBER_CONFLICT,
+              PointsErrorCode.AMOUNT_TOO_LARGE)
 
-    @extend_schema(request=SaleInputSerializer, responses={201: OrderOutcomeSerializer,
-                                                           200: OrderOutcomeSerializer},
+    @extend_schema(operation_id="saleRecord", request=SaleInputSerializer,
+                   responses={201: OrderOutcomeSerializer, 200: OrderOutcomeSerializer},
                    summary="Record a sale (idempotent by store + order number)", tags=["orders"])
     def post(self, request):
         serializer = SaleInputSerializer(data=request.data)
@@ -124,11 +145,19 @@ class SaleView(ApiView):
 
 
 class ReturnView(ApiView):
+    """Record a return against its sale, line by line (part of a line's quantity may come
+    back). The points the returned lines earned are reversed in proportion — from pending
+    first, then available, and any shortfall becomes debt — and growth and statistics
+    follow. Idempotent by store + the return's own number, like a sale."""
+
     required_scopes = ("orders:write",)
     idempotency = "optional"
+    errors = (MemberErrorCode.STORE_NOT_FOUND, OrderErrorCode.INVALID_ORDER,
+              OrderErrorCode.SALE_NOT_FOUND, OrderErrorCode.LINE_NOT_FOUND,
+              OrderErrorCode.RETURN_EXCEEDS_SALE, OrderErrorCode.ORDER_NUMBER_CONFLICT)
 
-    @extend_schema(request=ReturnInputSerializer, responses={201: OrderOutcomeSerializer,
-                                                             200: OrderOutcomeSerializer},
+    @extend_schema(operation_id="returnRecord", request=ReturnInputSerializer,
+                   responses={201: OrderOutcomeSerializer, 200: OrderOutcomeSerializer},
                    summary="Record a return against its sale", tags=["orders"])
     def post(self, request):
         serializer = ReturnInputSerializer(data=request.data)
