@@ -1,6 +1,9 @@
 """Demo data for a first look: stores, a few hundred members with orders, tags and activity,
 a rewards catalog with coupons, benefits on the reference ladder, a paid plan, a partner
-programme, an operator login and a clerk login. Running it again adds nothing twice."""
+programme, and a login per role. Running it again adds nothing twice.
+
+It refuses to run with DEBUG off unless given --force; it never changes the password of a
+login that exists already, and never revokes an API key."""
 
 from __future__ import annotations
 
@@ -9,19 +12,21 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from loyalty import intake, roles
 from loyalty.models import ApiKey, Scope
-from loyalty.services import api_key_create, api_key_revoke
+from loyalty.services import api_key_create
 from members.models import (
     ActivityKind,
     Member,
     Segment,
     Store,
+    StoreStaff,
     Tag,
     TagCondition,
     TagGroup,
@@ -43,9 +48,13 @@ from tiers.models import Tier
 from tiers.paid_models import PaidPlan
 
 LOGINS = (
+    ("progadmin", "progadmin-demo-2026", roles.PROGRAMME_ADMINS,
+     "Programme admin (staff, API keys)"),
     ("operator", "operator-demo-2026", roles.OPERATORS, "Operator (admin console)"),
-    ("clerk", "clerk-demo-2026", roles.CLERKS, "Clerk (store SH001)"),
+    ("clerk", "clerk-demo-2026", roles.CLERKS, "Clerk (stores SH001, SH002)"),
+    ("finance", "finance-demo-2026", roles.FINANCE, "Finance (read-only figures)"),
 )
+CLERK_STORES = ("SH001", "SH002")
 STORES = (
     ("SH001", "上海南京西路店", "上海"), ("SH002", "上海徐家汇店", "上海"),
     ("BJ001", "北京三里屯店", "北京"), ("GZ001", "广州天河店", "广东"),
@@ -64,7 +73,16 @@ DEMO_KEY_NAME = "demo storefront"
 class Command(BaseCommand):
     help = "Load demo stores, members, orders, tags and logins (idempotent)."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true",
+                            help="Run even with DEBUG off (the demo logins have published "
+                                 "passwords: never on a production database).")
+
     def handle(self, *args, **options):
+        if not settings.DEBUG and not options.get("force"):
+            raise CommandError("DEBUG is off: this looks like production, and the demo adds "
+                               "logins with published passwords. Use --force to load it "
+                               "anyway.")
         roles.roles_sync()
         logins = self.logins()
         if Member.objects.filter(external_id__startswith="demo-").exists():
@@ -74,8 +92,8 @@ class Command(BaseCommand):
         self.catalog(timezone.now())
         self.stdout.write("\nLogins:")
         for username, password, _group, label in logins:
-            self.stdout.write(f"  {label:<28} user {username:<10} password {password}")
-        self.stdout.write(f"\nAPI key (all scopes, new each run): {self.api_key()}")
+            self.stdout.write(f"  {label:<36} user {username:<10} password {password}")
+        self.stdout.write(f"\nAPI key (all scopes): {self.api_key()}")
 
     def insights(self, now):
         """A rule tag, a segment, and the nightly rebuild (statistics, RFM, lifecycle)."""
@@ -143,20 +161,32 @@ class Command(BaseCommand):
             "member_daily_limit_in": 10_000})
 
     def logins(self):
+        """A login per role, made once: a login that exists keeps its password (shown as
+        unchanged), so a second run never resets what someone set since."""
         User = get_user_model()
-        for username, password, group, _label in LOGINS:
-            user, _ = User.objects.get_or_create(username=username)
-            user.is_staff = True
-            user.set_password(password)
-            user.save()
-            user.groups.add(Group.objects.get(name=group))
-        return LOGINS
+        shown = []
+        for username, password, group, label in LOGINS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = User.objects.create_user(username, password=password, is_staff=True)
+                user.groups.add(Group.objects.get(name=group))
+            else:
+                password = "(unchanged)"
+            shown.append((username, password, group, label))
+        clerk = User.objects.get(username="clerk")
+        for code, name, region in STORES:
+            if code in CLERK_STORES:
+                store = Store.objects.get_or_create(code=code, defaults={
+                    "name": name, "region": region})[0]
+                StoreStaff.objects.get_or_create(user=clerk, store=store)
+        return shown
 
     def api_key(self) -> str:
-        """A fresh demo key: the old one is revoked, since a key's secret is shown only once."""
-        for key in ApiKey.objects.filter(name=DEMO_KEY_NAME, revoked_at__isnull=True):
-            api_key_revoke(key_id=key.pk)
-        owner = get_user_model().objects.get(username="operator")
+        """The demo key, made on the first run and owned by the programme admin. A key's
+        secret is shown once: a later run keeps the key (and revokes none)."""
+        if ApiKey.objects.filter(name=DEMO_KEY_NAME, revoked_at__isnull=True).exists():
+            return "(made by an earlier run; its secret was shown then)"
+        owner = get_user_model().objects.get(username="progadmin")
         _key, plaintext = api_key_create(name=DEMO_KEY_NAME, scopes=list(Scope.values),
                                          owner_id=owner.pk)
         return plaintext
