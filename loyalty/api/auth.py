@@ -65,8 +65,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         ip = client_ip(request) or "unknown"
         if (wait := failed_keys.wait(ip)) is not None:
-            raise exceptions.Throttled(wait=wait, detail=_(
-                "Too many wrong API keys from this address; try again later."))
+            raise exceptions.Throttled(wait=wait, detail=str(_(
+                "Too many wrong API keys from this address; try again later.")))
         key = api_key_authenticate(raw)
         if key is None:
             failed_keys.failed(ip)

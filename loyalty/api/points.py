@@ -9,7 +9,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from points import selectors
-from points.models import EntryKind, PointsEntry
+from points.models import AdjustReason, EntryKind, PointsEntry
 from points.services import MAX_POINTS, points_adjust, points_spend
 
 from .base import ApiView, member_or_404
@@ -110,7 +110,10 @@ class SpendInputSerializer(serializers.Serializer):
 class AdjustInputSerializer(serializers.Serializer):
     points = serializers.IntegerField(min_value=-MAX_POINTS, max_value=MAX_POINTS,
                                       help_text="Positive adds, negative removes.")
-    reason = serializers.CharField(max_length=200)
+    reason = serializers.CharField(max_length=200, help_text=(
+        "What the adjustment is for; kept as a note beside the ledger entry."))
+    reason_code = serializers.ChoiceField(choices=AdjustReason.choices,
+                                          default=AdjustReason.OTHER)
 
     def validate_points(self, value):
         if value == 0:
@@ -163,7 +166,8 @@ class AdjustView(ApiView):
 
         def work():
             movement = points_adjust(member_id=member.pk, points=data["points"],
-                                     reason=data["reason"], operator_id=request.auth.owner_id)
+                                     reason=data["reason"], reason_code=data["reason_code"],
+                                     operator_id=request.auth.owner_id)
             return Response(movement_body(movement), status=status.HTTP_201_CREATED)
 
         return run_idempotent(request, work, required=True)
