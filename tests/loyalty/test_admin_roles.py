@@ -1,11 +1,12 @@
 """Every admin page as every role uses it: for each registered model and each role (the demo's
 programme admin, operator, clerk and finance logins, the auditors, a superuser), the list,
-the add page and the change page of a real row answer 200 where the role may see them and 403 where it may not — never an
-error — and a save posted as a browser would post it (the page's own values, plus what a
-new row needs) goes through wherever the role may add or change. The autocomplete lookups
-an editable page uses answer too, since a select that cannot be filled cannot be saved;
-the pages an admin adds of its own answer or refuse; and a list offers a role only the
-actions its permissions allow."""
+the add page and the change page of a real row answer 200 where the role may see them and
+403 where it may not — never an error — and a save posted as a browser would post it (the
+page's own values, plus what a new row needs) goes through wherever the role may add or
+change. The autocomplete lookups an editable page uses answer too, since a select that
+cannot be filled cannot be saved; the pages an admin adds of its own answer or refuse; and a
+list offers a role only the actions its permissions allow. (Which role may open which page
+is the permission matrix's business: test_permission_matrix.py.)"""
 
 from __future__ import annotations
 
