@@ -444,7 +444,8 @@ class OrderAdmin(ReadOnlyAdminMixin, ScaleAdmin):
     inlines = (OrderLineInline,)
     readonly_fields = ("store", "order_no", "kind", "member", "original_order", "ordered_at",
                        "gross_amount", "coupon_discount", "tier_discount", "other_discount",
-                       "points_cash", "net_amount", "created_at")
+                       "points_cash", "net_amount", "created_at", "actor_user",
+                       "actor_api_key_id")
     exclude = ("fingerprint",)
 
     def has_view_permission(self, request, obj=None):
