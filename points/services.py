@@ -154,6 +154,9 @@ def points_earn(*, member_id: int, points: int, now: datetime | None = None,
             kind=EntryKind.EARN, available_delta=credited - pending_credit,
             pending_delta=pending_credit, debt_delta=-collected, order_id=order_id, lot=lot,
             source_key=source_key, reason=reason[:200],
+            # the store where the points were earned: the sale's
+            store_id=Order.objects.filter(pk=order_id).values_list("store_id", flat=True)
+            .first() if order_id else None,
         )
         return Movement(entry=_write(account, entry, now), created=True)
 
@@ -223,7 +226,8 @@ def points_reverse_for_return(*, ret: Order, now: datetime | None = None) -> Mov
         shortfall = points - from_pending - from_available
         entry = PointsEntry(kind=EntryKind.REVERSE, available_delta=-from_available,
                             pending_delta=-from_pending, debt_delta=shortfall, order_id=ret.pk,
-                            source_key=f"reverse:order:{ret.pk}", reason="return")
+                            store_id=ret.store_id, source_key=f"reverse:order:{ret.pk}",
+                            reason="return")
         return Movement(entry=_write(account, entry, now), created=True)
 
 

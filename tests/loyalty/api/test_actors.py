@@ -47,7 +47,8 @@ def test_an_api_sale_records_the_key_on_the_order_and_the_earning(make_key, owne
     order = Order.objects.get()
     assert (order.actor_api_key_id, order.actor_user_id) == (key.pk, owner.pk)
     earned = PointsEntry.objects.get(kind="earn")
-    assert (earned.actor_api_key_id, earned.actor_user_id) == (key.pk, owner.pk)
+    assert (earned.actor_api_key_id, earned.actor_user_id, earned.store_id) == (
+        key.pk, owner.pk, store.pk)
 
 
 def test_a_key_handed_to_another_owner_keeps_what_it_did_before(make_key, owner, member):
