@@ -161,8 +161,9 @@ class Command(BaseCommand):
             "member_daily_limit_in": 10_000})
 
     def logins(self):
-        """A login per role, made once: a login that exists keeps its password (shown as
-        unchanged), so a second run never resets what someone set since."""
+        """A login per role, made once: a login that exists keeps its password, so a second
+        run never resets what someone set since (it shows the demo password only while it
+        still opens the login)."""
         User = get_user_model()
         shown = []
         for username, password, group, label in LOGINS:
@@ -170,8 +171,8 @@ class Command(BaseCommand):
             if user is None:
                 user = User.objects.create_user(username, password=password, is_staff=True)
                 user.groups.add(Group.objects.get(name=group))
-            else:
-                password = "(unchanged)"
+            elif not user.check_password(password):
+                password = "(changed since the demo made it)"
             shown.append((username, password, group, label))
         clerk = User.objects.get(username="clerk")
         for code, name, region in STORES:
