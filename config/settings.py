@@ -136,6 +136,7 @@ AXES_ENABLE_ADMIN = False  # loyalty.access_admin shows attempts read-only
 AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = env_bool("AXES_VERBOSE", False)  # lockouts are logged either way
+AXES_LOCKOUT_CALLABLE = "loyalty.access_views.login_locked"  # translated, 429
 TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 SESSION_COOKIE_AGE = int(os.environ.get("STAFF_IDLE_MINUTES", "120")) * 60
 SESSION_SAVE_EVERY_REQUEST = True  # the age counts from the last request: an idle timeout

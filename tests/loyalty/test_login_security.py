@@ -44,6 +44,9 @@ def test_fifty_wrong_passwords_lock_the_account(django_user_model):
     limit = settings.AXES_FAILURE_LIMIT
     assert answers[:limit - 1] == [200] * (limit - 1)  # the form again, with an error
     assert set(answers[limit:]) == {429}
+    locked = Client(REMOTE_ADDR="198.51.100.7").post(
+        reverse("admin:login"), {"username": "operator", "password": "Right-Pass-2026"})
+    assert "登录已锁定" in locked.content.decode() and int(locked["Retry-After"]) > 0
     # the right password no longer opens it, from this address or another one
     assert try_login("operator", "Right-Pass-2026", "198.51.100.7") == 429
     assert try_login("operator", "Right-Pass-2026", "203.0.113.5") == 429
