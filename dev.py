@@ -126,6 +126,9 @@ def database() -> bool:
     """Point DATABASE_URL at a server; return True when we use the embedded one."""
     if os.environ.get("DATABASE_URL"):
         return False
+    # only these two commands ask for the embedded server; anything else with DEBUG off
+    # and no DATABASE_URL refuses to start (config.settings)
+    os.environ["LOYALTY_EMBEDDED_DB"] = "1"
     sys.path.insert(0, str(ROOT))
     from config import embedded_db
 

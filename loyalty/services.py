@@ -62,6 +62,12 @@ def api_key_authenticate(raw: str, *, now: datetime | None = None) -> ApiKey | N
     return key
 
 
+def api_key_reassign(*, key_id: int, owner_id: int) -> None:
+    """Hand a key to another owner, who answers for what it does from now on; the rows it
+    wrote before keep the key and the user who owned it then."""
+    ApiKey.objects.filter(pk=key_id).update(owner_id=owner_id)
+
+
 def api_key_revoke(*, key_id: int, now: datetime | None = None) -> None:
     now = resolve_now(now)
     ApiKey.objects.filter(pk=key_id, revoked_at__isnull=True).update(revoked_at=now)
@@ -77,5 +83,5 @@ def idempotency_prune(*, older_than: timedelta = timedelta(hours=24),
         {"cutoff": resolve_now(now) - older_than}, chunk=chunk)
 
 
-__all__ = ["api_key_create", "api_key_lookup", "api_key_authenticate", "api_key_revoke",
-           "idempotency_prune", "IdempotencyRecord"]
+__all__ = ["api_key_create", "api_key_lookup", "api_key_authenticate", "api_key_reassign",
+           "api_key_revoke", "idempotency_prune", "IdempotencyRecord"]

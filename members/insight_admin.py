@@ -16,12 +16,13 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdminMixin, ScaleAdmin
+from core.admin import ReadOnlyAdminMixin, ScaleAdmin, permission_view
 from core.errors import LoyaltyError
 from core.phones import mask_mobile
 
 from .admin_search import MemberSearchMixin, member_link
 from .models import (
+    AccessEvent,
     Member,
     RfmRun,
     RfmSegment,
@@ -39,6 +40,7 @@ from .segments import (
     segment_hints,
     segment_preview,
 )
+from .services.access import access_record
 from .services.segments import segment_definition_store, segment_snapshot_take
 from .services.tag_rules import tag_rules_refresh
 from .services.tags import member_tags_add
@@ -220,11 +222,14 @@ class SegmentAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("count/", self.admin_site.admin_view(self.count_view),
+            path("count/", permission_view(self.admin_site, self.count_view,
+                                           "members.view_segment"),
                  name="members_segment_count"),
-            path("<int:segment_id>/export/", self.admin_site.admin_view(self.export_view),
+            path("<int:segment_id>/export/", permission_view(
+                self.admin_site, self.export_view, "members.view_segment"),
                  name="members_segment_export"),
-            path("<int:segment_id>/snapshot/", self.admin_site.admin_view(self.snapshot_view),
+            path("<int:segment_id>/snapshot/", permission_view(
+                self.admin_site, self.snapshot_view, "members.change_segment"),
                  name="members_segment_snapshot"),
         ] + super().get_urls()
 
@@ -255,15 +260,14 @@ class SegmentAdmin(admin.ModelAdmin):
     def count_view(self, request):
         """The live count while the operator edits: the number, the first members and
         hints, or why the text is wrong."""
-        if not self.has_view_permission(request):
-            return JsonResponse({"error": gettext_now("Not allowed.")}, status=403)
         live = segment_live(request.GET.get("expression", ""))
         return JsonResponse(live, status=400 if "error" in live else 200)
 
     def export_view(self, request, segment_id: int):
         segment = get_object_or_404(Segment, pk=segment_id)
-        if not self.has_view_permission(request, segment):
-            return JsonResponse({"error": gettext_now("Not allowed.")}, status=403)
+        # recorded before the rows stream: an export begun is an export made
+        access_record(kind=AccessEvent.Kind.MEMBER_EXPORT,
+                      subject=f"segment {segment.code}: {segment.expression}")
 
         class Echo:
             def write(self, value):

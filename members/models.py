@@ -10,7 +10,7 @@ from django.db.models.functions import Right
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.models import ProgrammeSettings
+from core.models import AttributedRow, ProgrammeSettings
 
 from .fields import RegionField
 
@@ -125,6 +125,10 @@ class Member(models.Model):
             models.Index(fields=["name"], name="member_name_prefix_idx",
                          opclasses=["varchar_pattern_ops"]),
         ]
+        permissions = [
+            ("view_full_mobile", _("See members' full mobile numbers")),
+            ("act_for_all_stores", _("Act for every store, not only one's own")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.member_no} {self.name}".strip()
@@ -135,7 +139,7 @@ class Member(models.Model):
         return self.status == self.Status.ACTIVE
 
 
-class Order(models.Model):
+class Order(AttributedRow):
     class Kind(models.TextChoices):
         SALE = "sale", _("Sale")
         RETURN = "return", _("Return")
@@ -331,6 +335,7 @@ class MemberActivity(models.Model):
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
+from .access_models import AccessEvent, MemberNote, StoreStaff  # noqa: E402,F401
 from .insight_models import (  # noqa: E402,F401  (statistics, tag rules, segments)
     Lifecycle,
     MemberStats,

@@ -6,14 +6,13 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import EXACT_COUNT_LIMIT
+from core.admin import EXACT_COUNT_LIMIT, permission_view
 from members.models import Member, Store, Tag
 
 from .rule_models import EarningRule, RuleEvent
@@ -216,7 +215,8 @@ class EarningRuleAdmin(admin.ModelAdmin):
                                          "explanation.") % {"v": saved.version}, messages.INFO)
 
     def get_urls(self):
-        return [path("try/", self.admin_site.admin_view(self.try_it),
+        return [path("try/", permission_view(self.admin_site, self.try_it,
+                                             "points.view_earningrule"),
                      name="points_earningrule_try")] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
@@ -226,8 +226,6 @@ class EarningRuleAdmin(admin.ModelAdmin):
 
     def try_it(self, request):
         """Run an event or a basket for a member through the rules, writing nothing."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
         form = TryItForm(request.POST or None)
         results = None
         if request.method == "POST" and form.is_valid():

@@ -11,14 +11,23 @@ from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
 from django.db.models import F, Sum
 
+from core.actor import actor_columns, actor_store_id
 from core.clock import resolve_now
 from members.errors import MemberError, MemberErrorCode
-from members.models import Member, Order, OrderLine
+from members.models import Member, MemberNote, Order, OrderLine
 
 from .errors import PointsError, PointsErrorCode
 from .expiry import lot_expires_at
 from .locks import lock_accounts
-from .models import EntryKind, EntryLine, PointsAccount, PointsEntry, PointsLot, PointsSettings
+from .models import (
+    AdjustReason,
+    EntryKind,
+    EntryLine,
+    PointsAccount,
+    PointsEntry,
+    PointsLot,
+    PointsSettings,
+)
 
 MAX_POINTS = 100_000_000  # one operation; guards against typos and overflow
 
@@ -68,6 +77,9 @@ def _write(account: PointsAccount, entry: PointsEntry, now: datetime) -> PointsE
     """Apply an entry's deltas to the locked account and store both."""
     entry.member_id = account.member_id
     entry.created_at = now
+    for column, value in actor_columns().items():
+        setattr(entry, column, value)
+    entry.store_id = actor_store_id(entry.store_id)
     entry.save(force_insert=True)
     account.available += entry.available_delta
     account.pending += entry.pending_delta
@@ -142,6 +154,9 @@ def points_earn(*, member_id: int, points: int, now: datetime | None = None,
             kind=EntryKind.EARN, available_delta=credited - pending_credit,
             pending_delta=pending_credit, debt_delta=-collected, order_id=order_id, lot=lot,
             source_key=source_key, reason=reason[:200],
+            # the store where the points were earned: the sale's
+            store_id=Order.objects.filter(pk=order_id).values_list("store_id", flat=True)
+            .first() if order_id else None,
         )
         return Movement(entry=_write(account, entry, now), created=True)
 
@@ -211,7 +226,8 @@ def points_reverse_for_return(*, ret: Order, now: datetime | None = None) -> Mov
         shortfall = points - from_pending - from_available
         entry = PointsEntry(kind=EntryKind.REVERSE, available_delta=-from_available,
                             pending_delta=-from_pending, debt_delta=shortfall, order_id=ret.pk,
-                            source_key=f"reverse:order:{ret.pk}", reason="return")
+                            store_id=ret.store_id, source_key=f"reverse:order:{ret.pk}",
+                            reason="return")
         return Movement(entry=_write(account, entry, now), created=True)
 
 
@@ -242,8 +258,11 @@ def points_spend(*, member_id: int, points: int, source_key: str | None = None,
 
 
 def points_adjust(*, member_id: int, points: int, operator_id: int | None, reason: str,
-                  source_key: str | None = None, now: datetime | None = None) -> Movement:
-    """An operator's correction, with a reason, attributable to the operator.
+                  reason_code: str = AdjustReason.OTHER, source_key: str | None = None,
+                  now: datetime | None = None) -> Movement:
+    """An operator's correction, attributable to the operator: a reason code on the entry and
+    what the operator wrote (`reason`) in a note the entry points at, which erasure can
+    blank — the ledger itself carries no typed text.
 
     Positive adds an available lot (expiring like any other); negative takes available
     points in spending order and never more than the member has. Applies to frozen
@@ -258,6 +277,8 @@ def points_adjust(*, member_id: int, points: int, operator_id: int | None, reaso
         raise PointsError(PointsErrorCode.REASON_REQUIRED)
     if not operator_id:
         raise PointsError(PointsErrorCode.OPERATOR_REQUIRED)
+    if reason_code not in AdjustReason.values:
+        raise PointsError(PointsErrorCode.REASON_REQUIRED)
     with transaction.atomic():
         _member(member_id)
         account = lock_accounts([member_id], now=now)[member_id]
@@ -275,8 +296,11 @@ def points_adjust(*, member_id: int, points: int, operator_id: int | None, reaso
                 raise PointsError(PointsErrorCode.INSUFFICIENT_POINTS,
                                   available=account.available, requested=-points)
             _take_from_lots(member_id, -points)
+        note = MemberNote.objects.create(member_id=member_id, text=reason[:500],
+                                         created_by_id=operator_id, created_at=now)
         entry = PointsEntry(kind=EntryKind.ADJUST, available_delta=points, lot=lot,
-                            operator_id=operator_id, reason=reason[:200], source_key=source_key)
+                            operator_id=operator_id, reason=reason_code, note=note,
+                            source_key=source_key)
         return Movement(entry=_write(account, entry, now), created=True)
 
 

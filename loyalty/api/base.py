@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404
 from rest_framework import exceptions, parsers
 from rest_framework.views import APIView
 
+from core.actor import Actor, reset_actor, set_actor
 from core.errors import ErrorCode
 from members.errors import MemberError, MemberErrorCode
 from members.models import Member
@@ -36,6 +37,21 @@ class ApiView(APIView):
     required_scopes: tuple[str, ...] = ()
     idempotency: str | None = None
     errors: tuple[ErrorCode, ...] = ()
+
+    def dispatch(self, request, *args, **kwargs):
+        # the key is known once DRF has authenticated (in initial); until the response is
+        # made, every write records it and its owner (core.actor)
+        self._actor_token = set_actor(None)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            reset_actor(self._actor_token)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        key = request.auth
+        if key is not None:
+            set_actor(Actor(user_id=key.owner_id, api_key_id=key.pk))
 
 
 MAX_ID = 2**63 - 1

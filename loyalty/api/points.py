@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from points import selectors
 from points.errors import PointsErrorCode
-from points.models import EntryKind, PointsEntry
+from points.models import AdjustReason, EntryKind, PointsEntry
 from points.services import MAX_POINTS, points_adjust, points_spend
 
 from .base import ApiView, member_or_404
@@ -119,7 +119,10 @@ class SpendInputSerializer(Input):
 class AdjustInputSerializer(Input):
     points = Integer(min_value=-MAX_POINTS, max_value=MAX_POINTS, nonzero=True,
                      help_text="Positive adds, negative removes; never 0.")
-    reason = Text(max_length=200, help_text="Why: kept with the entry, shown to auditors.")
+    reason = Text(max_length=200, help_text=(
+        "What the adjustment is for; kept as a note beside the ledger entry."))
+    reason_code = serializers.ChoiceField(choices=AdjustReason.choices,
+                                          default=AdjustReason.OTHER)
 
 
 class MovementSerializer(serializers.Serializer):
@@ -179,7 +182,8 @@ class AdjustView(ApiView):
 
         def work():
             movement = points_adjust(member_id=member.pk, points=data["points"],
-                                     reason=data["reason"], operator_id=request.auth.owner_id)
+                                     reason=data["reason"], reason_code=data["reason_code"],
+                                     operator_id=request.auth.owner_id)
             return Response(movement_body(movement), status=status.HTTP_201_CREATED)
 
         return run_idempotent(request, work, required=True)

@@ -1,8 +1,8 @@
 """The demo's way in: a login per role and an API key for a storefront.
 
-Passwords are the published demo ones. Under DEBUG (a laptop) they are put back on every
-run, so the printed logins always work; with DEBUG off an existing user's password is never
-touched — someone may have changed it for good reason.
+Passwords are the published demo ones, set when a login is made and never changed after:
+someone may have changed one for good reason. The banner shows the demo password only while
+it still opens its login.
 
 The API key's plaintext is shown once by the service that creates it and stored nowhere by
 the product. Under DEBUG the demo keeps it in var/demo-api-key (mode 0600) and reuses it
@@ -25,6 +25,7 @@ from django.contrib.auth.models import Group
 from loyalty import roles
 from loyalty.models import ApiKey, Scope
 from loyalty.services import api_key_create, api_key_lookup
+from members.models import Store, StoreStaff
 
 DEMO_KEY_NAME = "demo storefront"
 
@@ -38,33 +39,52 @@ class Login:
 
 
 LOGINS = (
+    Login("progadmin", "progadmin-demo-2026", roles.PROGRAMME_ADMINS,
+          "Programme admin: staff, stores, API keys"),
     Login("operator", "operator-demo-2026", roles.OPERATORS, "Operator: the whole console"),
-    Login("clerk", "clerk-demo-2026", roles.CLERKS, "Clerk: members and orders"),
+    Login("clerk", "clerk-demo-2026", roles.CLERKS, "Clerk: members and orders of two stores"),
     Login("finance", "finance-demo-2026", roles.FINANCE, "Finance: figures, read-only"),
 )
+CHANGED = "(changed since)"
 
 
 def demo_logins() -> tuple[Login, ...]:
-    """A staff user per role, in its role's group (roles.roles_sync has run)."""
+    """A staff user per role, in its role's group (roles.roles_sync has run). A login that
+    exists keeps its password; it is shown only while the demo password still opens it."""
     User = get_user_model()
     users = [(login, *User.objects.get_or_create(username=login.username,
                                                  defaults={"is_staff": True}))
              for login in LOGINS]
 
-    def to_set(item) -> bool:
+    def still_demo(item) -> bool:
         login, user, created = item
-        return created or (settings.DEBUG and not check_password(login.password, user.password))
+        return created or check_password(login.password, user.password)
 
-    # Checking a password takes most of a second by design: the three side by side.
+    # Checking a password takes most of a second by design: the logins side by side.
     with ThreadPoolExecutor(len(users)) as pool:
-        resets = list(pool.map(to_set, users))
-    for (login, user, _created), reset in zip(users, resets, strict=True):
-        if reset:
+        demo = list(pool.map(still_demo, users))
+    shown = []
+    for (login, user, created), is_demo in zip(users, demo, strict=True):
+        if created:
             user.set_password(login.password)
-        user.is_staff = True
-        user.save()
-        user.groups.add(Group.objects.get(name=login.group))
-    return LOGINS
+            user.save()
+            user.groups.add(Group.objects.get(name=login.group))
+        shown.append(login if is_demo else Login(login.username, CHANGED, login.group,
+                                                 login.label))
+    return tuple(shown)
+
+
+def demo_clerk_stores(count: int = 2) -> list[str]:
+    """Bind the demo clerk to the first `count` physical stores (once; a binding a
+    programme admin changed since is left alone)."""
+    clerk = get_user_model().objects.get(username="clerk")
+    if StoreStaff.objects.filter(user=clerk).exists():
+        return list(StoreStaff.objects.filter(user=clerk).order_by("store__code")
+                    .values_list("store__code", flat=True))
+    stores = list(Store.objects.filter(kind=Store.Kind.PHYSICAL, is_active=True)
+                  .order_by("code")[:count])
+    StoreStaff.objects.bulk_create([StoreStaff(user=clerk, store=s) for s in stores])
+    return [s.code for s in stores]
 
 
 def key_file() -> Path:
@@ -108,7 +128,7 @@ def demo_api_key() -> DemoKey:
     if not settings.DEBUG and ApiKey.objects.filter(name=DEMO_KEY_NAME,
                                                     revoked_at__isnull=True).exists():
         return DemoKey(None, reused=True)
-    owner = get_user_model().objects.get(username="operator")
+    owner = get_user_model().objects.get(username="progadmin")
     _key, plaintext = api_key_create(name=DEMO_KEY_NAME, scopes=list(Scope.values),
                                      owner_id=owner.pk)
     if settings.DEBUG:

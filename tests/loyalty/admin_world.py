@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from axes.models import AccessAttempt, AccessFailureLog
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from django_celery_beat.models import (
     ClockedSchedule,
@@ -18,6 +21,7 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
+from core.actor import Actor, acting_as
 from loyalty import intake, roles
 from loyalty.demo.access import LOGINS, demo_logins
 from loyalty.demo.catalog import demo_catalog
@@ -39,6 +43,7 @@ from members.services import (
     LineInput,
     MemberInput,
     SaleInput,
+    member_mobile_reveal,
     member_tags_add,
 )
 from members.services.insights import insights_rebuild
@@ -83,7 +88,8 @@ def build_world() -> World:
     now = timezone.now()
     users = role_users()
     operator = users[roles.OPERATORS]
-    store = Store.objects.create(code="SH001", name="上海南京西路店", region="上海")
+    store = Store.objects.get_or_create(code="SH001", defaults={
+        "name": "上海南京西路店", "region": "上海"})[0]
     group = TagGroup.objects.create(name="兴趣")
     sports = Tag.objects.create(code="sports", name="运动达人", group=group)
     member = intake.register_member(data=MemberInput(
@@ -132,4 +138,17 @@ def build_world() -> World:
                                  longitude=Decimal("121.47"))
     PeriodicTask.objects.get_or_create(name="heartbeat", defaults={
         "task": "loyalty.tasks.health_heartbeat", "interval": every_minute})
+
+    # the access record: a reveal, an admin change, a failed login
+    with acting_as(Actor(user_id=users[roles.FINANCE].pk)):
+        member_mobile_reveal(member_id=member.pk)
+    LogEntry.objects.create(user=operator, content_type=ContentType.objects.get_for_model(Tag),
+                            object_id=str(sports.pk), object_repr=str(sports),
+                            action_flag=CHANGE, change_message="[]")
+    AccessAttempt.objects.create(username="intruder", ip_address="192.0.2.9", user_agent="",
+                                 path_info="/admin/login/", get_data="", post_data="",
+                                 http_accept="", failures_since_start=2)
+    AccessFailureLog.objects.create(username="intruder", ip_address="192.0.2.9",
+                                    user_agent="", path_info="/admin/login/", http_accept="",
+                                    locked_out=False)
     return World(users=users, member=member, store=store)

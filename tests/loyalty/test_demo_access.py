@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from loyalty import roles
-from loyalty.demo.access import DEMO_KEY_NAME, LOGINS, demo_api_key, demo_logins
+from loyalty.demo.access import CHANGED, DEMO_KEY_NAME, LOGINS, demo_api_key, demo_logins
 from loyalty.demo.catalog import demo_catalog
 from loyalty.management.commands.demo_data import banner
 from loyalty.models import ApiKey
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 def test_a_database_with_other_members_gets_no_demo(make_member):
     make_member()
     out = io.StringIO()
-    call_command("demo_data", stdout=out)
+    call_command("demo_data", force=True, stdout=out)
     assert "none was added" in out.getvalue()
     assert Member.objects.count() == 1
 
@@ -56,7 +56,7 @@ def test_the_demo_catalog_is_created_once():
 
 # --- logins and the API key -------------------------------------------------------------------
 
-def test_every_role_gets_a_login_and_debug_off_keeps_changed_passwords(settings):
+def test_every_role_gets_a_login_and_a_changed_password_is_kept(settings):
     roles.roles_sync()
     demo_logins()
     User = get_user_model()
@@ -65,14 +65,12 @@ def test_every_role_gets_a_login_and_debug_off_keeps_changed_passwords(settings)
     operator = User.objects.get(username="operator")
     operator.set_password("changed-by-the-owner")
     operator.save()
-    settings.DEBUG = False
-    demo_logins()
-    operator.refresh_from_db()
-    assert operator.check_password("changed-by-the-owner")
-    settings.DEBUG = True
-    demo_logins()
-    operator.refresh_from_db()
-    assert operator.check_password("operator-demo-2026")
+    for debug in (False, True):
+        settings.DEBUG = debug
+        shown = {login.username: login.password for login in demo_logins()}
+        operator.refresh_from_db()
+        assert operator.check_password("changed-by-the-owner")
+        assert shown["operator"] == CHANGED and shown["clerk"] == "clerk-demo-2026"
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def demo(django_db_setup, django_db_blocker):
             ensure_default_rfm_segments()
             out = io.StringIO()
             started = time.perf_counter()
-            call_command("demo_data", scale=SCALE, stdout=out)
+            call_command("demo_data", scale=SCALE, force=True, stdout=out)
             yield Demo(out.getvalue(), timezone.now(), time.perf_counter() - started)
         finally:
             transaction.set_rollback(True)
@@ -213,9 +213,31 @@ def test_the_build_reports_each_step_and_a_second_run_adds_nothing(demo):
     members, orders = Member.objects.count(), Order.objects.count()
     out = io.StringIO()
     started = time.perf_counter()
-    call_command("demo_data", stdout=out)
+    call_command("demo_data", force=True, stdout=out)
     assert time.perf_counter() - started < 5
     assert "Demo data already loaded." in out.getvalue()
     assert (Member.objects.count(), Order.objects.count()) == (members, orders)
     for login in LOGINS:
         assert login.username in out.getvalue() and login.password in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_clerk_is_bound_to_two_stores_and_the_key_belongs_to_the_programme_admin(demo):
+    from loyalty.models import ApiKey
+    from members.models import StoreStaff
+
+    stores = list(StoreStaff.objects.filter(user__username="clerk")
+                  .values_list("store__code", flat=True))
+    assert len(stores) == 2
+    assert f"({', '.join(sorted(stores))})" in demo.output
+    assert ApiKey.objects.get(name="demo storefront").owner.username == "progadmin"
+
+
+@pytest.mark.django_db
+def test_the_demo_refuses_to_run_with_debug_off_unless_forced(settings):
+    from django.core.management import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--force"):
+        call_command("demo_data", stdout=io.StringIO())
+    assert not Member.objects.exists()

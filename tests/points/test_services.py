@@ -259,9 +259,8 @@ def _hold(member, points: int, now: datetime) -> None:
     (Holds have no service of their own yet; this only needs `held` to be non-zero.)"""
     with transaction.atomic():
         account = lock_accounts([member.pk], now=now)[member.pk]
-        PointsEntry.objects.create(member_id=member.pk, kind=EntryKind.ADJUST, held_delta=points,
-                                   reason="hold", operator=User.objects.create(username="hold"),
-                                   created_at=now)
+        PointsEntry.objects.create(member_id=member.pk, kind=EntryKind.HOLD, held_delta=points,
+                                   reason="hold", created_at=now)
         account.held += points
         account.save(update_fields=["held"])
 
@@ -360,10 +359,11 @@ def test_an_adjustment_is_attributed_to_its_operator_and_reason(member, now, ope
 
     up.refresh_from_db()
     down.refresh_from_db()
-    assert (up.kind, up.available_delta, up.operator_id, up.reason) == (
-        EntryKind.ADJUST, 75, operator.pk, "complaint #88")
-    assert (down.kind, down.available_delta, down.operator_id, down.reason) == (
-        EntryKind.ADJUST, -25, operator.pk, "double credit")
+    # the ledger keeps a reason code; what the operator typed is a note beside it
+    assert (up.kind, up.available_delta, up.operator_id, up.reason, up.note.text) == (
+        EntryKind.ADJUST, 75, operator.pk, "other", "complaint #88")
+    assert (down.kind, down.available_delta, down.operator_id, down.reason,
+            down.note.text) == (EntryKind.ADJUST, -25, operator.pk, "other", "double credit")
     assert up.operator.username == "ops-zhang"
     assert down.lot_id is None
     lot = PointsLot.objects.get(pk=up.lot_id)

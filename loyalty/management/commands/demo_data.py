@@ -17,7 +17,14 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from loyalty import roles
-from loyalty.demo.access import DemoKey, Login, demo_api_key, demo_logins, key_file
+from loyalty.demo.access import (
+    DemoKey,
+    Login,
+    demo_api_key,
+    demo_clerk_stores,
+    demo_logins,
+    key_file,
+)
 from loyalty.demo.build import demo_build, demo_loaded
 from loyalty.demo.catalog import demo_catalog
 from members.models import Member
@@ -38,10 +45,17 @@ class Command(BaseCommand):
         parser.add_argument("--migrate", action="store_true",
                             help="apply migrations first and say so (dev.py run starts the "
                                  "servers then, while the demo loads)")
+        parser.add_argument("--force", action="store_true",
+                            help="run even with DEBUG off (the demo logins have published "
+                                 "passwords: never on a production database)")
 
     def handle(self, *args, **options):
         if not 0 < options["scale"] <= 10:
             raise CommandError("--scale must be above 0 and at most 10")
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError("DEBUG is off: this looks like production, and the demo adds "
+                               "logins with published passwords. Use --force to load it "
+                               "anyway.")
         if options["migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
             self.stdout.write("Migrations applied.")  # dev.py starts the servers on this line
@@ -59,8 +73,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo data loaded in {seconds:.1f} s.")
         if demo_loaded():
             demo_catalog(now)  # a catalog item added to the demo since it was built
+        clerk_stores = demo_clerk_stores()
         key = demo_api_key()
-        self.stdout.write(banner(logins, key, options["base_url"].rstrip("/")))
+        self.stdout.write(banner(logins, key, options["base_url"].rstrip("/"), clerk_stores))
 
 
 def _exists(path: str) -> bool:
@@ -71,7 +86,8 @@ def _exists(path: str) -> bool:
     return True
 
 
-def banner(logins: tuple[Login, ...], key: DemoKey, base: str) -> str:
+def banner(logins: tuple[Login, ...], key: DemoKey, base: str,
+           clerk_stores: list[str] = ()) -> str:
     """The logins, the URLs (when the address is known) and the API key, framed."""
     lines = [RULE]
     if base:
@@ -82,9 +98,10 @@ def banner(logins: tuple[Login, ...], key: DemoKey, base: str) -> str:
         lines.append(f"  Health     {base}/healthz")
     for i, login in enumerate(logins):
         lines.append(f"  {'Logins' if i == 0 else '':<10} {login.username:<9} "
-                     f"{login.password:<20} {login.label}")
-    if not settings.DEBUG:
-        lines.append("             (DEBUG is off: existing users keep their passwords)")
+                     f"{login.password:<20} {login.label}"
+                     + (f" ({', '.join(clerk_stores)})" if login.username == "clerk"
+                        and clerk_stores else ""))
+    lines.append("             (a login keeps a password changed since the demo made it)")
     if key.plaintext:
         where = f"kept in {key_file()}" if settings.DEBUG else "shown once: note it now"
         lines.append(f"  API key    {key.plaintext}")
