@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 
 from core.phones import normalise_mobile
 
-from .models import Member, Order
+from .models import Member, Order, RfmSegment
 
 _DIGITS = re.compile(r"^\+?[\d\s-]+$")
 
@@ -57,3 +57,11 @@ def member_ids_matching(term: str, limit: int = 100) -> list[int]:
 def member_recent_orders(member_id: int, limit: int = 20) -> list[Order]:
     return list(Order.objects.filter(member_id=member_id).select_related("store")
                 .order_by("-ordered_at")[:limit])
+
+
+def rfm_segment_name(code: str) -> str:
+    """The name an operator reads for the RFM segment a member's statistics hold by code."""
+    if not code:
+        return "-"
+    segment = RfmSegment.objects.filter(code=code).first()
+    return segment.display_name if segment else code

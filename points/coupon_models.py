@@ -182,4 +182,5 @@ class CouponEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.coupon_id} {self.kind}"
+        return str(_("Coupon #%(coupon)s: %(kind)s") % {"coupon": self.coupon_id,
+                                                      "kind": self.get_kind_display()})
