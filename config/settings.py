@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "libraries": {"figures": "core.template_figures"},
         },
     },
 ]
@@ -156,6 +157,11 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# Figures read with thousands separators (1,234,567) in both languages; config/formats
+# gives zh-hans the comma (Django's groups by four with no separator). Numbers that are not
+# for reading (ids in URLs and attributes, form values) are written with |unlocalize.
+USE_THOUSAND_SEPARATOR = True
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_TZ = True
 

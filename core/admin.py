@@ -1,4 +1,5 @@
-"""Admin pieces that keep list pages fast at millions of rows.
+"""Admin pieces that keep list pages fast at millions of rows, and the month a monthly
+figures page shows.
 
 A changelist normally runs COUNT(*) over the whole filtered table twice (the page count and
 the "N total" link). At 1M members that alone costs seconds. `EstimatedCountPaginator`
@@ -8,11 +9,18 @@ counts exactly only up to a bound and otherwise takes PostgreSQL's planner estim
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connections
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .clock import local_date
 
 EXACT_COUNT_LIMIT = 10_000
 
@@ -55,6 +63,20 @@ class ScaleAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     sortable_by: tuple[str, ...] = ()
+
+    # An id is for finding a row again, so it is shown as typed (1234567), not as a figure
+    # with thousands separators.
+    def get_list_display(self, request):
+        return tuple("row_id" if name == "id" else name
+                     for name in super().get_list_display(request))
+
+    def get_sortable_by(self, request):
+        sortable = tuple(super().get_sortable_by(request))
+        return (*sortable, "row_id") if "id" in sortable else sortable
+
+    @admin.display(description=gettext_lazy("ID"), ordering="id")
+    def row_id(self, obj) -> str:
+        return str(obj.pk)
 
 
 class ReadOnlyAdminMixin:
@@ -124,3 +146,51 @@ def permission_view(admin_site, view, *perms: str):
 
     guarded.required_permissions = perms
     return admin_site.admin_view(guarded)
+
+
+@dataclass(frozen=True)
+class MonthPage:
+    """Which calendar month (Beijing time) a monthly page shows, and where it may step.
+
+    `?month=2026-03` picks the month; none means the current one. The pages never step past
+    the current month (`next` is None there); a month that has not begun, or text that is
+    not a month, is refused with `error` and no figures — not a page of zeros."""
+
+    month: date
+    current: date
+    error: str | None = None
+
+    @property
+    def previous(self) -> str:
+        return (self.month - timedelta(days=1)).strftime("%Y-%m")
+
+    @property
+    def next(self) -> str | None:
+        if self.error or self.month >= self.current:
+            return None
+        return (self.month + timedelta(days=32)).replace(day=1).strftime("%Y-%m")
+
+
+MONTH_PARAM = re.compile(r"(\d{4})-(\d{1,2})")
+
+
+def month_page(request, now: datetime) -> MonthPage:
+    current = local_date(now).replace(day=1)
+    raw = request.GET.get("month", "").strip()
+    if not raw:
+        return MonthPage(month=current, current=current)
+    match = MONTH_PARAM.fullmatch(raw)
+    try:
+        month = date(int(match[1]), int(match[2]), 1) if match else None
+    except ValueError:
+        month = None
+    if month is None or month.year < 2000:
+        return MonthPage(month=current, current=current, error=_(
+            "“%(value)s” is not a month: give it as year-month, e.g. %(example)s.") % {
+            "value": raw[:20], "example": current.strftime("%Y-%m")})
+    if month > current:
+        return MonthPage(month=current, current=current, error=_(
+            "%(month)s has not begun yet: figures run up to the current month, "
+            "%(current)s (Beijing time).") % {"month": month.strftime("%Y-%m"),
+                                             "current": current.strftime("%Y-%m")})
+    return MonthPage(month=month, current=current)

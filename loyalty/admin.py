@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import permission_view
 from core.errors import LoyaltyError
+from core.formats import number
 from members.admin import MemberAdmin as BaseMemberAdmin
 from members.models import Member
 from members.services import MemberInput
@@ -24,6 +25,7 @@ from points.models import AdjustReason
 from points.services import MAX_POINTS, points_adjust
 from tiers import selectors as tier_selectors
 
+from . import beat_admin  # noqa: F401  (the periodic tasks pages, translated)
 from .intake import register_member
 from .member_benefits_admin import MemberBenefitsMixin
 from .models import ApiKey, Scope
@@ -70,7 +72,7 @@ class MemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
         account = points_selectors.account_for(obj.pk)
         soon = points_selectors.points_expiring_soon(member_id=obj.pk)
         expiring = (_("%(points)s points expire by %(date)s.") % {
-            "points": soon.points, "date": soon.date} if soon.points else
+            "points": number(soon.points), "date": soon.date} if soon.points else
             _("No points expire in the next %(days)s days.") % {"days": soon.within_days})
         entries = reverse("admin:points_pointsentry_changelist") + f"?q={obj.member_no}"
         adjust = reverse("admin:loyalty_member_adjust_points", args=[obj.pk])
@@ -79,7 +81,8 @@ class MemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>"
             "<p>{}</p><p><a href='{}'>{}</a> · <a class='button' href='{}'>{}</a></p>",
             _("available"), _("pending"), _("held"), _("debt"),
-            account.available, account.pending, account.held, account.debt, expiring,
+            number(account.available), number(account.pending), number(account.held),
+            number(account.debt), expiring,
             entries, _("Points history"), adjust, _("Adjust points"),
         )
 

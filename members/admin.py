@@ -24,6 +24,7 @@ from core.admin import (
     permission_view,
 )
 from core.errors import LoyaltyError
+from core.formats import number
 from core.phones import mask_mobile
 
 from . import selectors
@@ -157,6 +158,9 @@ class MemberTagInline(admin.TabularInline):
     readonly_fields = ("added_at",)
     fields = ("tag", "added_at")
     verbose_name_plural = _("tags")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("tag")
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -308,12 +312,13 @@ class MemberAdmin(DeclaredPermissionsMixin, ScaleAdmin):
         rows = [
             (_("first purchase"), _local(stats.first_purchase_at, "%Y-%m-%d")),
             (_("last purchase"), _local(stats.last_purchase_at, "%Y-%m-%d")),
-            (_("orders"), stats.order_count), (_("returns"), stats.return_count),
-            (_("net spend"), stats.net_spend),
-            (_("average net spend per order"), stats.average_spend),
+            (_("orders"), number(stats.order_count)), (_("returns"), number(stats.return_count)),
+            (_("net spend"), number(stats.net_spend, 2)),
+            (_("average net spend per order"), number(stats.average_spend, 2)),
             (_("personal repurchase cycle (days)"), stats.repurchase_cycle_days or "-"),
             (_("RFM"), f"R{stats.recency_score or '-'} F{stats.frequency_score or '-'} "
-                       f"M{stats.monetary_score or '-'} {stats.rfm_segment}"),
+                       f"M{stats.monetary_score or '-'} "
+                       f"{selectors.rfm_segment_name(stats.rfm_segment)}"),
             (_("M×F quadrant"), stats.get_quadrant_display() or "-"),
             (_("lifecycle stage"), stats.get_lifecycle_display() or "-"),
         ]

@@ -4,6 +4,8 @@ back with ensure_default_rfm_segments()."""
 
 from __future__ import annotations
 
+from django.utils.translation import pgettext_lazy
+
 from .models import RfmSegment
 
 # code, name, priority, R, F, M ranges on the default five levels; the last catches all
@@ -16,6 +18,20 @@ RFM_SEGMENTS = [
     ("hibernating", "沉睡客户", 60, (1, 2), (1, 2), (1, 5)),
     ("others", "一般客户", 100, (1, 5), (1, 5), (1, 5)),
 ]
+
+
+# The starting segments' names in the console's languages: the name stored above is the
+# Chinese one; while an operator has not renamed a segment, the console shows this label.
+RFM_SEGMENT_LABELS = {
+    "champions": pgettext_lazy("RFM segment", "Champions"),
+    "loyal": pgettext_lazy("RFM segment", "Loyal"),
+    "new": pgettext_lazy("RFM segment", "New customers"),
+    "promising": pgettext_lazy("RFM segment", "Promising"),
+    "at_risk": pgettext_lazy("RFM segment", "At risk of churning"),
+    "hibernating": pgettext_lazy("RFM segment", "Hibernating"),
+    "others": pgettext_lazy("RFM segment", "Others"),
+}
+SEEDED_NAMES = {code: name for code, name, *_ranges in RFM_SEGMENTS}
 
 
 def ensure_default_rfm_segments() -> None:

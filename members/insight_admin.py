@@ -49,9 +49,13 @@ from .tag_conditions import validate as validate_condition
 
 @admin.register(RfmSegment)
 class RfmSegmentAdmin(admin.ModelAdmin):
-    list_display = ("name", "code", "priority", "r_min", "r_max", "f_min", "f_max", "m_min",
-                    "m_max")
+    list_display = ("segment_name", "code", "priority", "r_min", "r_max", "f_min", "f_max",
+                    "m_min", "m_max")
     list_editable = ("priority",)
+
+    @admin.display(description=_("name"), ordering="name")
+    def segment_name(self, obj: RfmSegment) -> str:
+        return obj.display_name
 
 
 @admin.register(RfmRun)

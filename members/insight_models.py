@@ -7,6 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -123,7 +124,18 @@ class RfmSegment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the operator's language: a starting segment keeps its translated
+        label ("promising" → 潜力客户 / Promising) until an operator renames it."""
+        from .defaults import RFM_SEGMENT_LABELS, SEEDED_NAMES
+
+        label = RFM_SEGMENT_LABELS.get(self.code)
+        if label is not None and self.name in ("", SEEDED_NAMES.get(self.code)):
+            return str(label)
+        return self.name or self.code
 
 
 class RfmRun(models.Model):
@@ -144,7 +156,7 @@ class RfmRun(models.Model):
         ordering = ["-computed_at"]
 
     def __str__(self) -> str:
-        return f"RFM {self.computed_at:%Y-%m-%d %H:%M}"
+        return f"RFM {timezone.localtime(self.computed_at):%Y-%m-%d %H:%M}"
 
 
 class TagChange(models.Model):
@@ -179,7 +191,9 @@ class TagChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.member_id} {self.action} {self.tag_id}"
+        return str(_("%(action)s: tag #%(tag)s, member #%(member)s (%(cause)s)") % {
+            "action": self.get_action_display(), "tag": self.tag_id, "member": self.member_id,
+            "cause": self.get_cause_display()})
 
 
 class TagRule(models.Model):
@@ -296,7 +310,7 @@ class SegmentSnapshot(models.Model):
         ordering = ["-taken_at"]
 
     def __str__(self) -> str:
-        return f"{self.segment} @ {self.taken_at:%Y-%m-%d %H:%M}"
+        return f"{self.segment} @ {timezone.localtime(self.taken_at):%Y-%m-%d %H:%M}"
 
 
 class SnapshotMember(models.Model):

@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Right
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -292,7 +293,7 @@ class MemberTag(models.Model):
         indexes = [models.Index(fields=["tag", "member"], name="member_tag_by_tag_idx")]
 
     def __str__(self) -> str:
-        return f"{self.member_id}:{self.tag_id}"
+        return self.tag.name
 
 
 class ActivityKind(models.TextChoices):
@@ -332,7 +333,7 @@ class MemberActivity(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} {timezone.localtime(self.occurred_at):%Y-%m-%d %H:%M}"
 
 
 from .access_models import AccessEvent, MemberNote, StoreStaff  # noqa: E402,F401

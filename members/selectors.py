@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from core.phones import normalise_mobile
 
-from .models import Member, Order, StoreStaff
+from .models import Member, Order, RfmSegment, StoreStaff
 
 _DIGITS = re.compile(r"^\+?[\d\s-]+$")
 
@@ -107,3 +107,11 @@ def is_exact_identifier(term: str) -> bool:
         return True
     except ValueError:
         return Member.objects.filter(member_no=digits).exists()
+
+
+def rfm_segment_name(code: str) -> str:
+    """The name an operator reads for the RFM segment a member's statistics hold by code."""
+    if not code:
+        return "-"
+    segment = RfmSegment.objects.filter(code=code).first()
+    return segment.display_name if segment else code

@@ -6,10 +6,12 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin
+from core.formats import number
 from members.admin_search import MemberSearchMixin, member_link
 
 from . import catalog_admin, report_admin, rule_admin  # noqa: F401  (register their admins)
 from .models import EntryLine, PointsAccount, PointsEntry, PointsLot, PointsSettings, RuleAward
+from .reasons import reason_text
 
 
 @admin.register(PointsSettings)
@@ -24,24 +26,44 @@ class RuleAwardInline(ReadOnlyAdminMixin, admin.TabularInline):
     fields = ("rule", "points", "detail", "local_date")
     readonly_fields = fields
     extra = 0
+    verbose_name = _("rule that paid")
     verbose_name_plural = _("why: the rules that paid")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("rule")
 
 
 class EntryLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = EntryLine
-    fields = ("order_line", "points")
+    fields = ("line", "line_points")
     readonly_fields = fields
     extra = 0
+    verbose_name = _("order line")
     verbose_name_plural = _("points per order line")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order_line")
+
+    @admin.display(description=_("order line"))
+    def line(self, obj: EntryLine) -> str:
+        return str(obj.order_line)
+
+    @admin.display(description=_("points"))
+    def line_points(self, obj: EntryLine) -> str:
+        return number(obj.points)
 
 
 @admin.register(PointsEntry)
 class PointsEntryAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
     inlines = (RuleAwardInline, EntryLineInline)
     list_display = ("id", "created_at", "member_no", "kind", "available_delta", "pending_delta",
-                    "debt_delta", "order", "reason", "operator", "actor_user",
+                    "debt_delta", "order", "reason_text", "operator", "actor_user",
                     "actor_api_key_id", "store")
-    list_select_related = ("member", "order", "operator", "actor_user", "store")
+    list_select_related = ("member", "order", "order__store", "operator", "actor_user", "store")
+    fields = ("member", "kind", "available_delta", "pending_delta", "held_delta", "debt_delta",
+              "order", "lot", "source_key", "reason_text", "operator", "actor_user",
+              "actor_api_key_id", "store", "created_at")
+    readonly_fields = ("reason_text",)
     list_filter = ("kind", ("created_at", admin.DateFieldListFilter))
     show_facets = admin.ShowFacets.NEVER
     ordering = ("-id",)
@@ -53,6 +75,10 @@ class PointsEntryAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
     @admin.display(description=_("member"))
     def member_no(self, obj: PointsEntry):
         return member_link(obj.member_id, obj.member.member_no)
+
+    @admin.display(description=_("reason"))
+    def reason_text(self, obj: PointsEntry) -> str:
+        return reason_text(obj.reason)
 
 
 @admin.register(PointsLot)

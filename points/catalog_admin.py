@@ -113,7 +113,7 @@ class RewardAdmin(CatalogFormMixin, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = list(super().get_fields(request, obj))
-        if obj is None or obj.stock is None:
+        if obj is None or obj.stock is None or not self.has_change_permission(request, obj):
             fields.remove("add_stock")
         return fields
 
@@ -261,7 +261,7 @@ class CouponTemplateAdmin(CatalogFormMixin, admin.ModelAdmin):
             obj.created_at = timezone.now()
         super().save_model(request, obj, form, change)
 
-    @admin.display(description=_("codes"))
+    @admin.display(description=_("issue or upload"))
     def links(self, obj: CouponTemplate):
         issue = reverse("admin:points_coupontemplate_issue", args=[obj.pk])
         upload = reverse("admin:points_coupontemplate_upload", args=[obj.pk])

@@ -185,4 +185,5 @@ class CouponEvent(AttributedRow):
         ]
 
     def __str__(self) -> str:
-        return f"{self.coupon_id} {self.kind}"
+        return str(_("Coupon #%(coupon)s: %(kind)s") % {"coupon": self.coupon_id,
+                                                      "kind": self.get_kind_display()})

@@ -61,7 +61,8 @@ class PointsHold(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"hold {self.pk}: {self.points} ({self.state})"
+        return str(_("Hold #%(hold)s: %(points)s points (%(state)s)") % {
+            "hold": self.pk, "points": self.points, "state": self.get_state_display()})
 
 
 class PointsHoldLot(models.Model):

@@ -27,7 +27,10 @@ class PointsMonthTotal(models.Model):
                                                name="points_month_total_once")]
 
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m} {self.kind}"
+        from .models import EntryKind
+
+        kind = EntryKind(self.kind).label if self.kind in EntryKind.values else self.kind
+        return f"{self.month:%Y-%m} {kind}"
 
 
 class PointsRollupCursor(models.Model):

@@ -93,7 +93,7 @@ class PointsAccount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.member_id}: {self.available}"
+        return str(_("Points of member #%(member)s") % {"member": self.member_id})
 
 
 class EntryKind(models.TextChoices):
@@ -214,7 +214,8 @@ class PointsLot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"lot {self.pk}: {self.remaining}/{self.original}"
+        return str(_("Lot #%(lot)s: %(remaining)s of %(original)s points left") % {
+            "lot": self.pk, "remaining": self.remaining, "original": self.original})
 
 
 from .coupon_models import (  # noqa: E402  (coupons live in their own module)

@@ -79,6 +79,11 @@ class PartnerExchange(models.Model):
         indexes = [models.Index(fields=["member", "partner", "direction", "local_date"],
                                 name="partner_exchange_day_idx")]
 
+    def __str__(self) -> str:
+        return str(_("Exchange #%(exchange)s (%(direction)s): %(points)s points") % {
+            "exchange": self.pk, "direction": self.get_direction_display(),
+            "points": self.points})
+
 
 class PartnerDailyTotal(models.Model):
     """Our points exchanged with a partner on one Beijing day, all members together; the

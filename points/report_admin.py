@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin
+from core.formats import number
+from members.admin_search import member_link
 
 from .hold_models import PointsHold
 from .liability import MonthFigures, liability_report
@@ -16,37 +19,67 @@ from .partner_models import PartnerExchange, PartnerProgramme
 CHART_FIGURES = (("issued", _("Issued"), "#2e7d32"), ("redeemed", _("Redeemed"), "#1565c0"),
                  ("expired", _("Expired"), "#c62828"))
 CHART_HEIGHT, BAR, GAP = 160, 14, 14
+AXIS_LEFT, AXIS_TOP, AXIS_BOTTOM = 72, 8, 28  # room for the value and month labels
+TICKS = 4
+
+
+def nice_scale(top: int, ticks: int = TICKS) -> int:
+    """The step of an axis with `ticks` steps reaching at least `top`, a round number:
+    1, 2, 2.5 or 5 times a power of ten (top 830 → step 250, axis 0–1,000)."""
+    if top <= 0:
+        return 1
+    magnitude = 10 ** (len(str(max(1, -(-top // ticks)))) - 1)
+    for factor in (1, 2, 2.5, 5, 10):
+        step = int(factor * magnitude) or 1
+        if step * ticks >= top:
+            return step
+    return 10 * magnitude
 
 
 def month_chart(months: list[MonthFigures], *, last: int = 12) -> dict:
-    """Bars for the last `last` months — issued, redeemed, expired side by side — scaled to
-    the largest, as coordinates an SVG in the template draws (no script needed)."""
+    """Bars for the last `last` months — issued, redeemed, expired side by side — on an axis
+    of round values with its ticks labelled, each group of bars under its month: coordinates
+    an SVG in the template draws (no script needed)."""
     shown = months[-last:]
-    top = max([getattr(m, f) for m in shown for f, _label, _colour in CHART_FIGURES] + [1])
+    top = max([getattr(m, f) for m in shown for f, _label, _colour in CHART_FIGURES] + [0])
+    step = nice_scale(top)
+    axis_max = step * TICKS
     group = BAR * len(CHART_FIGURES) + GAP
     groups = []
     for i, month in enumerate(shown):
+        x = AXIS_LEFT + GAP + i * group
         bars = []
         for j, (figure, label, colour) in enumerate(CHART_FIGURES):
             value = max(getattr(month, figure), 0)
-            height = round(value * CHART_HEIGHT / top)
-            bars.append({"x": GAP + i * group + j * BAR, "y": CHART_HEIGHT - height,
-                         "height": height, "value": value, "label": label, "colour": colour})
-        groups.append({"label": f"{month.month:%Y-%m}", "x": GAP + i * group, "bars": bars})
-    return {"groups": groups, "width": GAP + len(shown) * group, "height": CHART_HEIGHT,
-            "bar": BAR, "legend": [{"label": label, "colour": colour}
-                                   for _figure, label, colour in CHART_FIGURES]}
+            height = round(value * CHART_HEIGHT / axis_max)
+            bars.append({"x": x + j * BAR, "y": AXIS_TOP + CHART_HEIGHT - height,
+                         "height": height, "value": value, "value_text": number(value),
+                         "label": label, "colour": colour})
+        groups.append({"label": f"{month.month:%Y-%m}", "x": x,
+                       "centre": x + BAR * len(CHART_FIGURES) // 2, "bars": bars})
+    ticks = [{"y": AXIS_TOP + CHART_HEIGHT - round(k * step * CHART_HEIGHT / axis_max),
+              "label": number(k * step)} for k in range(TICKS + 1)]
+    return {"groups": groups, "ticks": ticks, "left": AXIS_LEFT, "top": AXIS_TOP,
+            "bottom": AXIS_TOP + CHART_HEIGHT, "width": AXIS_LEFT + GAP + len(shown) * group,
+            "height": AXIS_TOP + CHART_HEIGHT + AXIS_BOTTOM, "bar": BAR,
+            "legend": [{"label": label, "colour": colour}
+                       for _figure, label, colour in CHART_FIGURES]}
 
 
 @admin.register(PointsHold)
 class PointsHoldAdmin(ReadOnlyAdminMixin, ScaleAdmin):
-    list_display = ("id", "member_id", "points", "captured", "state", "reference",
+    list_display = ("id", "member_no", "points", "captured", "state", "reference",
                     "expires_at", "created_at", "closed_at")
+    list_select_related = ("member",)
     list_filter = ("state",)
     show_facets = admin.ShowFacets.NEVER
     search_fields = ("=member__member_no",)
     ordering = ("-id",)
     sortable_by = ("id",)
+
+    @admin.display(description=_("member"))
+    def member_no(self, obj: PointsHold):
+        return member_link(obj.member_id, obj.member.member_no)
 
 
 @admin.register(PointsMonthTotal)
@@ -58,6 +91,12 @@ class LiabilityReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
+
+    def get_urls(self):
+        # the month × kind rows are the report's working totals, not records to open
+        opts = self.model._meta
+        return [path("", self.admin_site.admin_view(self.changelist_view),
+                     name=f"{opts.app_label}_{opts.model_name}_changelist")]
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
@@ -79,11 +118,15 @@ class PartnerProgrammeAdmin(admin.ModelAdmin):
 
 @admin.register(PartnerExchange)
 class PartnerExchangeAdmin(ReadOnlyAdminMixin, ScaleAdmin):
-    list_display = ("id", "partner", "member_id", "direction", "external_id", "partner_points",
+    list_display = ("id", "partner", "member_no", "direction", "external_id", "partner_points",
                     "points", "local_date", "created_at")
-    list_select_related = ("partner",)
+    list_select_related = ("partner", "member")
     list_filter = ("direction", "partner")
     show_facets = admin.ShowFacets.NEVER
     search_fields = ("=external_id",)
     ordering = ("-id",)
     sortable_by = ("id",)
+
+    @admin.display(description=_("member"))
+    def member_no(self, obj: PartnerExchange):
+        return member_link(obj.member_id, obj.member.member_no)

@@ -124,4 +124,5 @@ class RewardRedemption(AttributedRow):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reward_id} × {self.quantity} → {self.member_id}"
+        return str(_("Redemption #%(redemption)s: %(reward)s × %(quantity)s") % {
+            "redemption": self.pk, "reward": self.reward.name, "quantity": self.quantity})

@@ -13,7 +13,9 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from core.formats import number
 from members.models import ActivityKind, Member
 
 
@@ -173,7 +175,7 @@ class RuleAward(models.Model):
     """Why an entry has its points: one row per rule version that contributed."""
 
     entry = models.ForeignKey("points.PointsEntry", models.PROTECT, related_name="awards",
-                              verbose_name=_("entry"))
+                              verbose_name=pgettext_lazy("ledger entry", "entry"))
     rule = models.ForeignKey(EarningRule, models.PROTECT, related_name="awards",
                              verbose_name=_("rule version"))
     rule_key = models.SlugField(max_length=64)
@@ -191,6 +193,10 @@ class RuleAward(models.Model):
             models.Index(fields=["member", "rule_key", "local_date"], name="rule_award_cap_idx"),
         ]
 
+    def __str__(self) -> str:
+        return str(_("%(rule)s: %(points)s points") % {"rule": self.rule,
+                                                       "points": number(self.points)})
+
 
 class EntryLine(models.Model):
     """The points an earning gave each order line, so a return reverses exactly what the
@@ -204,3 +210,7 @@ class EntryLine(models.Model):
         constraints = [models.UniqueConstraint(fields=["entry", "order_line"],
                                                name="entry_line_once")]
         indexes = [models.Index(fields=["order_line"], name="entry_line_order_line_idx")]
+
+    def __str__(self) -> str:
+        return str(_("%(line)s: %(points)s points") % {"line": self.order_line,
+                                                       "points": number(self.points)})

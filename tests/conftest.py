@@ -77,3 +77,27 @@ def member(make_member) -> Member:
 
 def money(value: str) -> Decimal:
     return Decimal(value)
+
+
+@pytest.fixture
+def high_ids(db):
+    """`high_ids("points_pointsentry", 1_234_566)`: the table's next ids run in the millions,
+    where a grouped id ("1,234,567") would break a URL or a form. The sequence is put back
+    afterwards — sequences ignore the test's rollback, and the jobs that walk id ranges would
+    otherwise walk a million empty ids in every later test."""
+    from django.db import connection
+
+    moved = []
+
+    def jump(table: str, to: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            sequence = cursor.fetchone()[0]
+            cursor.execute(f"SELECT last_value, is_called FROM {sequence}")
+            moved.append((sequence, *cursor.fetchone()))
+            cursor.execute("SELECT setval(%s, %s)", [sequence, to])
+
+    yield jump
+    with connection.cursor() as cursor:
+        for sequence, value, called in reversed(moved):
+            cursor.execute("SELECT setval(%s, %s, %s)", [sequence, value, called])

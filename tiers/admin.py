@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin, permission_view
 from members.admin_search import MemberSearchMixin, member_link
@@ -74,9 +75,9 @@ class TierAdmin(IsolationWarningsMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("code", "name", "rank", "is_active", "tag"),
                 "description": LADDER_HELP}),
-        (_("Entry"), {"fields": ("min_growth", "requires_first_purchase", "on_registration"),
-                      "description": _("A member qualifies when every condition given "
-                                       "holds.")}),
+        (pgettext_lazy("tier entry condition", "Entry"), {
+            "fields": ("min_growth", "requires_first_purchase", "on_registration"),
+            "description": _("A member qualifies when every condition given holds.")}),
         (_("Validity and renewal (保级)"), {
             "fields": ("validity_months", "end_policy", "keep_percent", "deduct_numerator",
                        "deduct_denominator", "keep_threshold"),
@@ -113,7 +114,7 @@ class TierAdmin(IsolationWarningsMixin, admin.ModelAdmin):
             "errors": errors, "total": sum(r.members for r in rows),
         })
 
-    @admin.display(description=_("entry"))
+    @admin.display(description=pgettext_lazy("tier entry condition", "entry"))
     def entry(self, obj: Tier):
         return entry_words(obj)
 
@@ -135,8 +136,10 @@ class TierSettingsAdmin(SingletonAdmin):
 
 @admin.register(GrowthEntry)
 class GrowthEntryAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
-    list_display = ("id", "created_at", "member_no", "kind", "delta", "order", "reason")
-    list_select_related = ("member", "order")
+    list_display = ("id", "created_at", "member_no", "kind", "delta", "order", "reason_text")
+    list_select_related = ("member", "order", "order__store")
+    fields = ("member", "kind", "delta", "order", "source_key", "reason_text", "created_at")
+    readonly_fields = ("reason_text",)
     list_filter = ("kind", ("created_at", admin.DateFieldListFilter))
     show_facets = admin.ShowFacets.NEVER
     ordering = ("-id",)
@@ -145,6 +148,10 @@ class GrowthEntryAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
     @admin.display(description=_("member"))
     def member_no(self, obj: GrowthEntry):
         return member_link(obj.member_id, obj.member.member_no)
+
+    @admin.display(description=_("reason"))
+    def reason_text(self, obj: GrowthEntry) -> str:
+        return obj.reason_text
 
 
 @admin.register(TierChange)

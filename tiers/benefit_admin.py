@@ -5,12 +5,11 @@ month, and the paid-membership figures."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,9 +20,9 @@ from core.admin import (
     DeclaredPermissionsMixin,
     ReadOnlyAdminMixin,
     ScaleAdmin,
+    month_page,
     permission_view,
 )
-from core.clock import local_date
 from core.errors import LoyaltyError
 from members.admin_search import MemberSearchMixin
 from members.models import Member
@@ -41,15 +40,6 @@ from .figures import benefit_cost_by_tier, month_bounds, paid_membership_figures
 from .paid import paid_purchase
 from .paid_models import PaidMembership, PaidPlan, PaidPurchase, PurchaseChannel
 from .selectors import benefit_isolation_warnings
-
-
-def _month_param(request) -> date:
-    today = local_date(timezone.now())
-    try:
-        year, month = (int(x) for x in request.GET.get("month", "").split("-"))
-        return date(year, month, 1)
-    except (TypeError, ValueError):
-        return today.replace(day=1)
 
 
 class BenefitForm(forms.ModelForm):
@@ -81,7 +71,7 @@ class BenefitAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # grants point at benefits: deactivate one instead
 
-    @admin.display(description=_("type"))
+    @admin.display(description=_("fixed service or variable"))
     def service_or_variable(self, obj: Benefit):
         return _("Fixed service") if obj.kind in FIXED_SERVICE_KINDS else _("Variable")
 
@@ -91,14 +81,14 @@ class BenefitAdmin(admin.ModelAdmin):
                      name="tiers_benefit_cost")] + super().get_urls()
 
     def cost_view(self, request):
-        month = _month_param(request)
-        rows = benefit_cost_by_tier(month=month)
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        page = month_page(request, timezone.now())
+        rows = None if page.error else benefit_cost_by_tier(month=page.month)
         return TemplateResponse(request, "admin/tiers/benefit_cost.html", {
             **self.admin_site.each_context(request), "opts": Benefit._meta,
-            "title": _("What benefits cost per tier"), "month": month, "rows": rows,
-            "total": sum((r.total for r in rows), Decimal(0)),
-            "previous": (month - timedelta(days=1)).strftime("%Y-%m"),
-            "next": (month + timedelta(days=32)).replace(day=1).strftime("%Y-%m"),
+            "title": _("What benefits cost per tier"), "page": page, "rows": rows,
+            "total": sum((r.total for r in rows), Decimal(0)) if rows is not None else None,
         })
 
 
@@ -162,14 +152,17 @@ class PaidPlanAdmin(admin.ModelAdmin):
                      name="tiers_paid_figures")] + super().get_urls()
 
     def figures_view(self, request):
-        month = _month_param(request)
-        start, end = month_bounds(month)
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        now = timezone.now()
+        page = month_page(request, now)
+        figures = None
+        if not page.error:
+            start, end = month_bounds(page.month)
+            figures = paid_membership_figures(start=start, end=end, now=now)
         return TemplateResponse(request, "admin/tiers/paid_figures.html", {
             **self.admin_site.each_context(request), "opts": PaidPlan._meta,
-            "title": _("Paid membership figures"), "month": month,
-            "figures": paid_membership_figures(start=start, end=end, now=timezone.now()),
-            "previous": (month - timedelta(days=1)).strftime("%Y-%m"),
-            "next": (month + timedelta(days=32)).replace(day=1).strftime("%Y-%m"),
+            "title": _("Paid membership figures"), "page": page, "figures": figures,
         })
 
 

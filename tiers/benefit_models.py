@@ -189,7 +189,8 @@ class BenefitGrant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.member_id}: {self.benefit_id} {self.period}"
+        return str(_("Grant #%(grant)s: %(benefit)s, %(period)s") % {
+            "grant": self.pk, "benefit": self.benefit.name, "period": self.period})
 
     @property
     def remaining(self) -> int:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import ProgrammeSettings
 from members.models import Member, Order, Tag
+from points.reasons import reason_text
 
 
 class Recalculation(models.TextChoices):
@@ -135,7 +136,8 @@ class GrowthAccount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.member_id}: {self.growth}"
+        return str(_("Growth of member #%(member)s: %(growth)s")
+                   % {"member": self.member_id, "growth": self.growth})
 
 
 class GrowthKind(models.TextChoices):
@@ -144,6 +146,11 @@ class GrowthKind(models.TextChoices):
     EXPIRY_POLICY = "expiry_policy", _("Tier period ended")
     ADJUST = "adjust", _("Adjusted")
     DECAY = "decay", _("Decay after a paid membership lapsed")
+
+
+# reasons the set-based jobs write on growth entries (tiers/services.py, tiers/decay.py)
+PERIOD_ENDED = "tier period ended: "
+LAPSED = "paid membership lapsed"
 
 
 class GrowthEntry(models.Model):
@@ -174,6 +181,18 @@ class GrowthEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.delta:+d}"
 
+    @property
+    def reason_text(self) -> str:
+        """The reason in words: the ledger's codes ("sale", "checkin", "tier period ended:
+        reset") translated, an operator's own reason as written."""
+        if self.reason.startswith(PERIOD_ENDED):
+            policy = self.reason[len(PERIOD_ENDED):]
+            label = EndPolicy(policy).label if policy in EndPolicy.values else policy
+            return str(_("Tier period ended: %(policy)s") % {"policy": label})
+        if self.reason == LAPSED:
+            return str(GrowthKind.DECAY.label)
+        return reason_text(self.reason)
+
 
 class ChangeReason(models.TextChoices):
     INITIAL = "initial", _("Initial tier")
@@ -200,7 +219,9 @@ class TierChange(models.Model):
         indexes = [models.Index(fields=["member", "-id"], name="tier_change_member_idx")]
 
     def __str__(self) -> str:
-        return f"{self.member_id}: {self.from_tier_id} → {self.to_tier_id} ({self.reason})"
+        return str(_("Member #%(member)s: %(from)s → %(to)s (%(reason)s)") % {
+            "member": self.member_id, "from": self.from_tier or "-", "to": self.to_tier or "-",
+            "reason": self.get_reason_display()})
 
 
 # Benefits and paid membership live in their own modules; importing them here registers

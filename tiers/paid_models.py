@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
@@ -67,7 +68,9 @@ class PaidMembership(models.Model):
         indexes = [models.Index(fields=["ends_at", "member"], name="paid_membership_end_idx")]
 
     def __str__(self) -> str:
-        return f"{self.member_id}: {self.plan_id} → {self.ends_at:%Y-%m-%d}"
+        return str(_("Member #%(member)s: %(plan)s until %(end)s") % {
+            "member": self.member_id, "plan": self.plan.name,
+            "end": f"{timezone.localtime(self.ends_at):%Y-%m-%d}"})
 
 
 class PurchaseKind(models.TextChoices):
@@ -113,4 +116,6 @@ class PaidPurchase(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.purchase_id}: {self.member_id} {self.plan_id}"
+        return str(_("Purchase %(purchase)s: %(plan)s (%(kind)s)") % {
+            "purchase": self.purchase_id, "plan": self.plan.name,
+            "kind": self.get_kind_display()})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -181,3 +182,60 @@ def test_a_new_keys_secret_never_travels_in_a_cookie(admin_client):
 def test_points_pages_answer(admin_client, url_name):
     response = admin_client.get(reverse(url_name), follow=True)
     assert response.status_code == 200
+
+
+def test_member_page_figures_read_with_thousands_separators(admin_client, admin_user, member):
+    from points.services import points_adjust
+
+    points_adjust(member_id=member.pk, points=1_234_567, operator_id=admin_user.pk, reason="r")
+    page = admin_client.get(reverse("admin:members_member_change", args=[member.pk]))
+    assert "<td>1,234,567</td>" in page.content.decode()
+
+
+def test_a_large_adjustment_is_confirmed_as_typed(admin_client, admin_user, member):
+    url = reverse("admin:loyalty_member_adjust_points", args=[member.pk])
+    preview = admin_client.post(url, {"points": "1500", "reason": "补偿"}).content.decode()
+    assert 'name="points" value="1500"' in preview  # not "1,500", which would not parse
+    assert "1,500" in preview  # what the operator reads
+    response = admin_client.post(url, {"points": "1500", "reason": "补偿", "confirm": "1"})
+    assert response.status_code == 302
+    assert PointsAccount.objects.get(member=member).available == 1500
+
+
+def test_member_statistics_name_the_rfm_segment_in_the_operator_language(admin_client, store,
+                                                                         member, now):
+    from loyalty import intake
+    from members.models import MemberStats, RfmSegment
+    from tests.points.helpers import sale_input
+
+    intake.record_sale(sale=sale_input(store, member.pk, now, "S-1", "12345.60"), now=now)
+    MemberStats.objects.filter(member=member).update(rfm_segment="promising")
+    page = reverse("admin:members_member_change", args=[member.pk])
+    zh = admin_client.get(page).content.decode()
+    assert "潜力客户" in zh and "promising" not in zh
+    assert "12,345.60" in zh
+    assert "Promising" in admin_client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    RfmSegment.objects.filter(code="promising").update(name="高潜新客")  # renamed: data wins
+    assert "高潜新客" in admin_client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_a_points_entry_names_the_rules_and_lines_that_paid(admin_client, store, member, now):
+    from loyalty import intake
+    from members.services import LineInput, SaleInput
+    from tests.loyalty.console_html import page_texts
+
+    intake.record_sale(sale=SaleInput(store_code=store.code, order_no="A1", member_id=member.pk,
+                                      ordered_at=now, lines=(LineInput(
+                                          line_no=1, sku="TEA-01", quantity=2,
+                                          gross_amount=Decimal("1200.00")),)), now=now)
+    entry = PointsEntry.objects.get(kind="earn")
+    html = admin_client.get(reverse("admin:points_pointsentry_change", args=[entry.pk]))
+    html = html.content.decode()
+    texts = [t.text for t in page_texts(html)]
+    assert not [t for t in texts if "object (" in t]
+    line = entry.lines.get()
+    assert line.points >= 1000 and f"#1 TEA-01 × 2：{line.points:,} 积分" in texts
+    award = entry.awards.select_related("rule").get()
+    assert f"{award.rule.name} v{award.rule.version}：{award.points:,} 积分" in texts
+    titles = {t.text for t in page_texts(html) if t.column_of is not None}
+    assert {"订单明细", "积分"} <= titles and not {"Order line", "Points"} & titles

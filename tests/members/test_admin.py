@@ -191,3 +191,33 @@ def test_member_page_shows_orders_activity_and_purchases_in_beijing_time(operato
     for label in ("first purchase", "last purchase"):
         row = re.search(rf"<th>{label}</th><td>([^<]*)</td>", body)
         assert row is not None and row.group(1) == "2026-03-15", label
+
+
+def test_bulk_tag_confirmation_carries_ids_with_thousands_as_plain_numbers(operator, make_member,
+                                                                            high_ids):
+    high_ids("members_member", 123_455)
+    member = make_member()
+    assert member.pk >= 1000
+    tag = Tag.objects.create(code="vip", name="VIP")
+    url = reverse("admin:members_member_changelist")
+    page = operator.post(url, {"action": "add_tag", "_selected_action": [member.pk]})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert f'value="{member.pk}"' in body and f"{member.pk:,}" not in body
+    response = operator.post(url, {"action": "add_tag", "apply": "1", "tag": tag.pk,
+                                   "_selected_action": [member.pk]})
+    assert response.status_code == 302
+    assert tag.member_tags.filter(member=member).exists()
+
+
+def test_member_tags_read_as_tag_names(operator, member):
+    from members.models import MemberTag
+    from members.services import member_tags_add
+
+    tag = Tag.objects.create(code="sports", name="运动达人")
+    member_tags_add(tag_id=tag.pk, member_ids=[member.pk])
+    row = MemberTag.objects.get(member=member, tag=tag)
+    assert str(row) == "运动达人"
+    body = operator.get(reverse("admin:members_member_change", args=[member.pk])).content.decode()
+    assert f"{member.pk}:{tag.pk}" not in body
+    assert re.search(r'<td class="original">\s*<p>\s*运动达人', body)

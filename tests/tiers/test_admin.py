@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from tiers.models import Tier, TierChange
 from tiers.services import growth_add
@@ -93,3 +95,19 @@ def test_member_page_of_a_member_without_growth(admin_client, member):
     response = admin_client.get(reverse("admin:members_member_change", args=[member.pk]), **EN)
     assert response.status_code == 200
     assert "No tier changes yet." in response.content.decode()
+
+
+def test_the_ladder_names_a_tier_entry_condition_not_a_ledger_entry(admin_client):
+    ladder = admin_client.get(reverse("admin:tiers_tier_changelist")).content.decode()
+    assert '<th scope="col" class="column-entry">' in ladder
+    header = re.search(r'class="column-entry">.*?<span>(.*?)</span>', ladder, re.S).group(1)
+    assert header.strip() == "准入条件"
+    tier = Tier.objects.get(code="silver")
+    page = admin_client.get(reverse("admin:tiers_tier_change", args=[tier.pk])).content.decode()
+    form = page.split('id="content"')[1]
+    assert "准入条件" in form and "流水" not in form
+    # the same English word on the points ledger still reads as a ledger entry
+    from points.models import RuleAward
+
+    with translation.override("zh-hans"):
+        assert str(RuleAward._meta.get_field("entry").verbose_name) == "积分流水"

@@ -4,6 +4,7 @@ admin action, a purchase entered by an operator, the cost and figures pages."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -146,3 +147,53 @@ def test_cost_and_figures_pages(admin_client, store, now):
     assert figures.status_code == 200 and "Penetration" in figures.content.decode()
     assert admin_client.get(reverse("admin:tiers_benefit_changelist")).status_code == 200
     assert admin_client.get(reverse("admin:tiers_paidplan_change", args=[annual.pk])).status_code == 200
+
+
+def _this_month() -> str:
+    from django.utils import timezone
+
+    return timezone.localdate().strftime("%Y-%m")
+
+
+def test_rates_read_as_percentages(admin_client, now, make_member):
+    from tiers.paid import paid_purchase
+
+    plan()
+    paid, _other = make_member(), make_member()
+    paid_purchase(member_id=paid.pk, plan_code="annual", purchase_id="P-1",
+                  amount=Decimal("199"), channel="api")
+    page = admin_client.get(reverse("admin:tiers_paid_figures")).content.decode()
+    assert "<td>50.0%</td>" in page  # 1 of 2 active members paid
+    assert not re.search(r"\d\.\d{4}", page)  # no "0.5000"
+
+
+def test_benefit_list_columns_have_distinct_titles(admin_client):
+    benefit("gift", "birthday_gift", grant_period="birthday_month")
+    from tests.loyalty.console_html import page_texts
+
+    page = admin_client.get(reverse("admin:tiers_benefit_changelist")).content.decode()
+    titles = [t.text for t in page_texts(page)
+              if t.column_of is not None and not t.text.isdigit()]  # (sort priorities)
+    assert "类型" in titles and len(titles) == len(set(titles)), titles
+
+
+@pytest.mark.parametrize("url_name", ["admin:tiers_benefit_cost", "admin:tiers_paid_figures"])
+def test_monthly_pages_stop_at_the_current_month(admin_client, url_name):
+    from dateutil.relativedelta import relativedelta
+    from django.utils import timezone
+
+    url = reverse(url_name)
+    this_month = timezone.localdate().replace(day=1)
+    current = admin_client.get(url).content.decode()
+    assert f"?month={(this_month - relativedelta(months=1)):%Y-%m}" in current  # back
+    assert f"?month={(this_month + relativedelta(months=1)):%Y-%m}" not in current  # no ahead
+    earlier = admin_client.get(url, {"month": f"{this_month - relativedelta(months=2):%Y-%m}"})
+    assert f"?month={(this_month - relativedelta(months=1)):%Y-%m}" in earlier.content.decode()
+    future = f"{this_month + relativedelta(months=1):%Y-%m}"
+    refused = admin_client.get(url, {"month": future})
+    assert refused.status_code == 200
+    body = refused.content.decode()
+    assert "errornote" in body and f"{future} 尚未开始" in body
+    assert "<table" not in body.split('id="content"')[1]  # no page of zeros
+    bogus = admin_client.get(url, {"month": "2026-13"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "is not a month" in bogus.content.decode()

@@ -3,6 +3,7 @@ growth they hold, and what a typical member needs to reach each tier."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -61,3 +62,14 @@ def test_the_admin_preview_page(admin_client, population):
     bad = admin_client.get(url, {f"t{silver.pk}": "-5"})
     assert bad.status_code == 200 and bad.context["errors"]
     assert url in admin_client.get(reverse("admin:tiers_tier_changelist")).content.decode()
+
+
+def test_the_preview_form_keeps_thresholds_as_plain_numbers(admin_client, population):
+    gold = Tier.objects.get(code="gold")
+    page = admin_client.get(reverse("admin:tiers_tier_preview"), {f"t{gold.pk}": "12000"})
+    body = page.content.decode()
+    # an input's value must parse back: 12000, not the "12,000" a figure reads as
+    assert f'name="t{gold.pk}" value="12000"' in body
+    shares = re.findall(r"</span> ([\d.,]+%)</td>", body)
+    assert len(shares) == Tier.objects.filter(is_active=True).count()
+    assert all(re.fullmatch(r"\d{1,3}\.\d%", s) for s in shares), shares

@@ -1,0 +1,25 @@
+"""core.admin.ScaleAdmin: ids are shown as typed, while figures carry separators."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from points.services import points_adjust
+
+pytestmark = pytest.mark.django_db
+
+
+def test_ids_in_large_lists_are_plain_and_figures_grouped(admin_client, admin_user, member,
+                                                          high_ids):
+    high_ids("points_pointsentry", 1_234_566)
+    entry = points_adjust(member_id=member.pk, points=25_000, operator_id=admin_user.pk,
+                          reason="补偿").entry
+    assert entry.pk == 1234567
+    page = admin_client.get(reverse("admin:points_pointsentry_changelist")).content.decode()
+    link = reverse("admin:points_pointsentry_change", args=[entry.pk])
+    assert re.search(rf'<th class="field-row_id"><a href="{link}[^"]*">1234567</a></th>', page)
+    assert '<td class="field-available_delta">25,000</td>' in page
+    assert "1,234,567" not in page
