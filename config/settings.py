@@ -56,7 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "import_export",
     "django_celery_beat",
-    "axes",
+    "config.apps.LoginProtectionConfig",  # django-axes
     # the layers, bottom up: each imports only the ones above it in this list
     "members",
     "points",

@@ -11,8 +11,6 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import User
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
-from django_celery_beat.admin import PeriodicTaskAdmin as BasePeriodicTaskAdmin
-from django_celery_beat.models import PeriodicTask
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin, permission_view
 from members.admin_search import MemberSearchMixin
@@ -131,27 +129,3 @@ class LoginFailureAdmin(ReadOnlyAdminMixin, ScaleAdmin):
     show_facets = admin.ShowFacets.NEVER
     search_fields = ("=username", "=ip_address")
     ordering = ("-id",)
-
-
-admin.site.unregister(PeriodicTask)
-
-
-@admin.register(PeriodicTask)
-class PeriodicTaskAdmin(BasePeriodicTaskAdmin):
-    """The scheduled jobs: switching them on, off or running one now changes the task."""
-
-    def _action(name):
-        base = getattr(BasePeriodicTaskAdmin, name)
-
-        @admin.action(description=base.short_description, permissions=["change"])
-        def action(self, request, queryset):
-            return base(self, request, queryset)
-
-        action.__name__ = name
-        return action
-
-    enable_tasks = _action("enable_tasks")
-    disable_tasks = _action("disable_tasks")
-    toggle_tasks = _action("toggle_tasks")
-    run_tasks = _action("run_tasks")
-    del _action

@@ -22,3 +22,4 @@ class LoyaltyConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the deployment checks)
 
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="loyalty_roles_sync")
+

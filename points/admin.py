@@ -57,9 +57,9 @@ class EntryLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 class PointsEntryAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
     inlines = (RuleAwardInline, EntryLineInline)
     list_display = ("id", "created_at", "member_no", "kind", "available_delta", "pending_delta",
-                    "debt_delta", "order", "reason_text", "operator", "actor_user",
-                    "actor_api_key_id", "store")
-    list_select_related = ("member", "order", "order__store", "operator", "actor_user", "store")
+                    "debt_delta", "order", "reason_text", "actor_user", "actor_api_key_id",
+                    "store")
+    list_select_related = ("member", "order", "order__store", "actor_user", "store")
     fields = ("member", "kind", "available_delta", "pending_delta", "held_delta", "debt_delta",
               "order", "lot", "source_key", "reason_text", "operator", "actor_user",
               "actor_api_key_id", "store", "created_at")

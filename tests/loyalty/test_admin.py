@@ -194,10 +194,11 @@ def test_member_page_figures_read_with_thousands_separators(admin_client, admin_
 
 def test_a_large_adjustment_is_confirmed_as_typed(admin_client, admin_user, member):
     url = reverse("admin:loyalty_member_adjust_points", args=[member.pk])
-    preview = admin_client.post(url, {"points": "1500", "reason": "补偿"}).content.decode()
+    data = {"points": "1500", "reason_code": "goodwill", "reason": "补偿"}
+    preview = admin_client.post(url, data).content.decode()
     assert 'name="points" value="1500"' in preview  # not "1,500", which would not parse
     assert "1,500" in preview  # what the operator reads
-    response = admin_client.post(url, {"points": "1500", "reason": "补偿", "confirm": "1"})
+    response = admin_client.post(url, {**data, "confirm": "1"})
     assert response.status_code == 302
     assert PointsAccount.objects.get(member=member).available == 1500
 
