@@ -482,8 +482,11 @@ def test_the_tier_multiplier_applies_last_and_caps_count_it(member, now):
                                    occurred_at=now, tier_multiplier=D("1.5")),
                        source_key="tier-event", now=now, pending_days=0)
 
-    # 100 × 2 × 1.5 = 300, trimmed by the 250 cap; the fixed 30 becomes 45
-    assert outcome(sale.results) == {"base": (250, Reason.CAPPED), "double": (150, Reason.AWARDED)}
+    # 100 × 2 × 1.5 = 300 — 100 of the base, 100 the double adds, 100 the tier adds to
+    # both — trimmed by the 250 cap, each part keeping 250/300 of itself (the one point
+    # left over by rounding goes to the first part); the fixed 30 becomes 45, 15 by the tier
+    assert outcome(sale.results) == {"base": (250, Reason.CAPPED), "double": (83, Reason.CAPPED)}
+    assert (sale.benefit_points_for(member.pk), event.benefit_points_for(member.pk)) == (83, 15)
     assert outcome(event.results) == {"poster": (45, Reason.AWARDED)}
     assert total(member) == 295
 
