@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from core.phones import normalise_mobile
 
-from .models import Member, Order
+from .models import Member, Order, OrderLine
 
 _DIGITS = re.compile(r"^\+?[\d\s-]+$")
 
@@ -57,3 +58,10 @@ def member_ids_matching(term: str, limit: int = 100) -> list[int]:
 def member_recent_orders(member_id: int, limit: int = 20) -> list[Order]:
     return list(Order.objects.filter(member_id=member_id).select_related("store")
                 .order_by("-ordered_at")[:limit])
+
+
+def sale_fully_returned(sale_id: int) -> bool:
+    """Every unit of every line of the sale has come back (by one return or several)."""
+    return not (OrderLine.objects.filter(order_id=sale_id)
+                .annotate(back=Coalesce(Sum("returned_by__quantity"), 0))
+                .filter(back__lt=F("quantity")).exists())
