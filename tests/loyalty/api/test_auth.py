@@ -16,7 +16,8 @@ from .conftest import ALL_SCOPES, API, client_for, error_code, new_idem
 
 pytestmark = pytest.mark.django_db
 
-# Every operation with the one scope it needs: (operationId, method, path).
+# Every operation with the scope it needs (a few need two, joined by "+"):
+# (operationId, method, path, scope).
 SCOPED_OPERATIONS = [
     ("v1_members_create", "post", "/members", "members:write"),
     ("v1_members_retrieve", "get", "/members/{id}", "members:read"),
@@ -43,6 +44,7 @@ SCOPED_OPERATIONS = [
     ("v1_coupons_redeem_create", "post", "/coupons/redeem", "points:write"),
     ("v1_coupons_void_create", "post", "/coupons/void", "points:admin"),
     ("v1_checkout_preview_create", "post", "/checkout/preview", "members:read"),
+    ("v1_checkout_commit_create", "post", "/checkout/commit", "orders:write+points:write"),
     ("v1_members_benefits_retrieve", "get", "/members/{id}/benefits", "members:read"),
     ("v1_members_benefit_grants_list", "get", "/members/{id}/benefit-grants", "members:read"),
     ("v1_members_benefit_grants_claim_create", "post", "/members/{id}/benefit-grants/1/claim",
@@ -158,13 +160,15 @@ def test_revoked_key_is_401(make_key, member):
 @pytest.mark.parametrize("operation_id,method,path,scope", SCOPED_OPERATIONS,
                          ids=[row[0] for row in SCOPED_OPERATIONS])
 def test_key_lacking_the_scope_is_403(make_key, member, operation_id, method, path, scope):
-    _, without = make_key([s for s in ALL_SCOPES if s != scope])
-    response = _send(client_for(without), method, path, member)
-    assert response.status_code == 403, response.content
-    assert error_code(response) == "permission_denied"
+    needed = scope.split("+")
+    for missing in needed:
+        _, without = make_key([s for s in ALL_SCOPES if s != missing])
+        response = _send(client_for(without), method, path, member)
+        assert response.status_code == 403, response.content
+        assert error_code(response) == "permission_denied"
 
-    # the one scope is enough to get past the permission check
-    _, only = make_key([scope])
+    # the scopes it needs are enough to get past the permission check
+    _, only = make_key(needed)
     response = _send(client_for(only), method, path, member)
     assert response.status_code not in (401, 403), response.content
 
