@@ -9,7 +9,15 @@ from core.admin import ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin
 from members.admin_search import MemberSearchMixin, member_link
 
 from . import catalog_admin, report_admin, rule_admin  # noqa: F401  (register their admins)
-from .models import EntryLine, PointsAccount, PointsEntry, PointsLot, PointsSettings, RuleAward
+from .models import (
+    EntryLine,
+    PointsAccount,
+    PointsEntry,
+    PointsLot,
+    PointsLotMovement,
+    PointsSettings,
+    RuleAward,
+)
 
 
 @admin.register(PointsSettings)
@@ -35,9 +43,18 @@ class EntryLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     verbose_name_plural = _("points per order line")
 
 
+class LotMovementInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Which lots the entry put points into or took them out of, and how many."""
+
+    model = PointsLotMovement
+    fields = ("lot", "points", "held")
+    readonly_fields = fields
+    extra = 0
+
+
 @admin.register(PointsEntry)
 class PointsEntryAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
-    inlines = (RuleAwardInline, EntryLineInline)
+    inlines = (RuleAwardInline, EntryLineInline, LotMovementInline)
     list_display = ("id", "created_at", "member_no", "kind", "available_delta", "pending_delta",
                     "debt_delta", "order", "reason", "operator")
     list_select_related = ("member", "order", "operator")

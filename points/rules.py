@@ -13,8 +13,10 @@ How rules combine (the same text is in the rule admin's help and in the docs):
    passes applies last, to everything.
 4. Caps (per member per day / week / month / year / lifetime, in Beijing time) and budgets
    count the points actually awarded, after every multiplier. A points cap trims the award
-   to what is left; a times cap or a spent budget gives nothing. A multiplier's caps and
-   budget count the extra points it adds.
+   to what is left — a multiplier's extra too —; a times cap or a spent budget gives
+   nothing. When a cap or budget trims a multiplied award, each part of it (the base
+   points, each multiplier's extra, the tier's) keeps the same share, and a multiplier's
+   caps and budget count only the extra it really added.
 5. Points are recorded per order line, so a return reverses what the returned lines earned.
 """
 
@@ -55,10 +57,12 @@ STACKING_HELP = _(
     "and multiply each other; the member's tier multiplier applies last. Caps (per member "
     "per day, week, month, year or lifetime, in Beijing time) and budgets count the points "
     "actually awarded, after every multiplier: a points cap trims the award, a times cap or "
-    "a spent budget gives nothing. A multiplier's caps and budget count the extra points it "
-    "adds. Points are recorded per order line, so a return takes back what the returned "
-    "lines earned. Every change to a rule creates a new version; past awards keep pointing "
-    "at the version that paid them."
+    "a spent budget gives nothing. A points cap trims a multiplier's extra too. When a cap "
+    "trims a multiplied award, each part of it (the base points, each multiplier's extra, "
+    "the tier's) keeps the same share, and a multiplier's caps and budget count only the "
+    "extra it really added. Points are recorded per order line, so a return takes back what "
+    "the returned lines earned. Every change to a rule creates a new version; past awards "
+    "keep pointing at the version that paid them."
 )
 ONE = Decimal(1)
 BUDGET_SHARDS = 8
