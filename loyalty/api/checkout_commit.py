@@ -14,7 +14,7 @@ from points.services import MAX_POINTS
 
 from ..checkout_commit import CheckoutInput, CheckoutLine, GiftPick, checkout_commit
 from .base import MAX_ID, ApiView
-from .checkout import BasketLineSerializer
+from .checkout import BasketLineSerializer, BasketSerializer
 from .events import rule_results
 from .idempotency import idempotency_key, run_idempotent
 from .orders import (
@@ -44,8 +44,18 @@ class CommitInputSerializer(serializers.Serializer):
                                    help_text="A coupon code to redeem on the order.")
     points = serializers.IntegerField(min_value=0, max_value=MAX_POINTS, default=0,
                                       help_text="Points to pay with, as cash.")
-    gifts = GiftSerializer(many=True, required=False, default=list, max_length=20,
+    gifts = GiftSerializer(many=True, required=False, default=list, allow_empty=False,
+                           max_length=20,
                            help_text="Rewards the member takes at the till, for points.")
+
+    def validate_lines(self, lines):
+        return BasketSerializer.validate_lines(self, lines)  # each SKU once, a sane total
+
+    def validate_gifts(self, gifts):
+        rewards = [gift["reward"] for gift in gifts]
+        if len(set(rewards)) != len(rewards):
+            raise serializers.ValidationError("each reward once: add up its quantity")
+        return gifts
 
 
 class CouponUsedSerializer(serializers.Serializer):

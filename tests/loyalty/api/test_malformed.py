@@ -203,6 +203,11 @@ def baselines(w) -> dict[str, Baseline]:
         "v1_checkout_preview_create": Baseline(body={
             "member": w.member.pk, "coupon": w.coupon.code, "shipping_fee": "10.00",
             "lines": [{"sku": "SKU-1", "category": "tops", "quantity": 2, "amount": "250.00"}]}),
+        "v1_checkout_commit_create": Baseline(body={
+            "member": w.member.pk, "store": w.store.code, "order_no": "C-NEW",
+            "ordered_at": "2026-03-14T10:30:00+08:00", "coupon": w.coupon.code, "points": 10,
+            "lines": [{"sku": "SKU-1", "category": "tops", "quantity": 2, "amount": "250.00"}],
+            "gifts": [{"reward": w.reward.pk, "quantity": 1}]}),
         "v1_checkout_holds_create": Baseline(body={
             "member": w.member.pk, "points": 10, "ttl_minutes": 30, "reference": "B-NEW"}),
         "v1_checkout_holds_retrieve": Baseline(path={"hold_id": w.hold.pk}),
@@ -300,6 +305,20 @@ def business_cases(w, base: dict[str, Baseline]) -> dict[str, list[tuple[str, di
              {**base["v1_members_paid_memberships_create"].body, "purchase_id": "P-BASE",
               "amount": "1.00"}),
         ],
+        "v1_checkout_commit_create": [
+            ("another member's coupon",
+             {**base["v1_checkout_commit_create"].body, "coupon": w.others_coupon.code}),
+            ("a used coupon",
+             {**base["v1_checkout_commit_create"].body, "coupon": w.used_coupon.code}),
+            ("more points than available", {**base["v1_checkout_commit_create"].body,
+                                            "points": 71}),
+            ("a reward no longer offered", {**base["v1_checkout_commit_create"].body,
+                                            "gifts": [{"reward": w.ended.pk}]}),
+            ("the number of a recorded sale", {**base["v1_checkout_commit_create"].body,
+                                               "order_no": "S-BASE"}),
+            ("an unknown store", {**base["v1_checkout_commit_create"].body,
+                                  "store": "NOWHERE"}),
+        ],
         "v1_checkout_holds_create": [
             ("more than available", {"member": w.member.pk, "points": 81}),
         ],
@@ -330,7 +349,8 @@ OPERATION_IDS = [
     "v1_orders_returns_create", "v1_events_create",
     "v1_members_rewards_list", "v1_members_rewards_redeem_create", "v1_members_coupons_list",
     "v1_members_coupons_issue_create", "v1_coupons_redeem_create", "v1_coupons_void_create",
-    "v1_checkout_preview_create", "v1_members_rewards_redemptions_list",
+    "v1_checkout_preview_create", "v1_checkout_commit_create",
+    "v1_members_rewards_redemptions_list",
     "v1_members_rewards_redemptions_cancel_create", "v1_members_coupons_history_list",
     "v1_members_benefits_retrieve",
     "v1_members_benefit_grants_list", "v1_members_benefit_grants_claim_create",
@@ -613,7 +633,8 @@ def test_every_operation_documents_400_and_401_with_the_error_component(anon):
 def test_points_writes_declare_a_required_idempotency_header(anon):
     schema = load_schema(anon)
     ops = operations(schema)
-    for operation_id in ("v1_members_points_spend_create", "v1_members_points_adjust_create"):
+    for operation_id in ("v1_members_points_spend_create", "v1_members_points_adjust_create",
+                         "v1_checkout_commit_create"):
         headers = [p for p in ops[operation_id][2]["parameters"]
                    if p["in"] == "header" and p["name"] == "Idempotency-Key"]
         assert len(headers) == 1 and headers[0]["required"] is True, operation_id
