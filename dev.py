@@ -7,19 +7,24 @@
 (Developers: `python3 dev.py messages` extracts new strings into the catalogues.)
 
 Both create ./.venv and install the pinned dependencies on first use (and again whenever
-pyproject.toml changes). With DATABASE_URL unset they start an embedded PostgreSQL under
-./var/ and stop it when they finish; with DATABASE_URL set they use that server.
+they change in pyproject.toml): `run` only what the application needs, `test` also the test
+tools and Playwright (the `dev` extra). With DATABASE_URL unset they start an embedded
+PostgreSQL under ./var/ and stop it when they finish; with DATABASE_URL set they use that
+server.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import tomllib
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -31,32 +36,45 @@ ROOT = Path(__file__).resolve().parent
 CALLER_SETTINGS = os.environ.get("DJANGO_SETTINGS_MODULE")
 VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
-STAMP = VENV / ".installed-pyproject"
 
 
 def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
+def elapsed() -> float:
+    """Seconds since the command started (before the re-run inside .venv, too)."""
+    return time.time() - float(os.environ.get("LOYALTY_DEV_STARTED", time.time()))
+
+
 # --- bootstrap: a virtualenv with the pinned dependencies ------------------------------------
-def requirements() -> list[str]:
+def requirements(group: str | None = None) -> list[str]:
+    """The pinned runtime dependencies, or those of one optional group ("dev")."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return project["dependencies"] + project["optional-dependencies"]["dev"]
+    return project["optional-dependencies"][group] if group else project["dependencies"]
 
 
-def bootstrap() -> None:
-    """Make sure .venv exists and is current, then re-run this script inside it."""
+def install(name: str, wanted: list[str]) -> None:
+    """Install one set of requirements unless its stamp says exactly these are installed.
+    Each set has its own stamp, so `run` after `test` (or the reverse) installs nothing."""
+    stamp = VENV / f".installed-{name}"
+    digest = hashlib.sha256("\n".join(sorted(wanted)).encode()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    say(f"installing the {name} dependencies (first use, or pyproject.toml changed them)")
+    subprocess.run([str(VENV_PYTHON), "-m", "pip", "install", "--quiet",
+                    "--disable-pip-version-check", *wanted], check=True)
+    stamp.write_text(digest)
+
+
+def bootstrap(command: str) -> None:
+    """Make sure .venv exists and holds what `command` needs, then re-run this script in it."""
     if not VENV_PYTHON.exists():
         say("creating the virtualenv in .venv")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if not STAMP.exists() or STAMP.read_text() != digest:
-        say("installing dependencies (first run or pyproject.toml changed)")
-        subprocess.run([str(VENV_PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
-                       check=True)
-        subprocess.run([str(VENV_PYTHON), "-m", "pip", "install", "--quiet", *requirements()],
-                       check=True)
-        STAMP.write_text(digest)
+    install("runtime", requirements())
+    if command == "test":
+        install("dev", requirements("dev"))
     if Path(sys.prefix).resolve() != VENV.resolve():
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(ROOT / "dev.py"), *sys.argv[1:]])
 
@@ -108,6 +126,9 @@ def database() -> bool:
     """Point DATABASE_URL at a server; return True when we use the embedded one."""
     if os.environ.get("DATABASE_URL"):
         return False
+    # only these two commands ask for the embedded server; anything else with DEBUG off
+    # and no DATABASE_URL refuses to start (config.settings)
+    os.environ["LOYALTY_EMBEDDED_DB"] = "1"
     sys.path.insert(0, str(ROOT))
     from config import embedded_db
 
@@ -145,21 +166,70 @@ def test(args: list[str]) -> int:
 
 
 # --- run ------------------------------------------------------------------------------------------
+class Output(threading.Thread):
+    """Passes a server's output through, line by line. While `held` it keeps the lines, so
+    the demo's progress reads in one piece; for the web server it notes when the first page
+    (not a health check or a static file: those are not logged) was served and when it
+    last wrote."""
+
+    held = threading.Event()
+    lock = threading.Lock()
+
+    def __init__(self, proc: subprocess.Popen):
+        super().__init__(daemon=True)
+        self.proc = proc
+        self.kept: list[str] = []
+        self.page_served = False
+        self.last_output = time.monotonic()
+
+    def run(self) -> None:
+        for line in self.proc.stdout:
+            with self.lock:
+                if self.held.is_set():
+                    self.kept.append(line)
+                    continue
+                self.flush()
+                sys.stdout.write(line)
+                sys.stdout.flush()
+            self.last_output = time.monotonic()
+            if PAGE_REQUEST.search(line):
+                self.page_served = True
+
+    def flush(self) -> None:
+        if self.kept:
+            sys.stdout.writelines(self.kept)
+            sys.stdout.flush()
+            self.kept.clear()
+
+
 class Processes:
     """The web server, the Celery worker and Celery beat, each in its own process group so
-    that stopping them takes their children too."""
+    that stopping them takes their children too; their output goes through `Output`."""
 
     def __init__(self) -> None:
         self.running: dict[str, subprocess.Popen] = {}
+        self.output: dict[str, Output] = {}
 
     def start(self, name: str, args: list[str]) -> None:
-        self.running[name] = subprocess.Popen(args, cwd=ROOT, start_new_session=True)
+        proc = subprocess.Popen(args, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, encoding="utf-8",
+                                errors="replace", env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.running[name] = proc
+        self.output[name] = Output(proc)
+        self.output[name].start()
+
+    def release_output(self) -> None:
+        with Output.lock:
+            Output.held.clear()
+            for output in self.output.values():
+                output.flush()
 
     def first_exited(self) -> str | None:
         return next((n for n, p in self.running.items() if p.poll() is not None), None)
 
     def stop(self) -> None:
         # SIGTERM to the main process: Celery's warm shutdown then stops its own pool.
+        self.release_output()
         for proc in self.running.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -176,11 +246,60 @@ class Processes:
                 pass
 
 
+BANNER_RULE = "─" * 20
+MIGRATED = "Migrations applied."  # what `demo_data --migrate` says once the schema is current
+PAGE_REQUEST = re.compile(r'"(GET|POST|HEAD) /\S* HTTP/')
+
+
+def start_servers(processes: Processes, host: str, port: str) -> None:
+    python = sys.executable
+    processes.start("web", [python, "manage.py", "runserver", "--noreload", f"{host}:{port}"])
+    # Celery at WARNING: a task's start and finish every minute would bury the banner.
+    processes.start("worker", [python, "-m", "celery", "-A", "config", "--quiet", "worker",
+                               "--loglevel", "WARNING", "--concurrency", "2"])
+    processes.start("beat", [python, "-m", "celery", "-A", "config", "--quiet", "beat",
+                             "--loglevel", "WARNING"])
+
+
+def migrate_and_load_demo(base: str, on_migrated) -> str:
+    """One process migrates and loads the demo (one Django start-up, not two); the servers
+    start as soon as the schema is current, while the demo loads. Its progress lines show
+    as they come; returns its closing banner (logins, URLs, API key), which is printed once
+    the server answers."""
+    say(f"applying migrations ({elapsed():.0f} s)")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "demo_data", "--migrate",
+                             "--base-url", base], cwd=ROOT, stdout=subprocess.PIPE,
+                            text=True, encoding="utf-8", errors="replace",
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    banner: list[str] = []
+    for line in proc.stdout:
+        if line.strip() == MIGRATED:
+            on_migrated()
+            say(f"web server, Celery worker and beat starting; demo data ({elapsed():.0f} s)")
+        elif banner or line.startswith(BANNER_RULE):
+            banner.append(line)
+        else:
+            print(f"    {line}", end="", flush=True)
+    if proc.wait():
+        raise subprocess.CalledProcessError(proc.returncode, proc.args)
+    return "".join(banner).rstrip("\n")
+
+
+def answers(url: str) -> bool:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+    try:
+        with opener.open(url, timeout=2) as response:
+            return response.status == 200
+    except (OSError, ValueError):
+        return False
+
+
 def run() -> int:
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
+    base = f"http://{host}:{port}"
     compile_messages()
     started = database()
     processes = Processes()
@@ -193,28 +312,35 @@ def run() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        say("applying migrations")
-        manage("migrate", "--noinput", "-v", "0")
-        say("loading demo data")
-        manage("demo_data")
-        python = sys.executable
-        processes.start("web", [python, "manage.py", "runserver", "--noreload", f"{host}:{port}"])
-        processes.start("worker", [python, "-m", "celery", "-A", "config", "worker",
-                                   "--loglevel", "INFO", "--concurrency", "2"])
-        processes.start("beat", [python, "-m", "celery", "-A", "config", "beat",
-                                 "--loglevel", "INFO"])
-        base = f"http://{host}:{port}"
-        print(f"""
-  Operator console   {base}/admin/
-  REST API           {base}/api/v1/   (docs {base}/api/docs/)
-  Health             {base}/healthz
-  Press Ctrl-C to stop everything{' (the embedded database included)' if started else ''}.
-""", flush=True)
+        Output.held.set()
+        try:
+            banner = migrate_and_load_demo(
+                base, on_migrated=lambda: start_servers(processes, host, port))
+        except subprocess.CalledProcessError:
+            if stopping:  # Ctrl-C reached the command too
+                return 0
+            raise
+        if not processes.running and not stopping:  # nothing said the schema was current
+            start_servers(processes, host, port)
+        processes.release_output()
+        ready = False
+        banner_again = False
+        stop_note = " (the embedded database included)" if started else ""
+        web = processes.output.get("web")
         while not stopping:
             if (name := processes.first_exited()) is not None:
                 say(f"{name} exited; stopping")
                 return 1
-            time.sleep(0.5)
+            if not ready and answers(f"{base}/healthz"):
+                ready = True
+                print(f"\n{banner}\n  Ready after {elapsed():.0f} s. Ctrl-C stops everything"
+                      f"{stop_note}.\n", flush=True)
+            elif (ready and not banner_again and web is not None and web.page_served
+                  and time.monotonic() - web.last_output > 1.5):
+                # the first page's log lines have scrolled the banner away: once more
+                banner_again = True
+                print(f"\n{banner}\n", flush=True)
+            time.sleep(0.25)
         return 0
     finally:
         say("stopping web, worker and beat")
@@ -226,7 +352,8 @@ def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "messages"}:
         print(__doc__)
         return 2
-    bootstrap()
+    os.environ.setdefault("LOYALTY_DEV_STARTED", str(time.time()))
+    bootstrap(sys.argv[1])
     sys.path.insert(0, str(ROOT))
     command, rest = sys.argv[1], sys.argv[2:]
     if command == "messages":

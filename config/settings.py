@@ -1,8 +1,12 @@
 """Settings, read from the environment.
 
-DATABASE_URL      unset: an embedded PostgreSQL under ./var/ (started on demand)
+DATABASE_URL      required, except for `dev.py run` and `dev.py test`, which ask for the
+                  embedded PostgreSQL under ./var/ (LOYALTY_EMBEDDED_DB=1)
+CACHE_URL         Redis for the rate limits and throttles (`check --deploy` requires it)
 CELERY_BROKER_URL unset: the filesystem transport under ./var/celery (no server needed)
 SECRET_KEY, DEBUG, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, SECURE_SSL_REDIRECT
+STAFF_IDLE_MINUTES a staff session ends after this long without a request (default 120)
+TRUSTED_PROXIES   how many reverse proxies in front set X-Forwarded-For (default 0)
 """
 
 import os
@@ -52,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "import_export",
     "django_celery_beat",
+    "axes",
     # the layers, bottom up: each imports only the ones above it in this list
     "members",
     "points",
@@ -61,6 +66,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "loyalty.api.middleware.RequestIdMiddleware",  # X-Request-ID on every answer and log line
+    "loyalty.api.middleware.ApiErrorShapeMiddleware",  # /api/: JSON errors from any layer
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -68,8 +75,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "loyalty.middleware.StaffActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -92,6 +101,13 @@ TEMPLATES = [
 
 # --- database -----------------------------------------------------------------------------
 if not os.environ.get("DATABASE_URL"):
+    if not (DEBUG or env_bool("LOYALTY_EMBEDDED_DB", False)):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "DATABASE_URL is not set. Production needs a PostgreSQL server: set DATABASE_URL "
+            "(postgresql://user:password@host:5432/name). The embedded database is for "
+            "`dev.py run` and `dev.py test` only.")
     from config import embedded_db
 
     # Children (Celery, test workers, the web server) inherit the URL and never start a
@@ -106,6 +122,27 @@ DATABASES = {
 }
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_loyalty")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- staff logins -----------------------------------------------------------------------------
+# Failed logins lock out per account and per address (django-axes); a staff session ends
+# after an idle period; messages live in the session, server-side, not in a cookie.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.5"))  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False  # loyalty.access_admin shows attempts read-only
+AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = env_bool("AXES_VERBOSE", False)  # lockouts are logged either way
+AXES_LOCKOUT_CALLABLE = "loyalty.access_views.login_locked"  # translated, 429
+TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+SESSION_COOKIE_AGE = int(os.environ.get("STAFF_IDLE_MINUTES", "120")) * 60
+SESSION_SAVE_EVERY_REQUEST = True  # the age counts from the last request: an idle timeout
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -160,20 +197,24 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty back office API",
-    "DESCRIPTION": (
-        "Authenticate with `Authorization: Bearer lk_<prefix>_<secret>`. Every error has the "
-        "shape `{\"error\": {\"code\", \"message\", \"details\"}}` with a stable code. "
-        "POSTs that move points need an `Idempotency-Key` header; sales and returns are "
-        "idempotent by store + order number."
-    ),
-    "VERSION": "1",
+    "DESCRIPTION": "",  # loyalty/api/docs.md, set by loyalty.api.schema.describe
+    "VERSION": "0.2.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "DEFAULT_GENERATOR_CLASS": "loyalty.api.schema.EnglishSchemaGenerator",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "loyalty.api.schema.describe",
+    ],
 }
+# Wrong API keys from one address in a minute before it gets 429 (loyalty.api.auth)
+API_KEY_FAILURES_PER_MINUTE = int(os.environ.get("API_KEY_FAILURES_PER_MINUTE", "20"))
+# The per-key rate limit and the throttles count here; production needs a shared cache
+# (`check --deploy` reports a per-process one as an error: loyalty.checks).
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -231,9 +272,35 @@ CELERY_BEAT_SCHEDULE = {
                                 "schedule": crontab(minute=5)},  # hourly
 }
 
+# One line per event on the console: 4xx answers without a traceback (the client's mistake;
+# 5xx keep theirs), the development server's access log without static files and health
+# checks. Django's own loggers write here once (not also through its default handlers).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "client_errors_in_one_line": {"()": "config.log_filters.ClientErrorsInOneLine"},
+        "quiet_server_requests": {"()": "config.log_filters.QuietServerRequests"},
+        "request_id": {"()": "loyalty.api.middleware.RequestIdLogFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "django.server": {"()": "django.utils.log.ServerFormatter",
+                          "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain",
+                    "filters": ["request_id", "client_errors_in_one_line"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
+                          "filters": ["quiet_server_requests"]},
+        "mail_admins": {"level": "ERROR", "filters": ["require_debug_false"],
+                        "class": "django.utils.log.AdminEmailHandler"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {"handlers": ["console", "mail_admins"], "level": "INFO",
+                   "propagate": False},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }

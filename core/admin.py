@@ -86,3 +86,41 @@ class SingletonAdmin(admin.ModelAdmin):
         obj = self.model.load()
         opts = self.model._meta
         return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
+
+
+class DeclaredPermissionsMixin:
+    """Actions and pages of an admin name the permission they need, where code can read it.
+
+    An action with a permission of its own (`@admin.action(permissions=["void"])`) finds
+    it in `action_permissions` ({"void": "points.change_coupon"}); Django then asks
+    `has_void_permission`, which this answers. A page of its own goes through
+    `permission_view`. The permission-matrix test reads both declarations."""
+
+    action_permissions: dict[str, str] = {}
+
+    def __getattr__(self, name: str):
+        if name.startswith("has_") and name.endswith("_permission"):
+            perm = type(self).action_permissions.get(name[4:-11])
+            if perm is not None:
+                def has_permission(request, obj=None):
+                    return request.user.has_perm(perm)
+                return has_permission
+        raise AttributeError(name)
+
+
+def permission_view(admin_site, view, *perms: str):
+    """An admin page of one's own that needs these permissions ("app.codename"); the page
+    checks objects (a clerk's stores) itself. `required_permissions` stays on the URL's
+    callback for the permission matrix."""
+    from functools import wraps
+
+    from django.core.exceptions import PermissionDenied
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if not request.user.has_perms(perms):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    guarded.required_permissions = perms
+    return admin_site.admin_view(guarded)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ProgrammeSettings(models.Model):
@@ -24,3 +26,18 @@ class ProgrammeSettings(models.Model):
 
     def __str__(self) -> str:
         return str(self._meta.verbose_name)
+
+
+class AttributedRow(models.Model):
+    """Who made a row: a staff user, or an API key and the user who owns it (both set), or
+    nobody for the system's own jobs. The key is kept by id: API keys belong to the top
+    layer, which adds the foreign key in the database (loyalty migration
+    0003_actor_api_key_foreign_keys)."""
+
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True,
+                                   blank=True, related_name="+", db_index=False,
+                                   verbose_name=_("made by"))
+    actor_api_key_id = models.BigIntegerField(_("API key"), null=True, blank=True)
+
+    class Meta:
+        abstract = True

@@ -6,26 +6,28 @@ from dataclasses import replace
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import permission_view
 from core.errors import LoyaltyError
 from members.admin import MemberAdmin as BaseMemberAdmin
 from members.models import Member
 from members.services import MemberInput
 from points import selectors as points_selectors
+from points.models import AdjustReason
 from points.services import MAX_POINTS, points_adjust
 from tiers import selectors as tier_selectors
 
 from .intake import register_member
 from .member_benefits_admin import MemberBenefitsMixin
 from .models import ApiKey, Scope
-from .services import api_key_create, api_key_revoke
+from .services import api_key_create, api_key_reassign, api_key_revoke
 
 admin.site.site_header = _("Loyalty back office")
 admin.site.site_title = _("Loyalty back office")
@@ -35,8 +37,10 @@ admin.site.index_title = _("Member programme")
 class AdjustPointsForm(forms.Form):
     points = forms.IntegerField(label=_("points"), min_value=-MAX_POINTS, max_value=MAX_POINTS,
                                 help_text=_("Positive adds points, negative removes them."))
-    reason = forms.CharField(label=_("reason"), max_length=200,
-                             help_text=_("Required; kept on the ledger entry with your name."))
+    reason_code = forms.ChoiceField(label=_("reason"), choices=AdjustReason.choices)
+    reason = forms.CharField(label=_("note"), max_length=200,
+                             help_text=_("Required. Kept as a note beside the ledger entry, "
+                                         "with your name."))
 
     def clean_points(self):
         value = self.cleaned_data["points"]
@@ -126,26 +130,29 @@ class MemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
 
     def get_urls(self):
         return [
-            path("<int:member_id>/adjust-points/", self.admin_site.admin_view(self.adjust_points),
+            path("<int:member_id>/adjust-points/", permission_view(
+                self.admin_site, self.adjust_points, "points.add_pointsentry"),
                  name="loyalty_member_adjust_points"),
         ] + super().get_urls()
 
     def adjust_points(self, request, member_id: int):
         """Two steps: the form, then a confirmation showing the balance before and after."""
-        if not request.user.has_perm("points.add_pointsentry"):
-            raise PermissionDenied
-        member = get_object_or_404(Member, pk=member_id)
+        member = self.get_object(request, str(member_id))  # a clerk's stores only
+        if member is None:
+            raise Http404
         account = points_selectors.account_for(member.pk)
         form = AdjustPointsForm(request.POST or None)
         confirming = False
         if request.method == "POST" and form.is_valid():
             points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
+            reason_code = form.cleaned_data["reason_code"]
             if points < 0 and account.available < -points:
                 form.add_error("points", _("Only %(n)d points are available.") % {"n": account.available})
             elif "confirm" in request.POST:
                 try:
                     points_adjust(member_id=member.pk, points=points, reason=reason,
-                                  operator_id=request.user.pk, now=timezone.now())
+                                  reason_code=reason_code, operator_id=request.user.pk,
+                                  now=timezone.now())
                 except LoyaltyError as exc:
                     form.add_error(None, exc.message)
                 else:
@@ -176,10 +183,17 @@ class ApiKeyForm(forms.ModelForm):
         model = ApiKey
         fields = ("name", "scopes", "owner", "rate_per_minute")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].required = False  # empty: whoever creates the key
+
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    """Keys are created here and shown once; afterwards only the prefix is known."""
+    """Keys are created here by a programme admin and shown once; afterwards only the
+    prefix is known. A key's owner answers for what the key does: whoever creates a key owns
+    it unless they name someone else, and a programme admin may hand a key to another owner
+    later (what it did stays recorded against the key itself)."""
 
     list_display = ("name", "prefix", "scopes", "owner", "rate_per_minute", "last_used_at",
                     "revoked_at")
@@ -194,9 +208,19 @@ class ApiKeyAdmin(admin.ModelAdmin):
             kwargs["form"] = ApiKeyForm
         return super().get_form(request, obj, **kwargs)
 
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None:
+            return super().get_fieldsets(request, obj)
+        return [(None, {"fields": ("name", "scopes", "owner", "rate_per_minute"),
+                        "description": _("The owner answers for what the key does; "
+                                         "you, unless you name someone else.")})]
+
+    def get_changeform_initial_data(self, request):
+        return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:  # a key's grant never changes: revoke it and make a new one
-            return ("name", "prefix", "scopes", "owner", "rate_per_minute", "last_used_at",
+            return ("name", "prefix", "scopes", "rate_per_minute", "last_used_at",
                     "revoked_at", "created_at")
         return self.readonly_fields
 
@@ -205,18 +229,25 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
+            if "owner" in form.changed_data:
+                api_key_reassign(key_id=obj.pk, owner_id=form.cleaned_data["owner"].pk)
             return
+        owner = form.cleaned_data.get("owner") or request.user
         key, plaintext = api_key_create(
             name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
-            owner_id=form.cleaned_data["owner"].pk,
-            rate_per_minute=form.cleaned_data["rate_per_minute"])
+            owner_id=owner.pk, rate_per_minute=form.cleaned_data["rate_per_minute"])
         obj.pk = key.pk
+        # Messages live in the session (settings.MESSAGE_STORAGE), on the server: the
+        # plaintext is never in a cookie, and is gone once this page has shown it.
         self.message_user(request, format_html(
             "{} <code style='user-select:all'>{}</code>",
             _("Copy the key now; it will not be shown again:"), plaintext), messages.WARNING)
 
-    @admin.action(description=_("Revoke the selected keys"))
+    @admin.action(description=_("Revoke the selected keys"), permissions=["change"])
     def revoke(self, request, queryset):
         for key in queryset.filter(revoked_at__isnull=True):
             api_key_revoke(key_id=key.pk)
         self.message_user(request, _("Keys revoked."), messages.SUCCESS)
+
+
+from . import access_admin  # noqa: E402,F401  (staff accounts, audit trail, access events)

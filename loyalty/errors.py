@@ -7,13 +7,38 @@ class ApiErrorCode(ErrorCode):
     IDEMPOTENCY_KEY_REQUIRED = ("idempotency_key_required", 400,
                                 _("This request moves points: send an Idempotency-Key header."))
     IDEMPOTENCY_KEY_INVALID = ("idempotency_key_invalid", 400,
-                               _("The Idempotency-Key must be 1–255 visible characters."))
+                               _("The Idempotency-Key must be 1–255 visible ASCII characters."))
     IDEMPOTENCY_KEY_REUSED = ("idempotency_key_reused", 422,
                               _("This Idempotency-Key was used for a different request."))
-    IDEMPOTENCY_IN_PROGRESS = ("idempotency_request_in_progress", 409,
+    IDEMPOTENCY_IN_PROGRESS = ("idempotency_in_progress", 409,
                                _("A request with this Idempotency-Key is still being processed; "
                                  "retry later."))
     INVALID_SCOPE = ("invalid_scope", 400, _("Unknown scope: {scope}."))
+    # input rules that a schema cannot state (they relate two fields, or today's date)
+    LOOKUP_KEY_REQUIRED = ("lookup_key_required", 400,
+                           _("Give one of mobile, external_id or member_no."))
+    BIRTHDAY_IN_FUTURE = ("birthday_in_future", 400, _("The birthday cannot be in the future."))
+    EVENT_NAME_REQUIRED = ("event_name_required", 400, _("A custom event needs a name."))
+    SELF_REFERRAL = ("self_referral", 400, _("A member cannot refer themselves."))
+    BASKET_SKU_REPEATED = ("basket_sku_repeated", 400,
+                           _("Each SKU once in a basket: add up its quantity and amount."))
+    BASKET_TOO_LARGE = ("basket_too_large", 400, _("The basket total is too large."))
+    POINTS_PAYMENT_ONE_OF = ("points_payment_one_of", 400,
+                             _("Name the points payment by a hold or by a spend, one of the "
+                               "two."))
+    GIFT_REPEATED = ("gift_repeated", 400,
+                     _("Each reward once among the gifts: add up its quantity."))
+    INVALID_CURSOR = ("invalid_cursor", 400,
+                      _("This cursor is not valid: follow the next or previous link of a page."))
+    # answers of the HTTP layer, in the same shape as every other error
+    BAD_REQUEST = ("bad_request", 400, _("The request could not be understood."))
+    REQUEST_TOO_LARGE = ("request_too_large", 413,
+                         _("The request body is too large: at most {limit} bytes."))
+    SERVICE_UNAVAILABLE = ("service_unavailable", 503,
+                           _("The service is briefly unavailable; retry later."))
+    INTERNAL_ERROR = ("internal_error", 500,
+                      _("Something went wrong on our side; quote the request id when you "
+                        "report it."))
 
 
 class ApiError(LoyaltyError):

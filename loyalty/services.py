@@ -35,10 +35,8 @@ def api_key_create(*, name: str, scopes: list[str], owner_id: int,
     return key, f"{KEY_PREFIX}{prefix}_{secret}"
 
 
-def api_key_authenticate(raw: str, *, now: datetime | None = None) -> ApiKey | None:
-    """The active key a plaintext belongs to, or None. Records when it was last used (at
-    most once a minute, so a busy key does not turn every request into a write)."""
-    now = resolve_now(now)
+def api_key_lookup(raw: str) -> ApiKey | None:
+    """The active key a plaintext belongs to, or None; records nothing."""
     if not raw.startswith(KEY_PREFIX) or "_" not in raw[len(KEY_PREFIX):]:
         return None
     prefix, secret = raw[len(KEY_PREFIX):].split("_", 1)
@@ -48,10 +46,26 @@ def api_key_authenticate(raw: str, *, now: datetime | None = None) -> ApiKey | N
            .select_related("owner").first())
     if key is None or not hmac.compare_digest(key.hashed_key, _hash(secret)):
         return None
+    return key
+
+
+def api_key_authenticate(raw: str, *, now: datetime | None = None) -> ApiKey | None:
+    """The active key a plaintext belongs to, or None. Records when it was last used (at
+    most once a minute, so a busy key does not turn every request into a write)."""
+    now = resolve_now(now)
+    key = api_key_lookup(raw)
+    if key is None:
+        return None
     if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
     return key
+
+
+def api_key_reassign(*, key_id: int, owner_id: int) -> None:
+    """Hand a key to another owner, who answers for what it does from now on; the rows it
+    wrote before keep the key and the user who owned it then."""
+    ApiKey.objects.filter(pk=key_id).update(owner_id=owner_id)
 
 
 def api_key_revoke(*, key_id: int, now: datetime | None = None) -> None:
@@ -69,5 +83,5 @@ def idempotency_prune(*, older_than: timedelta = timedelta(hours=24),
         {"cutoff": resolve_now(now) - older_than}, chunk=chunk)
 
 
-__all__ = ["api_key_create", "api_key_authenticate", "api_key_revoke", "idempotency_prune",
-           "IdempotencyRecord"]
+__all__ = ["api_key_create", "api_key_lookup", "api_key_authenticate", "api_key_reassign",
+           "api_key_revoke", "idempotency_prune", "IdempotencyRecord"]

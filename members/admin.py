@@ -3,19 +3,25 @@ estimated counts, indexed searches, related rows joined, sorting only on indexed
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
+    DeclaredPermissionsMixin,
     EstimatedCountPaginator,
     ReadOnlyAdminMixin,
     ScaleAdmin,
     SingletonAdmin,
     bounded_count,
+    permission_view,
 )
 from core.errors import LoyaltyError
 from core.phones import mask_mobile
@@ -37,11 +43,26 @@ from .models import (
 from .services import (
     MemberInput,
     member_check,
+    member_mobile_reveal,
     member_register,
     member_tags_add,
     member_tags_remove,
     member_update,
 )
+
+FULL_MOBILE = "members.view_full_mobile"
+# The stores whose orders the member page being rendered may show (None: every store).
+_page_stores: ContextVar[list[int] | None] = ContextVar("member_page_stores", default=None)
+
+
+def sees_full_mobile(request) -> bool:
+    return request.user.has_perm(FULL_MOBILE)
+
+
+def _local(moment, fmt: str) -> str:
+    """A stored (UTC) time as the programme shows it: Beijing time, like the rest of the
+    admin."""
+    return timezone.localtime(moment).strftime(fmt)
 
 
 @admin.register(MemberSettings)
@@ -85,6 +106,8 @@ class MemberForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if "mobile" not in self.fields and not self.errors:  # masked: a new number or none
+            cleaned["mobile"] = cleaned.get("new_mobile") or self.instance.mobile
         if not self.errors:
             try:
                 member_check(data=self.member_input(), member_id=self.instance.pk)
@@ -98,6 +121,18 @@ class MemberForm(forms.ModelForm):
         # The model's own unique checks would run COUNT-free but duplicate member_check;
         # the service and the database constraints are the source of truth.
         pass
+
+
+class MaskedMemberForm(MemberForm):
+    """The member page for someone who sees mobiles masked (clerks, finance): the number is
+    not sent to the browser; a new one may be typed in, and the full one revealed (and
+    recorded) on its own page."""
+
+    new_mobile = forms.CharField(label=_("new mobile"), required=False, max_length=20,
+                                 help_text=_("Leave empty to keep the current number."))
+
+    class Meta(MemberForm.Meta):
+        fields = tuple(f for f in MemberForm.Meta.fields if f != "mobile") + ("new_mobile",)
 
 
 class TagFilter(admin.SimpleListFilter):
@@ -128,7 +163,12 @@ class MemberTagInline(admin.TabularInline):
 
 
 @admin.register(Member)
-class MemberAdmin(ScaleAdmin):
+class MemberAdmin(DeclaredPermissionsMixin, ScaleAdmin):
+    """Everyone with the permission to act for every store sees every member; a clerk sees
+    the members of their stores (home store, or an order there) and, by an exact mobile or
+    member number, anyone else in the list. Mobiles are masked for whoever lacks the
+    permission to see them in full."""
+
     form = MemberForm
     list_display = ("member_no", "name", "masked_mobile", "status", "home_store",
                     "source_channel", "created_at")
@@ -144,9 +184,13 @@ class MemberAdmin(ScaleAdmin):
     autocomplete_fields = ("home_store", "referrer")
     readonly_fields = ("member_no", "status", "mobile_last4", "marketing_consent_at",
                        "enrolled_by", "created_at", "updated_at", "recent_orders",
-                       "recent_activity", "statistics")
+                       "recent_activity", "statistics", "masked_mobile_reveal")
     inlines = (MemberTagInline,)
     actions = ("add_tag", "remove_tag")
+    # tagging from the list is putting or taking member tags: whoever may do that on the
+    # member page (operators), not whoever may merely open the list (clerks, finance)
+    action_permissions = {"tag_members": "members.add_membertag",
+                          "untag_members": "members.delete_membertag"}
     fieldsets = (
         (None, {"fields": ("member_no", "status", "name", "mobile", "gender", "birthday",
                            "region")}),
@@ -164,23 +208,92 @@ class MemberAdmin(ScaleAdmin):
     def masked_mobile(self, obj: Member) -> str:
         return mask_mobile(obj.mobile)
 
+    @admin.display(description=_("mobile"))
+    def masked_mobile_reveal(self, obj: Member):
+        if not obj.pk or not obj.mobile:
+            return "-"
+        url = reverse("admin:members_member_reveal_mobile", args=[obj.pk])
+        return format_html("{} <a href='{}'>{}</a>", mask_mobile(obj.mobile), url,
+                           _("Reveal (recorded)"))
+
+    # --- stores: what a clerk may list and open ------------------------------------------
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        stores = selectors.staff_store_ids(request.user)
+        if stores is None:
+            return queryset
+        return selectors.members_for_stores(queryset, stores)
+
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
             return queryset, False
+        if (selectors.staff_store_ids(request.user) is not None
+                and selectors.is_exact_identifier(search_term)):
+            # a walk-in from another store: found by the full number only
+            queryset = self.model._default_manager.select_related(*self.list_select_related)
         return selectors.member_search(queryset, search_term), False
+
+    # --- masking -------------------------------------------------------------------------
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None and not sees_full_mobile(request):
+            kwargs["form"] = MaskedMemberForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or sees_full_mobile(request):
+            return fieldsets
+        masked = []
+        for name, options in fieldsets:
+            fields = []
+            for field in options["fields"]:
+                if field == "mobile":
+                    fields.append("masked_mobile_reveal")
+                    if self.has_change_permission(request, obj):
+                        fields.append("new_mobile")
+                else:
+                    fields.append(field)
+            masked.append((name, {**options, "fields": tuple(fields)}))
+        return masked
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        token = _page_stores.set(selectors.staff_store_ids(request.user))
+        try:
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # the page's own fields read the stores while rendering
+            return response
+        finally:
+            _page_stores.reset(token)
+
+    def reveal_mobile_view(self, request, member_id: int):
+        """The full number, after a click that is recorded as an access event."""
+        from django.template.response import TemplateResponse
+
+        member = self.get_object(request, str(member_id))
+        if member is None:
+            raise PermissionDenied
+        mobile = None
+        if request.method == "POST":
+            mobile = member_mobile_reveal(member_id=member.pk)
+        return TemplateResponse(request, "admin/members/reveal_mobile.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta,
+            "member": member, "mobile": mobile, "masked": mask_mobile(member.mobile),
+            "title": _("Reveal the mobile number"),
+        })
 
     @admin.display(description=_("recent orders"))
     def recent_orders(self, obj: Member):
         if not obj.pk:
             return "-"
-        orders = selectors.member_recent_orders(obj.pk)
+        orders = selectors.member_recent_orders(obj.pk, store_ids=_page_stores.get())
         if not orders:
             return _("No orders yet.")
         rows = format_html_join(
             "", "<tr><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td><td>{}</td>"
             "<td style='text-align:right'>{}</td></tr>",
             ((reverse("admin:members_order_change", args=[o.pk]), o.order_no, o.store.name,
-              o.get_kind_display(), o.ordered_at.strftime("%Y-%m-%d %H:%M"), o.net_amount)
+              o.get_kind_display(), _local(o.ordered_at, "%Y-%m-%d %H:%M"), o.net_amount)
              for o in orders),
         )
         link = reverse("admin:members_order_changelist") + f"?member__id__exact={obj.pk}"
@@ -193,8 +306,8 @@ class MemberAdmin(ScaleAdmin):
         if stats is None:
             return _("No purchases yet.")
         rows = [
-            (_("first purchase"), stats.first_purchase_at.strftime("%Y-%m-%d")),
-            (_("last purchase"), stats.last_purchase_at.strftime("%Y-%m-%d")),
+            (_("first purchase"), _local(stats.first_purchase_at, "%Y-%m-%d")),
+            (_("last purchase"), _local(stats.last_purchase_at, "%Y-%m-%d")),
             (_("orders"), stats.order_count), (_("returns"), stats.return_count),
             (_("net spend"), stats.net_spend),
             (_("average net spend per order"), stats.average_spend),
@@ -212,8 +325,19 @@ class MemberAdmin(ScaleAdmin):
 
         from .insight_admin import import_tag_view
 
-        return [path("import-tag/", self.admin_site.admin_view(
-            lambda request: import_tag_view(self, request)), name="members_member_import_tag"),
+        def import_tag(request):
+            return import_tag_view(self, request)
+
+        def reveal(request, member_id: int):
+            return self.reveal_mobile_view(request, member_id)
+
+        return [
+            path("import-tag/", permission_view(self.admin_site, import_tag,
+                                                "members.add_membertag"),
+                 name="members_member_import_tag"),
+            path("<int:member_id>/reveal-mobile/", permission_view(
+                self.admin_site, reveal, "members.view_member"),
+                 name="members_member_reveal_mobile"),
         ] + super().get_urls()
 
     @admin.display(description=_("recent activity"))
@@ -225,7 +349,7 @@ class MemberAdmin(ScaleAdmin):
             return _("No activity yet.")
         return format_html("<table>{}</table>", format_html_join(
             "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((a.occurred_at.strftime("%Y-%m-%d %H:%M"), a.get_kind_display(), a.name)
+            ((_local(a.occurred_at, "%Y-%m-%d %H:%M"), a.get_kind_display(), a.name)
              for a in rows)))
 
     def save_model(self, request, obj, form, change):
@@ -259,11 +383,13 @@ class MemberAdmin(ScaleAdmin):
         tag = forms.ModelChoiceField(queryset=Tag.objects.filter(is_active=True,
                                                                  kind=Tag.Kind.MANUAL))
 
-    @admin.action(description=_("Add a tag to the selected members"))
+    @admin.action(description=_("Add a tag to the selected members"),
+                  permissions=["tag_members"])
     def add_tag(self, request, queryset):
         return self._tag_action(request, queryset, "add_tag")
 
-    @admin.action(description=_("Remove a tag from the selected members"))
+    @admin.action(description=_("Remove a tag from the selected members"),
+                  permissions=["untag_members"])
     def remove_tag(self, request, queryset):
         return self._tag_action(request, queryset, "remove_tag")
 
@@ -318,11 +444,17 @@ class OrderAdmin(ReadOnlyAdminMixin, ScaleAdmin):
     inlines = (OrderLineInline,)
     readonly_fields = ("store", "order_no", "kind", "member", "original_order", "ordered_at",
                        "gross_amount", "coupon_discount", "tier_discount", "other_discount",
-                       "points_cash", "net_amount", "created_at")
+                       "points_cash", "net_amount", "created_at", "actor_user",
+                       "actor_api_key_id")
     exclude = ("fingerprint",)
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("members.view_order")
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        stores = selectors.staff_store_ids(request.user)
+        return queryset if stores is None else queryset.filter(store_id__in=stores)
 
     @admin.display(description=_("member"))
     def member_link(self, obj: Order):

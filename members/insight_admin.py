@@ -6,20 +6,23 @@ import csv
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import OuterRef, Subquery
 from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdminMixin, ScaleAdmin
+from core.admin import ReadOnlyAdminMixin, ScaleAdmin, permission_view
 from core.errors import LoyaltyError
 from core.phones import mask_mobile
 
+from .admin_search import MemberSearchMixin, member_link
 from .models import (
+    AccessEvent,
     Member,
     RfmRun,
     RfmSegment,
@@ -30,8 +33,15 @@ from .models import (
     TagCondition,
     TagRule,
 )
-from .segments import segment_count, segment_export_rows, segment_preview
-from .services.segments import segment_snapshot_take, segment_validate
+from .segments import (
+    segment_count,
+    segment_display,
+    segment_export_rows,
+    segment_hints,
+    segment_preview,
+)
+from .services.access import access_record
+from .services.segments import segment_definition_store, segment_snapshot_take
 from .services.tag_rules import tag_rules_refresh
 from .services.tags import member_tags_add
 from .tag_conditions import validate as validate_condition
@@ -84,7 +94,8 @@ class TagRuleAdmin(admin.ModelAdmin):
     inlines = (TagConditionInline,)
     actions = ("refresh_now",)
 
-    @admin.action(description=_("Refresh the selected rules for every member now"))
+    @admin.action(description=_("Refresh the selected rules for every member now"),
+                  permissions=["change"])
     def refresh_now(self, request, queryset):
         done = tag_rules_refresh(rule_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, _("Tags added: %(added)d, removed: %(removed)d.")
@@ -92,19 +103,20 @@ class TagRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(TagChange)
-class TagChangeAdmin(ReadOnlyAdminMixin, ScaleAdmin):
+class TagChangeAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
+    """Searched like every member list: a member's number, mobile or last four digits."""
+
     list_display = ("changed_at", "member_link", "tag_name", "action", "cause")
     list_filter = ("action", "cause")
     show_facets = admin.ShowFacets.NEVER
-    search_fields = ("member_id",)
-    search_help_text = _("A member id.")
+    search_fields = ("member_id",)  # the search itself is MemberSearchMixin's
     ordering = ("-id",)
 
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(member_id=int(term) if term.isdigit() else -1), False
+    def get_queryset(self, request):
+        # history keeps plain ids (no foreign key): the member number of each row shown
+        # comes from a subquery run for the rows of the page only
+        number = Member.objects.filter(pk=OuterRef("member_id")).values("member_no")[:1]
+        return super().get_queryset(request).annotate(member_no=Subquery(number))
 
     def changelist_view(self, request, extra_context=None):
         self._tag_names = dict(Tag.objects.values_list("pk", "name")[:5000])
@@ -116,28 +128,42 @@ class TagChangeAdmin(ReadOnlyAdminMixin, ScaleAdmin):
 
     @admin.display(description=_("member"))
     def member_link(self, obj: TagChange):
-        url = reverse("admin:members_member_change", args=[obj.member_id])
-        return format_html("<a href='{}'>{}</a>", url, obj.member_id)
+        return member_link(obj.member_id, getattr(obj, "member_no", None) or obj.member_id)
 
 
 class SegmentForm(forms.ModelForm):
+    """The operator writes and reads the definition with tag names; the segment keeps it
+    with tag ids (members.services.segments.segment_definition_store)."""
+
     class Meta:
         model = Segment
         fields = ("name", "code", "expression", "description")
         widgets = {"expression": forms.Textarea(attrs={"rows": 3, "cols": 90})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["expression"] = segment_display([self.instance.expression])[0]
+
     def clean_expression(self):
-        expression = self.cleaned_data["expression"]
         try:
-            segment_validate(expression=expression)
+            return segment_definition_store(expression=self.cleaned_data["expression"])
         except LoyaltyError as exc:
             raise ValidationError(exc.message) from None
-        return expression
+
+
+class SnapshotFormSet(forms.BaseInlineFormSet):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        snapshots = list(self.get_queryset())  # the objects the forms show
+        for snapshot, text in zip(snapshots, segment_display([s.expression for s in snapshots])):
+            snapshot.display_expression = text
 
 
 class SnapshotInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SegmentSnapshot
-    fields = ("taken_at", "member_count", "expression")
+    formset = SnapshotFormSet
+    fields = ("taken_at", "member_count", "definition")
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -146,42 +172,102 @@ class SnapshotInline(ReadOnlyAdminMixin, admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).order_by("-taken_at")
 
+    @admin.display(description=_("definition"))
+    def definition(self, obj: SegmentSnapshot) -> str:
+        return getattr(obj, "display_expression", obj.expression)
+
+
+class SegmentChangeList(ChangeList):
+    """Shows each definition with the tags' current names, read for the whole page at once."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        self.result_list = list(self.result_list)
+        texts = segment_display([segment.expression for segment in self.result_list])
+        for segment, text in zip(self.result_list, texts):
+            segment.display_expression = text
+
+
+PREVIEW_ROWS = 20
+
+
+def segment_live(expression: str) -> dict:
+    """What the segment page shows beside the definition as it is typed: the count, the
+    first members, and hints — or why the definition is wrong. Nothing for an empty one."""
+    if not (expression or "").strip():
+        return {"empty": True}
+    try:
+        count = segment_count(expression)
+        members = segment_preview(expression, limit=PREVIEW_ROWS)
+        hints = segment_hints(expression)
+    except LoyaltyError as exc:
+        return {"error": exc.message}
+    return {"count": count, "hints": hints, "preview": [
+        {"member_no": m.member_no, "name": m.name, "mobile": mask_mobile(m.mobile),
+         "region": m.region, "url": reverse("admin:members_member_change", args=[m.pk])}
+        for m in members]}
+
 
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
-    """Edit a definition and see its count as you type; preview, export, snapshot."""
+    """Edit a definition and see its count and first members as you type; export,
+    snapshot."""
 
     form = SegmentForm
-    list_display = ("name", "code", "expression", "updated_at")
+    list_display = ("name", "code", "definition", "updated_at")
     search_fields = ("name", "code")
-    readonly_fields = ("live_count", "preview")
     inlines = (SnapshotInline,)
     actions = ("take_snapshot",)
     change_form_template = "admin/members/segment/change_form.html"
 
     def get_urls(self):
         return [
-            path("count/", self.admin_site.admin_view(self.count_view),
+            path("count/", permission_view(self.admin_site, self.count_view,
+                                           "members.view_segment"),
                  name="members_segment_count"),
-            path("<int:segment_id>/export/", self.admin_site.admin_view(self.export_view),
+            path("<int:segment_id>/export/", permission_view(
+                self.admin_site, self.export_view, "members.view_segment"),
                  name="members_segment_export"),
-            path("<int:segment_id>/snapshot/", self.admin_site.admin_view(self.snapshot_view),
+            path("<int:segment_id>/snapshot/", permission_view(
+                self.admin_site, self.snapshot_view, "members.change_segment"),
                  name="members_segment_snapshot"),
         ] + super().get_urls()
 
+    def get_changelist(self, request, **kwargs):
+        return SegmentChangeList
+
+    @admin.display(description=_("definition"))
+    def definition(self, obj: Segment) -> str:
+        return getattr(obj, "display_expression", obj.expression)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="",
+                           obj=None):
+        form = context["adminform"].form
+        expression = (form.data.get("expression", "") if form.is_bound
+                      else form.initial.get("expression", ""))
+        live = segment_live(expression)
+        context.update(segment_live=live, preview_rows=PREVIEW_ROWS, no_members=_("No members."),
+                       segment_count_text=f"{live['count']:,}" if "count" in live else "–",
+                       live_prompt=_("Write a definition: how many members it holds and the "
+                                     "first of them show here as you type, before you save."))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        for hint in segment_hints(obj.expression):
+            self.message_user(request, hint, messages.WARNING)
+
     def count_view(self, request):
-        """The live count while the operator edits: the number, or why the text is wrong."""
-        if not self.has_view_permission(request):
-            return JsonResponse({"error": gettext_now("Not allowed.")}, status=403)
-        try:
-            return JsonResponse({"count": segment_count(request.GET.get("expression", ""))})
-        except LoyaltyError as exc:
-            return JsonResponse({"error": exc.message}, status=400)
+        """The live count while the operator edits: the number, the first members and
+        hints, or why the text is wrong."""
+        live = segment_live(request.GET.get("expression", ""))
+        return JsonResponse(live, status=400 if "error" in live else 200)
 
     def export_view(self, request, segment_id: int):
         segment = get_object_or_404(Segment, pk=segment_id)
-        if not self.has_view_permission(request, segment):
-            return JsonResponse({"error": gettext_now("Not allowed.")}, status=403)
+        # recorded before the rows stream: an export begun is an export made
+        access_record(kind=AccessEvent.Kind.MEMBER_EXPORT,
+                      subject=f"segment {segment.code}: {segment.expression}")
 
         class Echo:
             def write(self, value):
@@ -203,38 +289,13 @@ class SegmentAdmin(admin.ModelAdmin):
                               % {"n": snapshot.member_count}, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:members_segment_change", args=[segment.pk]))
 
-    @admin.action(description=_("Take a snapshot of the selected segments"))
+    @admin.action(description=_("Take a snapshot of the selected segments"),
+                  permissions=["change"])
     def take_snapshot(self, request, queryset):
         for segment in queryset[:20]:
             snapshot = segment_snapshot_take(segment_id=segment.pk)
             self.message_user(request, _("%(segment)s: snapshot of %(n)d members.")
                               % {"segment": segment.name, "n": snapshot.member_count})
-
-    @admin.display(description=_("members now"))
-    def live_count(self, obj: Segment):
-        if not obj.pk:
-            return "-"
-        try:
-            count = segment_count(obj.expression)
-        except LoyaltyError as exc:
-            return exc.message
-        export = reverse("admin:members_segment_export", args=[obj.pk])
-        return format_html("{} · <a href='{}'>{}</a>", count, export, _("Export CSV"))
-
-    @admin.display(description=_("preview (first 50)"))
-    def preview(self, obj: Segment):
-        if not obj.pk:
-            return "-"
-        try:
-            members = segment_preview(obj.expression)
-        except LoyaltyError as exc:
-            return exc.message
-        if not members:
-            return _("No members.")
-        return format_html("<table>{}</table>", format_html_join(
-            "", "<tr><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((reverse("admin:members_member_change", args=[m.pk]), m.member_no, m.name,
-              mask_mobile(m.mobile), m.region) for m in members)))
 
 
 def _csv_rows(writer, header, rows):
@@ -275,6 +336,8 @@ class TagImportForm(forms.Form):
 def import_tag_view(model_admin, request):
     """Put a manual tag on the members whose numbers an operator pastes or uploads: one
     statement for the lot; unknown numbers are listed back."""
+    if not model_admin.has_tag_members_permission(request):
+        raise PermissionDenied
     form = TagImportForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():

@@ -264,9 +264,10 @@ class Segment(models.Model):
     name = models.CharField(_("name"), max_length=100)
     expression = models.TextField(
         _("definition"),
-        help_text=_("For example: tag:vip and (gender:female or region:上海) and not "
-                    "tag:churned. Terms: tag:, gender:, region:, store:, channel:, status:, "
-                    "age:20-35; combine with and, or, not and brackets."))
+        help_text=_("For example: tag:高消费 and (gender:female or region:上海) and not "
+                    "tag:churned. A tag by its name or its code; terms: tag:, gender:, "
+                    "region:, store:, channel:, status:, age:20-35; combine with and, or, not "
+                    "and brackets. Tags are kept by id: renaming a tag changes no segment."))
     description = models.TextField(_("description"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

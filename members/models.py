@@ -10,7 +10,9 @@ from django.db.models.functions import Right
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.models import ProgrammeSettings
+from core.models import AttributedRow, ProgrammeSettings
+
+from .fields import RegionField
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -41,7 +43,7 @@ class Store(models.Model):
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PHYSICAL)
-    region = models.CharField(_("region"), max_length=64, blank=True)
+    region = RegionField(_("region"), max_length=64, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -84,7 +86,7 @@ class Member(models.Model):
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices,
                               default=Gender.UNKNOWN)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
-    region = models.CharField(_("region"), max_length=64, blank=True)
+    region = RegionField(_("region"), max_length=64, blank=True)
     home_store = models.ForeignKey(Store, models.PROTECT, null=True, blank=True,
                                    related_name="home_members", verbose_name=_("home store"))
     source_channel = models.CharField(_("source channel"), max_length=16,
@@ -123,6 +125,10 @@ class Member(models.Model):
             models.Index(fields=["name"], name="member_name_prefix_idx",
                          opclasses=["varchar_pattern_ops"]),
         ]
+        permissions = [
+            ("view_full_mobile", _("See members' full mobile numbers")),
+            ("act_for_all_stores", _("Act for every store, not only one's own")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.member_no} {self.name}".strip()
@@ -133,7 +139,7 @@ class Member(models.Model):
         return self.status == self.Status.ACTIVE
 
 
-class Order(models.Model):
+class Order(AttributedRow):
     class Kind(models.TextChoices):
         SALE = "sale", _("Sale")
         RETURN = "return", _("Return")
@@ -329,6 +335,7 @@ class MemberActivity(models.Model):
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
+from .access_models import AccessEvent, MemberNote, StoreStaff  # noqa: E402,F401
 from .insight_models import (  # noqa: E402,F401  (statistics, tag rules, segments)
     Lifecycle,
     MemberStats,

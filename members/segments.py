@@ -13,13 +13,23 @@ from core.clock import local_date, resolve_now
 
 from .errors import MemberError, MemberErrorCode
 from .models import Member, Segment, SegmentSnapshot, SnapshotMember
-from .segment_expr import parse, to_sql
+from .segment_expr import display_forms, hints, parse, to_sql
 
 
 def segment_where(expression: str, *, now: datetime | None = None) -> tuple[str, list]:
     """The segment as a WHERE clause (with `f` for members_segmentfacts) and its parameters."""
     sql, params = to_sql(parse(expression), local_date(resolve_now(now)))
     return f"f.status <> 'closed' AND {sql}", params
+
+
+def segment_hints(expression: str) -> list[str]:
+    """Warnings about a valid definition (a region the table does not know), translated."""
+    return [str(hint) for hint in hints(parse(expression))]
+
+
+def segment_display(expressions: list[str]) -> list[str]:
+    """Stored definitions as the operator reads them, with the tags' current names."""
+    return display_forms(expressions)
 
 
 def segment_count(expression: str, *, now: datetime | None = None) -> int:
@@ -82,5 +92,3 @@ def segment_by_code(code: str) -> Segment:
 
 def snapshot_contains(snapshot: SegmentSnapshot, member_id: int) -> bool:
     return SnapshotMember.objects.filter(snapshot=snapshot, member_id=member_id).exists()
-
-

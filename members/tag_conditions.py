@@ -13,13 +13,13 @@ from core.clock import local_date, programme_tz
 
 from .errors import MemberError, MemberErrorCode
 from .models import ActivityKind, Lifecycle, Member, Tag, TagCondition
+from .regions import region_matches
 
 Kind = TagCondition.Kind
 Stat = TagCondition.Statistic
 
-_LIST_COLUMNS = {Kind.GENDER: "m.gender", Kind.REGION: "m.region",
-                 Kind.CHANNEL: "m.source_channel", Kind.RFM_SEGMENT: "s.rfm_segment",
-                 Kind.LIFECYCLE: "s.lifecycle"}
+_LIST_COLUMNS = {Kind.GENDER: "m.gender", Kind.CHANNEL: "m.source_channel",
+                 Kind.RFM_SEGMENT: "s.rfm_segment", Kind.LIFECYCLE: "s.lifecycle"}
 _STAT_COLUMNS = {Stat.ORDER_COUNT: "coalesce(s.order_count, 0)",
                  Stat.NET_SPEND: "coalesce(s.net_spend, 0)",
                  Stat.AVERAGE_SPEND: "coalesce(s.average_spend, 0)",
@@ -104,6 +104,8 @@ def _compile(c: TagCondition, now: datetime) -> tuple[str, list]:
     today = local_date(now)
     if kind in _LIST_COLUMNS:
         return f"{_LIST_COLUMNS[kind]} = ANY(%s)", [values]
+    if kind == Kind.REGION:  # as stored: 上海市 finds 上海, a province its cities too
+        return "m.region = ANY(%s)", [region_matches(values)]
     if kind == Kind.HOME_STORE:
         return ("m.home_store_id IN (SELECT id FROM members_store WHERE code = ANY(%s))",
                 [values])

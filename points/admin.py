@@ -56,8 +56,9 @@ class LotMovementInline(ReadOnlyAdminMixin, admin.TabularInline):
 class PointsEntryAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
     inlines = (RuleAwardInline, EntryLineInline, LotMovementInline)
     list_display = ("id", "created_at", "member_no", "kind", "available_delta", "pending_delta",
-                    "debt_delta", "order", "reason", "operator")
-    list_select_related = ("member", "order", "operator")
+                    "debt_delta", "order", "reason", "operator", "actor_user",
+                    "actor_api_key_id", "store")
+    list_select_related = ("member", "order", "operator", "actor_user", "store")
     list_filter = ("kind", ("created_at", admin.DateFieldListFilter))
     show_facets = admin.ShowFacets.NEVER
     ordering = ("-id",)

@@ -8,7 +8,6 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -17,7 +16,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdminMixin, ScaleAdmin
+from core.admin import (
+    DeclaredPermissionsMixin,
+    ReadOnlyAdminMixin,
+    ScaleAdmin,
+    permission_view,
+)
 from core.errors import LoyaltyError
 from members.admin_search import MemberSearchMixin, member_link
 from members.models import Member, Store
@@ -133,12 +137,11 @@ class RewardAdmin(CatalogFormMixin, admin.ModelAdmin):
         return format_html("<a href='{}'>{}</a>", url, _("Redeem for a member"))
 
     def get_urls(self):
-        return [path("<int:reward_id>/redeem/", self.admin_site.admin_view(self.redeem_view),
-                     name="points_reward_redeem")] + super().get_urls()
+        return [path("<int:reward_id>/redeem/", permission_view(
+            self.admin_site, self.redeem_view, "points.add_rewardredemption"),
+            name="points_reward_redeem")] + super().get_urls()
 
     def redeem_view(self, request, reward_id: int):
-        if not request.user.has_perm("points.add_rewardredemption"):
-            raise PermissionDenied
         reward = get_object_or_404(Reward, pk=reward_id)
         form = RedeemForm(request.POST or None, initial={"token": uuid.uuid4().hex})
         if request.method == "POST" and form.is_valid():
@@ -266,7 +269,9 @@ class CouponTemplateAdmin(CatalogFormMixin, admin.ModelAdmin):
                            _("Issue to a member"), upload, _("Upload codes"))
 
     def get_urls(self):
-        view = self.admin_site.admin_view
+        def view(page):
+            return permission_view(self.admin_site, page, "points.add_coupon")
+
         return [
             path("<int:template_id>/issue/", view(self.issue_view),
                  name="points_coupontemplate_issue"),
@@ -275,8 +280,6 @@ class CouponTemplateAdmin(CatalogFormMixin, admin.ModelAdmin):
         ] + super().get_urls()
 
     def issue_view(self, request, template_id: int):
-        if not request.user.has_perm("points.add_coupon"):
-            raise PermissionDenied
         template = get_object_or_404(CouponTemplate, pk=template_id)
         form = IssueForm(request.POST or None, initial={"token": uuid.uuid4().hex})
         if request.method == "POST" and form.is_valid():
@@ -289,8 +292,6 @@ class CouponTemplateAdmin(CatalogFormMixin, admin.ModelAdmin):
         return self.form_page(request, template, form, _("Issue to a member"), _("Issue"))
 
     def upload_view(self, request, template_id: int):
-        if not request.user.has_perm("points.add_coupon"):
-            raise PermissionDenied
         template = get_object_or_404(CouponTemplate, pk=template_id)
         form = UploadCodesForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -313,7 +314,8 @@ class CouponSearchMixin(MemberSearchMixin):
 
 
 @admin.register(Coupon)
-class CouponAdmin(CouponSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
+class CouponAdmin(DeclaredPermissionsMixin, CouponSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
+    action_permissions = {"void": "points.change_coupon"}
     list_display = ("code", "template", "member_no", "state", "issued_at", "valid_until",
                     "redeemed_at", "order_no", "discount")
     list_select_related = ("template", "member")
@@ -328,9 +330,6 @@ class CouponAdmin(CouponSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
     @admin.display(description=_("member"))
     def member_no(self, obj: Coupon):
         return member_link(obj.member_id, obj.member.member_no) if obj.member_id else "-"
-
-    def has_void_permission(self, request):
-        return request.user.has_perm("points.change_coupon")
 
     @admin.action(description=_("Void the selected coupons"), permissions=["void"])
     def void(self, request, queryset):

@@ -16,7 +16,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Member
+from core.models import AttributedRow
+from members.models import Member, Store
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -152,7 +153,7 @@ class Coupon(models.Model):
         return self.code
 
 
-class CouponEvent(models.Model):
+class CouponEvent(AttributedRow):
     """One step of a coupon's life. Append-only (a trigger refuses UPDATE and DELETE);
     carries only the member's id."""
 
@@ -171,6 +172,8 @@ class CouponEvent(models.Model):
     order_no = models.CharField(_("order number"), max_length=64, blank=True)
     discount = models.DecimalField(_("discount given (¥)"), **MONEY, null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
+    store = models.ForeignKey(Store, models.PROTECT, null=True, blank=True, related_name="+",
+                              db_index=False, verbose_name=_("store"))
     created_at = models.DateTimeField(_("time"))
 
     class Meta:

@@ -18,6 +18,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
+from core.actor import actor_columns, actor_store_id
 from core.batch import run_in_chunks
 from core.clock import programme_tz, resolve_now
 from core.money import CENT, ZERO
@@ -105,7 +106,8 @@ def _member(member_id: int) -> Member:
 
 def _event(coupon: Coupon, kind: str, now: datetime, **fields) -> CouponEvent:
     return CouponEvent.objects.create(coupon=coupon, member_id=coupon.member_id, kind=kind,
-                                      created_at=now, **fields)
+                                      created_at=now, store_id=actor_store_id(),
+                                      **actor_columns(), **fields)
 
 
 def _new_code() -> str:

@@ -18,6 +18,8 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import F
 
+from core.actor import actor_columns, actor_store_id
+
 from .models import PointsAccount, PointsEntry, PointsLot, PointsLotMovement
 
 
@@ -68,13 +70,17 @@ def _merged(parts: Iterable[LotPart]) -> list[LotPart]:
 
 def post(account: PointsAccount, entry: PointsEntry, now: datetime, *,
          parts: Iterable[LotPart] = (), new_lot: PointsLot | None = None) -> PointsEntry:
-    """Store an entry with its lot movements and apply both to the locked account.
+    """Store an entry with its lot movements and apply both to the locked account. The
+    entry records the actor of the request (core.actor) and its store.
 
     `new_lot` is a lot the entry creates (an earning, a credit): it is stored holding its
     `original`, recorded as the entry's movement into it.
     """
     entry.member_id = account.member_id
     entry.created_at = now
+    for column, value in actor_columns().items():  # who wrote it, from where
+        setattr(entry, column, value)
+    entry.store_id = actor_store_id(entry.store_id)
     parts = _merged(parts)
     movements = list(parts)
     if new_lot is not None:

@@ -20,8 +20,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.models import ProgrammeSettings
-from members.models import Member, Order
+from core.models import AttributedRow, ProgrammeSettings
+from members.models import Member, MemberNote, Order, Store
 
 
 class PointsSettings(ProgrammeSettings):
@@ -112,7 +112,17 @@ class EntryKind(models.TextChoices):
     RELEASE = "release", _("Release")
 
 
-class PointsEntry(models.Model):
+class AdjustReason(models.TextChoices):
+    """Why points were adjusted, as a code; what the person wrote is a `MemberNote`."""
+
+    GOODWILL = "goodwill", _("Goodwill")
+    CORRECTION = "correction", _("Correction of an error")
+    COMPLAINT = "complaint", _("Complaint")
+    MIGRATION = "migration", _("Balance carried over")
+    OTHER = "other", _("Other")
+
+
+class PointsEntry(AttributedRow):
     member = models.ForeignKey(Member, models.PROTECT, related_name="+",
                                verbose_name=_("member"), db_index=False)
     kind = models.CharField(_("kind"), max_length=8, choices=EntryKind.choices)
@@ -129,6 +139,12 @@ class PointsEntry(models.Model):
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     operator = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True,
                                  blank=True, related_name="+", verbose_name=_("operator"))
+    note = models.ForeignKey(MemberNote, models.PROTECT, null=True, blank=True,
+                             related_name="+", db_index=False, verbose_name=_("note"),
+                             help_text=_("What the person who made an adjustment wrote; "
+                                         "erasure blanks it."))
+    store = models.ForeignKey(Store, models.PROTECT, null=True, blank=True, related_name="+",
+                              db_index=False, verbose_name=_("store"))
     created_at = models.DateTimeField(_("time"))
 
     class Meta:
@@ -141,8 +157,9 @@ class PointsEntry(models.Model):
             models.UniqueConstraint(fields=["order"], condition=Q(kind="reverse"),
                                     name="points_one_reversal_per_return"),
             models.CheckConstraint(
-                condition=~Q(kind="adjust") | (Q(operator__isnull=False) & ~Q(reason="")),
-                name="points_adjustment_has_operator_and_reason",
+                condition=~Q(kind="adjust") | (Q(operator__isnull=False) & ~Q(reason="")
+                                               & Q(note__isnull=False)),
+                name="points_adjustment_has_operator_reason_and_note",
             ),
         ]
         indexes = [
@@ -264,8 +281,8 @@ from .rule_models import (  # noqa: E402  (earning rules live in their own modul
     RuleBudget,
 )
 
-__all__ = ["PointsSettings", "PointsAccount", "EntryKind", "PointsEntry", "PointsLot",
-           "PointsLotMovement", "PointsPayment",
+__all__ = ["PointsSettings", "PointsAccount", "EntryKind", "AdjustReason", "PointsEntry",
+           "PointsLot", "PointsLotMovement", "PointsPayment",
            "EarningRule", "EntryLine", "RuleAward", "RuleBudget",
            "Coupon", "CouponEvent", "CouponKind", "CouponTemplate", "Reward", "RewardRedemption",
            "PointsHold",

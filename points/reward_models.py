@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.models import AttributedRow
 from members.models import Member, Store, Tag
 
 
@@ -77,7 +78,7 @@ class Fulfilment(models.TextChoices):
     COUPON = "coupon", _("Coupon issued")
 
 
-class RewardRedemption(models.Model):
+class RewardRedemption(AttributedRow):
     class State(models.TextChoices):
         ORDERED = "ordered", _("Ordered")
         READY = "ready", _("Ready for pickup")

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from core.actor import actor_columns
 from core.clock import resolve_now
 from members.errors import MemberError, MemberErrorCode
 from members.models import Member, MemberTag, Store
@@ -121,7 +122,7 @@ def reward_redeem(*, member_id: int, reward_id: int, source_key: str, quantity: 
             reward=reward, member_id=member_id, quantity=quantity, points=points,
             state=State.DELIVERED if coupons else State.ORDERED, fulfilment=fulfilment,
             store=store, spend_entry=spend.entry, coupon=coupons, source_key=source_key,
-            created_at=now, updated_at=now)
+            created_at=now, updated_at=now, **actor_columns())
 
 
 # fulfilment: which state may follow which

@@ -6,22 +6,28 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import EXACT_COUNT_LIMIT, permission_view
 from members.models import Member, Store, Tag
 
 from .rule_models import EarningRule, RuleEvent
 from .rule_versions import earning_rule_problems, earning_rule_save
 from .rules import STACKING_HELP, BasketLine, EarnRequest, budget_left, rules_try
+from .selectors import earning_rule_versions
 
 WEEKDAYS = [(1, _("Monday")), (2, _("Tuesday")), (3, _("Wednesday")), (4, _("Thursday")),
             (5, _("Friday")), (6, _("Saturday")), (7, _("Sunday"))]
+
+
+def award_count_text(count: int) -> str:
+    """A version's awards as the versions table shows them: exact up to the bound the
+    selector counts to, "10,000+" beyond it."""
+    return f"{count:,}" if count <= EXACT_COUNT_LIMIT else f"{EXACT_COUNT_LIMIT:,}+"
 
 
 class EarningRuleForm(forms.ModelForm):
@@ -193,14 +199,13 @@ class EarningRuleAdmin(admin.ModelAdmin):
     def version_history(self, obj: EarningRule):
         if not obj.pk:
             return "-"
-        rows = (EarningRule.objects.filter(rule_key=obj.rule_key).select_related("created_by")
-                .annotate(awards=Count("awards")).order_by("-version"))
+        rows = earning_rule_versions(obj.rule_key, count_up_to=EXACT_COUNT_LIMIT)
         return format_html(
             "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
             _("version"), _("created at"), _("created by"), _("awards"),
             format_html_join("", "<tr><td>v{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
                 (r.version, timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M"),
-                 r.created_by or "-", r.awards) for r in rows)))
+                 r.created_by or "-", award_count_text(r.award_count)) for r in rows)))
 
     def save_model(self, request, obj, form, change):
         saved = earning_rule_save(rule=obj, user_id=request.user.pk)
@@ -210,7 +215,8 @@ class EarningRuleAdmin(admin.ModelAdmin):
                                          "explanation.") % {"v": saved.version}, messages.INFO)
 
     def get_urls(self):
-        return [path("try/", self.admin_site.admin_view(self.try_it),
+        return [path("try/", permission_view(self.admin_site, self.try_it,
+                                             "points.view_earningrule"),
                      name="points_earningrule_try")] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
@@ -220,8 +226,6 @@ class EarningRuleAdmin(admin.ModelAdmin):
 
     def try_it(self, request):
         """Run an event or a basket for a member through the rules, writing nothing."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
         form = TryItForm(request.POST or None)
         results = None
         if request.method == "POST" and form.is_valid():

@@ -6,11 +6,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db.models import F, Min, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 
+from core.admin import EXACT_COUNT_LIMIT
 from core.clock import resolve_now
 
 from .expiry import last_valid_date
-from .models import PointsAccount, PointsEntry, PointsHold, PointsLot, PointsSettings
+from .models import (
+    EarningRule,
+    PointsAccount,
+    PointsEntry,
+    PointsHold,
+    PointsLot,
+    PointsSettings,
+    RuleAward,
+)
 
 
 def entry_for_order(*, order_id: int, kind: str) -> PointsEntry | None:
@@ -82,3 +92,16 @@ def hold_for(*, hold_id: int, owner_id: int | None = None) -> PointsHold | None:
     if owner_id is not None:
         holds = holds.filter(owner_id=owner_id)
     return holds.first()
+
+
+def earning_rule_versions(rule_key: str, *,
+                          count_up_to: int = EXACT_COUNT_LIMIT) -> QuerySet[EarningRule]:
+    """Every version of a rule, newest first, each with `award_count`: the awards it paid,
+    counted exactly up to `count_up_to` and beyond that only known to be more (the count
+    stops at count_up_to + 1), so a rule that paid millions of awards costs no full count."""
+    capped = RawSQL(
+        f"SELECT count(*) FROM (SELECT 1 FROM {RuleAward._meta.db_table} award"
+        f" WHERE award.rule_id = {EarningRule._meta.db_table}.id LIMIT %s) capped",
+        (count_up_to + 1,))
+    return (EarningRule.objects.filter(rule_key=rule_key).select_related("created_by")
+            .annotate(award_count=capped).order_by("-version"))

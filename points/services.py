@@ -14,13 +14,20 @@ from django.db.models import F, Sum
 
 from core.clock import resolve_now
 from members.errors import MemberError, MemberErrorCode
-from members.models import Member, Order, OrderLine
+from members.models import Member, MemberNote, Order, OrderLine
 
 from .errors import PointsError, PointsErrorCode
 from .expiry import lot_expires_at
 from .ledger import LotPart, post, spending_parts, taken
 from .locks import lock_accounts
-from .models import EntryKind, EntryLine, PointsEntry, PointsLot, PointsSettings
+from .models import (
+    AdjustReason,
+    EntryKind,
+    EntryLine,
+    PointsEntry,
+    PointsLot,
+    PointsSettings,
+)
 
 MAX_POINTS = 100_000_000  # one operation; guards against typos and overflow
 
@@ -106,6 +113,9 @@ def points_earn(*, member_id: int, points: int, now: datetime | None = None,
             kind=EntryKind.EARN, available_delta=credited - pending_credit,
             pending_delta=pending_credit, debt_delta=-collected, order_id=order_id,
             source_key=source_key, reason=reason[:200],
+            # the store where the points were earned: the sale's
+            store_id=Order.objects.filter(pk=order_id).values_list("store_id", flat=True)
+            .first() if order_id else None,
         )
         return Movement(entry=post(account, entry, now, new_lot=lot), created=True)
 
@@ -179,7 +189,8 @@ def points_reverse_for_return(*, ret: Order, now: datetime | None = None) -> Mov
         shortfall = points - from_pending - from_available
         entry = PointsEntry(kind=EntryKind.REVERSE, available_delta=-from_available,
                             pending_delta=-from_pending, debt_delta=shortfall, order_id=ret.pk,
-                            source_key=f"reverse:order:{ret.pk}", reason="return")
+                            store_id=ret.store_id, source_key=f"reverse:order:{ret.pk}",
+                            reason="return")
         return Movement(entry=post(account, entry, now, parts=parts + others), created=True)
 
 
@@ -210,8 +221,11 @@ def points_spend(*, member_id: int, points: int, source_key: str | None = None,
 
 
 def points_adjust(*, member_id: int, points: int, operator_id: int | None, reason: str,
-                  source_key: str | None = None, now: datetime | None = None) -> Movement:
-    """An operator's correction, with a reason, attributable to the operator.
+                  reason_code: str = AdjustReason.OTHER, source_key: str | None = None,
+                  now: datetime | None = None) -> Movement:
+    """An operator's correction, attributable to the operator: a reason code on the entry and
+    what the operator wrote (`reason`) in a note the entry points at, which erasure can
+    blank — the ledger itself carries no typed text.
 
     Positive adds an available lot (expiring like any other); negative takes available
     points in spending order and never more than the member has. Applies to frozen
@@ -226,6 +240,8 @@ def points_adjust(*, member_id: int, points: int, operator_id: int | None, reaso
         raise PointsError(PointsErrorCode.REASON_REQUIRED)
     if not operator_id:
         raise PointsError(PointsErrorCode.OPERATOR_REQUIRED)
+    if reason_code not in AdjustReason.values:
+        raise PointsError(PointsErrorCode.REASON_REQUIRED)
     with transaction.atomic():
         _member(member_id)
         account = lock_accounts([member_id], now=now)[member_id]
@@ -241,8 +257,11 @@ def points_adjust(*, member_id: int, points: int, operator_id: int | None, reaso
                 raise PointsError(PointsErrorCode.INSUFFICIENT_POINTS,
                                   available=account.available, requested=-points)
             parts = spending_parts(member_id, -points)
+        note = MemberNote.objects.create(member_id=member_id, text=reason[:500],
+                                         created_by_id=operator_id, created_at=now)
         entry = PointsEntry(kind=EntryKind.ADJUST, available_delta=points,
-                            operator_id=operator_id, reason=reason[:200], source_key=source_key)
+                            operator_id=operator_id, reason=reason_code, note=note,
+                            source_key=source_key)
         return Movement(entry=post(account, entry, now, parts=parts, new_lot=lot), created=True)
 
 

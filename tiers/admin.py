@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin
+from core.admin import ReadOnlyAdminMixin, ScaleAdmin, SingletonAdmin, permission_view
 from members.admin_search import MemberSearchMixin, member_link
 
 from .benefit_admin import BenefitAttachmentInline, IsolationWarningsMixin
@@ -90,14 +89,13 @@ class TierAdmin(IsolationWarningsMixin, admin.ModelAdmin):
         return False  # members and records point at tiers: deactivate a tier instead
 
     def get_urls(self):
-        return [path("preview/", self.admin_site.admin_view(self.preview_view),
+        return [path("preview/", permission_view(self.admin_site, self.preview_view,
+                                                 "tiers.view_tier"),
                      name="tiers_tier_preview")] + super().get_urls()
 
     def preview_view(self, request):
         """The ladder on the real members with the thresholds typed in (GET t<tier id>);
         nothing is saved — the operator publishes by editing the tiers."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
         thresholds, errors = {}, []
         for tier in Tier.objects.filter(is_active=True, min_growth__isnull=False):
             raw = request.GET.get(f"t{tier.pk}", "").strip()

@@ -10,14 +10,19 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdminMixin, ScaleAdmin
+from core.admin import (
+    DeclaredPermissionsMixin,
+    ReadOnlyAdminMixin,
+    ScaleAdmin,
+    permission_view,
+)
 from core.clock import local_date
 from core.errors import LoyaltyError
 from members.admin_search import MemberSearchMixin
@@ -81,12 +86,11 @@ class BenefitAdmin(admin.ModelAdmin):
         return _("Fixed service") if obj.kind in FIXED_SERVICE_KINDS else _("Variable")
 
     def get_urls(self):
-        return [path("cost/", self.admin_site.admin_view(self.cost_view),
+        return [path("cost/", permission_view(self.admin_site, self.cost_view,
+                                              "tiers.view_benefit"),
                      name="tiers_benefit_cost")] + super().get_urls()
 
     def cost_view(self, request):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
         month = _month_param(request)
         rows = benefit_cost_by_tier(month=month)
         return TemplateResponse(request, "admin/tiers/benefit_cost.html", {
@@ -153,12 +157,11 @@ class PaidPlanAdmin(admin.ModelAdmin):
         return False
 
     def get_urls(self):
-        return [path("figures/", self.admin_site.admin_view(self.figures_view),
+        return [path("figures/", permission_view(self.admin_site, self.figures_view,
+                                                 "tiers.view_paidplan"),
                      name="tiers_paid_figures")] + super().get_urls()
 
     def figures_view(self, request):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
         month = _month_param(request)
         start, end = month_bounds(month)
         return TemplateResponse(request, "admin/tiers/paid_figures.html", {
@@ -217,12 +220,11 @@ class PaidPurchaseAdmin(ReadOnlyAdminMixin, ScaleAdmin):
         return obj.member.member_no
 
     def get_urls(self):
-        return [path("record/", self.admin_site.admin_view(self.record_view),
+        return [path("record/", permission_view(self.admin_site, self.record_view,
+                                                "tiers.add_paidpurchase"),
                      name="tiers_paidpurchase_record")] + super().get_urls()
 
     def record_view(self, request):
-        if not request.user.has_perm("tiers.add_paidpurchase"):
-            raise PermissionDenied
         form = PurchaseForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -247,7 +249,8 @@ class PaidPurchaseAdmin(ReadOnlyAdminMixin, ScaleAdmin):
 
 
 @admin.register(BenefitGrant)
-class BenefitGrantAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
+class BenefitGrantAdmin(DeclaredPermissionsMixin, MemberSearchMixin, ReadOnlyAdminMixin,
+                        ScaleAdmin):
     list_display = ("id", "member_no", "benefit", "period", "quantity", "used_quantity",
                     "status", "granted_at", "expires_at")
     list_select_related = ("member", "benefit")
@@ -257,8 +260,7 @@ class BenefitGrantAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
     sortable_by = ("id",)
     actions = ("claim", "use_one")
 
-    def has_claim_permission(self, request) -> bool:
-        return request.user.has_perm("tiers.change_benefitgrant")
+    action_permissions = {"claim": "tiers.change_benefitgrant"}
 
     @admin.display(description=_("member"))
     def member_no(self, obj):

@@ -435,3 +435,80 @@ def tier_recalculate_if_due(*, now: datetime | None = None) -> int | None:
     if mode == "monthly" and today.day == 1 or mode == "yearly" and (today.month, today.day) == (1, 1):
         return tier_recalculate(now=now)
     return None
+
+
+# --- members added in bulk (an import, a COPY load): their first place on the ladder ----------
+
+# One statement per chunk: members without a growth account get one, at the highest tier a
+# member with no growth reaches — the tier given on registration, or the first-purchase tier
+# for one who has bought — with the initial tier change and the tier's system tag, as
+# registering them one by one would have. ON CONFLICT skips a member a sale or an event
+# placed meanwhile (lock_growth_accounts inserts the row first).
+_PLACE_SQL = """
+WITH unplaced AS (
+    SELECT m.id AS member_id,
+           EXISTS (SELECT 1 FROM members_order o
+                   WHERE o.member_id = m.id AND o.kind = 'sale') AS purchased
+    FROM members_member m
+    WHERE m.id = ANY(%(members)s) AND m.status <> 'closed'
+      AND NOT EXISTS (SELECT 1 FROM tiers_growthaccount a WHERE a.member_id = m.id)
+), placed AS (
+    SELECT u.member_id, best.id AS tier_id, best.tag_id,
+           CASE WHEN best.validity_months IS NULL THEN NULL
+                ELSE %(now)s + make_interval(months => best.validity_months) END AS valid_until
+    FROM unplaced u
+    LEFT JOIN LATERAL (
+        SELECT t.id, t.tag_id, t.validity_months FROM tiers_tier t
+        WHERE t.is_active AND (t.min_growth IS NULL OR t.min_growth <= 0)
+          AND (NOT t.requires_first_purchase OR u.purchased)
+        ORDER BY t.rank DESC LIMIT 1
+    ) best ON TRUE
+), accounts AS (
+    INSERT INTO tiers_growthaccount (member_id, growth, period_growth, tier_id, tier_since,
+                                     tier_valid_until, updated_at)
+    SELECT member_id, 0, 0, tier_id, CASE WHEN tier_id IS NULL THEN NULL ELSE %(now)s END,
+           valid_until, %(now)s
+    FROM placed ORDER BY member_id
+    ON CONFLICT (member_id) DO NOTHING
+    RETURNING member_id, tier_id
+), changes AS (
+    INSERT INTO tiers_tierchange (member_id, from_tier_id, to_tier_id, reason, created_at)
+    SELECT member_id, NULL, tier_id, 'initial', %(now)s FROM accounts WHERE tier_id IS NOT NULL
+    RETURNING member_id
+), tagged AS (
+    INSERT INTO members_membertag (member_id, tag_id, added_at)
+    SELECT a.member_id, t.tag_id, %(now)s
+    FROM accounts a JOIN tiers_tier t ON t.id = a.tier_id
+    ORDER BY a.member_id
+    ON CONFLICT (member_id, tag_id) DO NOTHING
+    RETURNING member_id
+)
+SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM changes),
+       (SELECT count(*) FROM tagged)
+"""
+
+
+def tier_place_unplaced(*, now: datetime | None = None, chunk: int = 5000) -> int:
+    """Give members added in bulk their first tier: an import or a COPY load writes members
+    and orders but no growth account, so nobody would hold a tier until their first sale or
+    event. Each gets what registering would have given: Registered, or Bronze when they
+    have bought already — growth 0, the initial tier change, the tier's system tag. Chunks
+    of member ids, one statement and one transaction each; a re-run finds nobody left.
+    Returns the members placed."""
+    now = resolve_now(now)
+    placed = 0
+    after = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT m.id FROM members_member m WHERE m.id > %s AND m.status <> 'closed' "
+                "AND NOT EXISTS (SELECT 1 FROM tiers_growthaccount a WHERE a.member_id = m.id) "
+                "ORDER BY m.id LIMIT %s", [after, chunk])
+            members = [row[0] for row in cursor.fetchall()]
+        if not members:
+            return placed
+        with transaction.atomic(), connection.cursor() as cursor, \
+                tag_writes(cursor, cause="system", now=now):
+            cursor.execute(_PLACE_SQL, {"members": members, "now": now})
+            placed += cursor.fetchone()[0]
+        after = members[-1]

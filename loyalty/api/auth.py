@@ -2,11 +2,52 @@
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
+from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
+from core.http import client_ip
+
 from ..services import api_key_authenticate
+
+
+class FailedKeyThrottle:
+    """Wrong API keys per address: past the limit in a minute, every request from that
+    address answers 429 with Retry-After until the minute is over, right key or not, so a
+    key cannot be guessed by trying. Counted in the shared cache (CACHE_URL)."""
+
+    window = 60
+
+    @staticmethod
+    def limit() -> int:
+        return getattr(settings, "API_KEY_FAILURES_PER_MINUTE", 20)
+
+    def _key(self, ip: str, now: float) -> str:
+        return f"api-key-failures:{ip}:{int(now // self.window)}"
+
+    def wait(self, ip: str, now: float | None = None) -> int | None:
+        """Seconds until this address may try again, or None if it may now."""
+        now = time.time() if now is None else now
+        if (cache.get(self._key(ip, now)) or 0) >= self.limit():
+            return int(self.window - now % self.window) + 1
+        return None
+
+    def failed(self, ip: str, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        key = self._key(ip, now)
+        if cache.add(key, 1, timeout=self.window * 2):
+            return
+        try:
+            cache.incr(key)
+        except ValueError:  # expired in between
+            cache.add(key, 1, timeout=self.window * 2)
+
+
+failed_keys = FailedKeyThrottle()
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -22,8 +63,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raw = credentials.strip()
         if not raw:
             return None
+        ip = client_ip(request) or "unknown"
+        if (wait := failed_keys.wait(ip)) is not None:
+            raise exceptions.Throttled(wait=wait, detail=str(_(
+                "Too many wrong API keys from this address; try again later.")))
         key = api_key_authenticate(raw)
         if key is None:
+            failed_keys.failed(ip)
             raise exceptions.AuthenticationFailed(_("Unknown or revoked API key."))
         return key, key
 

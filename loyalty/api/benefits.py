@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
+from points.errors import PointsErrorCode
 from tiers import selectors
 from tiers.benefit_models import BenefitGrant
 from tiers.benefits import MAX_UNITS, benefit_grant_claim, benefit_grant_use
+from tiers.errors import TierErrorCode
 from tiers.paid_models import PaidMembership
 
 from .base import ApiView, member_or_404
+from .fields import Input, Integer
 from .idempotency import run_idempotent
+from .pagination import Page
 
 
 class HeldBenefitSerializer(serializers.Serializer):
@@ -49,15 +53,20 @@ class MemberBenefitsSerializer(serializers.Serializer):
         help_text="What earning multiplies by: the better of the tier's and the paid plan's.")
     discount_rate = serializers.DecimalField(
         max_digits=4, decimal_places=3,
-        help_text="The share of the price paid at checkout (0.95 = 9.5折); 1 without one.")
+        help_text="The share of the price paid at checkout (0.95 = 5% off); 1 without one.")
     paid_membership = PaidMembershipSerializer(allow_null=True)
     benefits = HeldBenefitSerializer(many=True)
 
 
 class MemberBenefitsView(ApiView):
+    """What a member holds now: the points multiplier and checkout discount the system
+    applies (the better of the tier's and the active paid plan's, never both), the paid
+    membership if any, and each benefit with where it comes from."""
+
     required_scopes = ("members:read",)
 
-    @extend_schema(responses=MemberBenefitsSerializer, tags=["benefits"],
+    @extend_schema(operation_id="memberBenefits", responses=MemberBenefitsSerializer,
+                   tags=["benefits"],
                    summary="A member's benefits, points multiplier, discount and paid membership")
     def get(self, request, member_id: int):
         member = member_or_404(member_id)
@@ -88,16 +97,24 @@ class GrantSerializer(serializers.ModelSerializer):
                   "claimed_at")
 
 
-class GrantListView(ApiView):
-    required_scopes = ("members:read",)
+class GrantListView(ApiView, generics.ListAPIView):
+    """A member's granted benefits, newest first, one page at a time: what each grant
+    holds, how much is used, and whether it is granted, claimed, used or expired."""
 
-    @extend_schema(responses=GrantSerializer(many=True), tags=["benefits"],
-                   summary="A member's latest 100 benefit grants (newest first)")
-    def get(self, request, member_id: int):
-        member = member_or_404(member_id)
-        grants = (BenefitGrant.objects.filter(member_id=member.pk).select_related("benefit")
-                  .order_by("-id")[:100])
-        return Response(GrantSerializer(grants, many=True).data)
+    required_scopes = ("members:read",)
+    serializer_class = GrantSerializer
+    pagination_class = Page
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return BenefitGrant.objects.none()
+        member = member_or_404(self.kwargs["member_id"])
+        return BenefitGrant.objects.filter(member_id=member.pk).select_related("benefit")
+
+    @extend_schema(operation_id="benefitGrantsList", tags=["benefits"],
+                   summary="A member's benefit grants (newest first)")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 def _grant_id(grant_id: int) -> int:
@@ -105,10 +122,18 @@ def _grant_id(grant_id: int) -> int:
 
 
 class GrantClaimView(ApiView):
+    """Claim a granted benefit, at most once and before it expires. Claiming a coupon
+    pack issues its coupons in the same transaction; if they cannot be issued the claim is
+    undone and the grant stays claimable."""
+
     required_scopes = ("members:write",)
     idempotency = "optional"
+    errors = (TierErrorCode.GRANT_NOT_FOUND, TierErrorCode.GRANT_EXPIRED,
+              TierErrorCode.GRANT_ALREADY_CLAIMED, PointsErrorCode.COUPON_TEMPLATE_INACTIVE,
+              PointsErrorCode.COUPON_CODES_EXHAUSTED, PointsErrorCode.MEMBER_FROZEN)
 
-    @extend_schema(request=None, responses={200: GrantSerializer}, tags=["benefits"],
+    @extend_schema(operation_id="benefitGrantClaim", request=None,
+                   responses={200: GrantSerializer}, tags=["benefits"],
                    summary="Claim a granted benefit (at most once; a coupon pack issues its "
                            "coupons)")
     def post(self, request, member_id: int, grant_id: int):
@@ -121,9 +146,9 @@ class GrantClaimView(ApiView):
         return run_idempotent(request, work, required=False)
 
 
-class UseInputSerializer(serializers.Serializer):
-    units = serializers.IntegerField(min_value=1, max_value=MAX_UNITS, default=1,
-                                     help_text="Units to use (one free-shipping voucher: 1).")
+class UseInputSerializer(Input):
+    units = Integer(min_value=1, max_value=MAX_UNITS, default=1,
+                    help_text="Units to use (one free-shipping voucher: 1).")
 
 
 class UseSerializer(serializers.Serializer):
@@ -133,10 +158,16 @@ class UseSerializer(serializers.Serializer):
 
 
 class GrantUseView(ApiView):
+    """Use units of a claimed benefit, one order at a time, never more than granted;
+    the last unit marks the grant used."""
+
     required_scopes = ("members:write",)
     idempotency = "required"
+    errors = (TierErrorCode.GRANT_NOT_FOUND, TierErrorCode.GRANT_EXPIRED,
+              TierErrorCode.GRANT_NOT_CLAIMED, TierErrorCode.GRANT_USED_UP)
 
-    @extend_schema(request=UseInputSerializer, responses={201: UseSerializer},
+    @extend_schema(operation_id="benefitGrantUse", request=UseInputSerializer,
+                   responses={201: UseSerializer},
                    tags=["benefits"], summary="Use units of a claimed benefit")
     def post(self, request, member_id: int, grant_id: int):
         member = member_or_404(member_id)

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from members.errors import MemberErrorCode
 from points.coupons import coupon_issue, coupon_redeem, coupon_void
+from points.errors import PointsErrorCode
 from points.models import Coupon, CouponEvent
 from points.reward_selectors import coupon_events_for, coupons_for
 
-from .base import MAX_ID, ApiView, member_or_404
-from .checkout import BasketSerializer
+from .base import MAX_ID, ApiView, body_member, member_or_404
+from .checkout import BASKET_ERRORS, BasketSerializer
+from .fields import Input, Integer, Text
 from .idempotency import run_idempotent
+from .pagination import Page
+
+COUPON_USE_ERRORS = (PointsErrorCode.COUPON_NOT_FOUND, PointsErrorCode.COUPON_NOT_OWNED,
+                     PointsErrorCode.COUPON_NOT_USABLE, PointsErrorCode.COUPON_EXPIRED,
+                     PointsErrorCode.COUPON_NOT_YET_VALID, PointsErrorCode.COUPON_NOT_APPLICABLE,
+                     PointsErrorCode.MEMBER_FROZEN)
 
 
 class CouponSerializer(serializers.ModelSerializer):
@@ -33,17 +41,13 @@ class CouponSerializer(serializers.ModelSerializer):
                   "discount")
 
 
-class CouponCursor(CursorPagination):
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
 class MemberCouponsView(ApiView, generics.ListAPIView):
+    """A member's coupons in every state (issued, redeemed, voided, expired), newest first,
+    one page at a time."""
+
     required_scopes = ("members:read",)
     serializer_class = CouponSerializer
-    pagination_class = CouponCursor
+    pagination_class = Page
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -51,7 +55,8 @@ class MemberCouponsView(ApiView, generics.ListAPIView):
         member = member_or_404(self.kwargs["member_id"])
         return coupons_for(member.pk).order_by("-id")
 
-    @extend_schema(summary="A member's coupons (newest first)", tags=["coupons"])
+    @extend_schema(operation_id="couponsList", summary="A member's coupons (newest first)",
+                   tags=["coupons"])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -65,9 +70,12 @@ class CouponEventSerializer(serializers.ModelSerializer):
 
 
 class CouponHistoryView(ApiView, generics.ListAPIView):
+    """What happened to a member's coupons, newest first, one page at a time: issued,
+    redeemed (with the order and the discount), voided (with the reason), expired."""
+
     required_scopes = ("members:read",)
     serializer_class = CouponEventSerializer
-    pagination_class = CouponCursor
+    pagination_class = Page
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -75,22 +83,29 @@ class CouponHistoryView(ApiView, generics.ListAPIView):
         member = member_or_404(self.kwargs["member_id"])
         return coupon_events_for(member.pk)
 
-    @extend_schema(summary="A member's coupon history: issued, redeemed, voided, expired "
+    @extend_schema(operation_id="couponHistory",
+                   summary="A member's coupon history: issued, redeemed, voided, expired "
                            "(newest first)", tags=["coupons"])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
 
-class IssueInputSerializer(serializers.Serializer):
-    template = serializers.IntegerField(min_value=1, max_value=MAX_ID,
-                                        help_text="Coupon template id.")
+class IssueInputSerializer(Input):
+    template = Integer(min_value=1, max_value=MAX_ID, help_text="Coupon template id.")
 
 
 class IssueView(ApiView):
+    """Issue one coupon of a template to the member: a generated code, or the next uploaded
+    code for templates with uploaded codes. Its validity follows the template (fixed dates,
+    or a number of days from now)."""
+
     required_scopes = ("points:write",)
     idempotency = "required"
+    errors = (PointsErrorCode.COUPON_TEMPLATE_NOT_FOUND, PointsErrorCode.COUPON_TEMPLATE_INACTIVE,
+              PointsErrorCode.COUPON_CODES_EXHAUSTED, PointsErrorCode.MEMBER_FROZEN)
 
-    @extend_schema(request=IssueInputSerializer, responses={201: CouponSerializer},
+    @extend_schema(operation_id="couponIssue", request=IssueInputSerializer,
+                   responses={201: CouponSerializer},
                    summary="Issue a coupon of a template to the member", tags=["coupons"])
     def post(self, request, member_id: int):
         member = member_or_404(member_id)
@@ -106,24 +121,30 @@ class IssueView(ApiView):
 
 
 class CouponRedeemInputSerializer(BasketSerializer):
-    member = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Member id.")
-    code = serializers.CharField(max_length=32)
-    order_no = serializers.CharField(max_length=64,
-                                     help_text="The order the coupon pays for; sending the "
-                                               "same order again answers the first redemption.")
+    member = Integer(min_value=1, max_value=MAX_ID, help_text="Member id.")
+    code = Text(max_length=32)
+    order_no = Text(max_length=64, help_text="The order the coupon pays for; sending the same "
+                                             "order again answers the first redemption.")
 
 
 class RedeemView(ApiView):
+    """Use a member's coupon on an order, once: the coupon is valued against the basket
+    (threshold, product, category) and marked redeemed with the order number and the
+    discount. Of two checkouts at the same moment one redeems and the other is told the
+    coupon is used; the same order sent again answers the first redemption."""
+
     required_scopes = ("points:write",)
     idempotency = "optional"
+    errors = (*BASKET_ERRORS, *COUPON_USE_ERRORS, MemberErrorCode.MEMBER_NOT_FOUND)
 
-    @extend_schema(request=CouponRedeemInputSerializer, responses={200: CouponSerializer},
+    @extend_schema(operation_id="couponRedeem", request=CouponRedeemInputSerializer,
+                   responses={200: CouponSerializer},
                    summary="Redeem a member's coupon against a basket (once)", tags=["coupons"])
     def post(self, request):
         serializer = CouponRedeemInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        member = member_or_404(data["member"])
+        member = body_member(data["member"])
         basket = serializer.basket()
 
         def work():
@@ -134,16 +155,21 @@ class RedeemView(ApiView):
         return run_idempotent(request, work, required=False)
 
 
-class VoidInputSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=32)
-    reason = serializers.CharField(max_length=200)
+class VoidInputSerializer(Input):
+    code = Text(max_length=32)
+    reason = Text(max_length=200)
 
 
 class VoidView(ApiView):
+    """Withdraw a coupon that is issued or still unissued, with a reason; a redeemed,
+    voided or expired coupon cannot be voided."""
+
     required_scopes = ("points:admin",)
     idempotency = "optional"
+    errors = (PointsErrorCode.COUPON_NOT_FOUND, PointsErrorCode.COUPON_NOT_USABLE)
 
-    @extend_schema(request=VoidInputSerializer, responses={200: CouponSerializer},
+    @extend_schema(operation_id="couponVoid", request=VoidInputSerializer,
+                   responses={200: CouponSerializer},
                    summary="Void a coupon that is not used yet", tags=["coupons"])
     def post(self, request):
         serializer = VoidInputSerializer(data=request.data)

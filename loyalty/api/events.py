@@ -7,33 +7,41 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from members.errors import ActivityErrorCode, MemberErrorCode
 from members.models import ActivityKind, MemberActivity
 from members.services import ActivityInput
 
+from ..errors import ApiError, ApiErrorCode
 from ..intake import record_activity
 from .base import MAX_ID, ApiView
+from .fields import DateTime, Input, Integer, Text
 from .idempotency import run_idempotent
 
 
-class EventInputSerializer(serializers.Serializer):
-    event_id = serializers.CharField(max_length=128, help_text="Your unique id for the event; "
-                                     "the same id sent again pays nothing more.")
-    member = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Member id.")
+class EventInputSerializer(Input):
+    event_id = Text(max_length=128, help_text="Your unique id for the event; the same id sent "
+                                              "again pays nothing more.")
+    member = Integer(min_value=1, max_value=MAX_ID, help_text="Member id.")
     type = serializers.ChoiceField(ActivityKind.choices)
-    name = serializers.CharField(max_length=64, required=False, allow_blank=True, default="",
-                                 help_text="The event's name, for custom events.")
-    occurred_at = serializers.DateTimeField(required=False)
-    referrer = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
-                                        help_text="For referral_converted: the referring member.")
-    store = serializers.CharField(max_length=32, required=False,
-                                  help_text="Store code, for rules scoped to stores.")
-    payload = serializers.DictField(required=False, default=dict)
+    name = Text(max_length=64, blank=True, required=False, default="",
+                help_text="The event's name; required for `custom` events "
+                          "(`event_name_required`).")
+    occurred_at = DateTime(required=False, help_text="When it happened; now when absent.")
+    referrer = Integer(min_value=1, max_value=MAX_ID, required=False,
+                       help_text="For referral_converted: the referring member, never the "
+                                 "member themselves (`self_referral`).")
+    store = Text(max_length=32, required=False, help_text="Store code, for rules scoped to "
+                                                          "stores.")
+    payload = serializers.DictField(required=False, default=dict,
+                                    help_text="Anything the rules may read: plain JSON, at most "
+                                              "16 KB, without NUL characters "
+                                              "(`invalid_activity`).")
 
     def validate(self, data):
-        if data["type"] == ActivityKind.CUSTOM and not data["name"].strip():
-            raise serializers.ValidationError({"name": ["A custom event needs a name."]})
+        if data["type"] == ActivityKind.CUSTOM and not data["name"]:
+            raise ApiError(ApiErrorCode.EVENT_NAME_REQUIRED)
         if data.get("referrer") == data["member"]:
-            raise serializers.ValidationError({"referrer": ["A member cannot refer themselves."]})
+            raise ApiError(ApiErrorCode.SELF_REFERRAL)
         return data
 
 
@@ -62,11 +70,20 @@ def rule_results(results) -> list[dict]:
 
 
 class EventView(ApiView):
+    """Record a behaviour event (sign-in, share, review, referral, a custom event…) once by
+    its `event_id`, and pay it through the earning rules. The answer lists what each rule
+    gave and why (capped, budget spent, out of scope…). The same event sent again answers
+    the first record (200, `created: false`); another event under a used id is refused."""
+
     required_scopes = ("events:write",)
     idempotency = "optional"
+    errors = (ApiErrorCode.EVENT_NAME_REQUIRED, ApiErrorCode.SELF_REFERRAL,
+              ActivityErrorCode.INVALID_ACTIVITY, MemberErrorCode.MEMBER_NOT_FOUND,
+              MemberErrorCode.MEMBER_CLOSED, MemberErrorCode.STORE_NOT_FOUND,
+              MemberErrorCode.REFERRER_NOT_FOUND, ActivityErrorCode.SOURCE_KEY_CONFLICT)
 
-    @extend_schema(request=EventInputSerializer, responses={201: EventOutcomeSerializer,
-                                                            200: EventOutcomeSerializer},
+    @extend_schema(operation_id="eventRecord", request=EventInputSerializer,
+                   responses={201: EventOutcomeSerializer, 200: EventOutcomeSerializer},
                    summary="Record a behaviour event and pay it through the rules",
                    tags=["events"])
     def post(self, request):

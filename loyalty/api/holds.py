@@ -12,12 +12,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from members.errors import MemberErrorCode
 from points import selectors
-from points.errors import HoldErrorCode, PointsError
+from points.errors import HoldErrorCode, PointsError, PointsErrorCode
+from points.hold_models import PointsHold
 from points.holds import MAX_TTL, points_hold, points_hold_capture, points_hold_release
 from points.services import MAX_POINTS
 
-from .base import MAX_ID, ApiView, member_or_404
+from .base import MAX_ID, ApiView, body_member
+from .fields import Input, Integer, Text
 from .idempotency import run_idempotent
 from .points import BalanceSerializer
 
@@ -27,7 +30,7 @@ class HoldSerializer(serializers.Serializer):
     member = serializers.IntegerField(source="member_id")
     points = serializers.IntegerField(help_text="Points reserved.")
     captured = serializers.IntegerField(help_text="Points spent at capture (0 until then).")
-    state = serializers.CharField(help_text="held, captured, released or expired.")
+    state = serializers.ChoiceField(PointsHold.State.choices)
     reference = serializers.CharField()
     expires_at = serializers.DateTimeField()
     created_at = serializers.DateTimeField()
@@ -50,29 +53,37 @@ def _hold_id(hold_id: int) -> int:
     return hold_id
 
 
-class HoldCreateInputSerializer(serializers.Serializer):
-    member = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS)
-    ttl_minutes = serializers.IntegerField(
+class HoldCreateInputSerializer(Input):
+    member = Integer(min_value=1, max_value=MAX_ID, help_text="Member id.")
+    points = Integer(min_value=1, max_value=MAX_POINTS)
+    ttl_minutes = Integer(
         min_value=1, max_value=int(MAX_TTL.total_seconds() // 60), default=30,
         help_text="Released by itself after this many minutes unless captured first.")
-    reference = serializers.CharField(max_length=100, required=False, allow_blank=True,
-                                      default="", help_text="The basket or order number.")
+    reference = Text(max_length=100, blank=True, required=False, default="",
+                     help_text="The basket or order number.")
 
 
-class HoldCaptureInputSerializer(serializers.Serializer):
-    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS,
-                                      help_text="At most the held amount; the rest is released.")
+class HoldCaptureInputSerializer(Input):
+    points = Integer(min_value=1, max_value=MAX_POINTS,
+                     help_text="At most the held amount; the rest is released.")
 
 
-class HoldReleaseInputSerializer(serializers.Serializer):
+class HoldReleaseInputSerializer(Input):
     pass
 
 
-class HoldDetailView(ApiView):
-    required_scopes = ("points:write",)
+HOLD_ERRORS = (HoldErrorCode.HOLD_NOT_FOUND, HoldErrorCode.HOLD_CLOSED)
 
-    @extend_schema(responses=HoldSerializer, summary="A hold's state (after a timeout, say)",
+
+class HoldDetailView(ApiView):
+    """A hold's state, for a checkout that lost track of it (after a timeout, say). Only
+    the integrator whose key placed the hold sees it; for others it does not exist."""
+
+    required_scopes = ("points:write",)
+    errors = (HoldErrorCode.HOLD_NOT_FOUND,)
+
+    @extend_schema(operation_id="holdGet",
+                   responses=HoldSerializer, summary="A hold's state (after a timeout, say)",
                    tags=["checkout"])
     def get(self, request, hold_id: int):
         hold = selectors.hold_for(hold_id=_hold_id(hold_id), owner_id=request.auth.owner_id)
@@ -82,16 +93,23 @@ class HoldDetailView(ApiView):
 
 
 class HoldCreateView(ApiView):
+    """Reserve points for an open basket: they leave their lots for the hold, so neither a
+    spend nor expiry can take them, and come back by themselves when the hold's time runs
+    out unless it is captured first."""
+
     required_scopes = ("points:write",)
     idempotency = "required"
+    errors = (MemberErrorCode.MEMBER_NOT_FOUND, PointsErrorCode.INSUFFICIENT_POINTS,
+              PointsErrorCode.MEMBER_FROZEN)
 
-    @extend_schema(request=HoldCreateInputSerializer, responses={201: HoldOutcomeSerializer},
+    @extend_schema(operation_id="holdCreate", request=HoldCreateInputSerializer,
+                   responses={201: HoldOutcomeSerializer},
                    summary="Hold points for an open basket", tags=["checkout"])
     def post(self, request):
         serializer = HoldCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        member = member_or_404(data["member"])
+        member = body_member(data["member"])
 
         def work():
             outcome = points_hold(member_id=member.pk, points=data["points"],
@@ -103,10 +121,15 @@ class HoldCreateView(ApiView):
 
 
 class HoldCaptureView(ApiView):
+    """Capture a hold when the order is paid: spend at most the held points; the rest go
+    back to the member. A hold is captured or released once."""
+
     required_scopes = ("points:write",)
     idempotency = "required"
+    errors = (*HOLD_ERRORS, HoldErrorCode.HOLD_EXPIRED, HoldErrorCode.CAPTURE_EXCEEDS_HOLD)
 
-    @extend_schema(request=HoldCaptureInputSerializer, responses={200: HoldOutcomeSerializer},
+    @extend_schema(operation_id="holdCapture", request=HoldCaptureInputSerializer,
+                   responses={200: HoldOutcomeSerializer},
                    summary="Capture a hold: spend at most the held points", tags=["checkout"])
     def post(self, request, hold_id: int):
         hold_id = _hold_id(hold_id)
@@ -122,10 +145,15 @@ class HoldCaptureView(ApiView):
 
 
 class HoldReleaseView(ApiView):
+    """Release a hold when the basket is abandoned: every held point goes back (points
+    whose lot expired meanwhile expire at once)."""
+
     required_scopes = ("points:write",)
     idempotency = "required"
+    errors = HOLD_ERRORS
 
-    @extend_schema(request=HoldReleaseInputSerializer, responses={200: HoldOutcomeSerializer},
+    @extend_schema(operation_id="holdRelease", request=HoldReleaseInputSerializer,
+                   responses={200: HoldOutcomeSerializer},
                    summary="Release a hold: every held point goes back", tags=["checkout"])
     def post(self, request, hold_id: int):
         hold_id = _hold_id(hold_id)

@@ -5,8 +5,9 @@
 2. The key is recorded (committed) before the work, with a hash of the request.
 3. The work runs in a transaction that holds a row lock on the record and stores the
    outcome — success or business failure — in the same transaction. A replay with the same
-   body answers the stored outcome; another body under the key is refused (422); a request
-   arriving while the first still runs finds the row locked (409). If the worker dies
+   body answers the stored outcome (with `Idempotent-Replayed: true`); another body under the
+   key is refused (422); a request arriving while the first still runs finds the row locked
+   (409 `idempotency_in_progress`, with `Retry-After`). If the worker dies
    mid-way, its transaction rolls back, the lock goes with it, and a retry does the work.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 
 from django.db import OperationalError, transaction
@@ -27,6 +29,8 @@ from ..errors import ApiError, ApiErrorCode
 from ..models import IdempotencyRecord
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
+KEY_PATTERN = r"^[!-~]{1,255}$"  # visible ASCII: what every HTTP stack carries unchanged
+_KEY = re.compile(r"[!-~]{1,255}")
 
 
 def _request_hash(request) -> str:
@@ -41,8 +45,7 @@ def idempotency_key(request, *, required: bool) -> str | None:
         if required:
             raise ApiError(ApiErrorCode.IDEMPOTENCY_KEY_REQUIRED)
         return None
-    key = key.strip()
-    if not key or len(key) > 255 or not key.isprintable():
+    if not _KEY.fullmatch(key):
         raise ApiError(ApiErrorCode.IDEMPOTENCY_KEY_INVALID)
     return key
 

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from core.clock import local_date
+from core.phones import normalise_mobile
+from members.errors import MemberError, MemberErrorCode
 from members.models import Member
 from members.services import MemberInput, member_update
 
+from ..errors import ApiError, ApiErrorCode
 from ..intake import register_member
-from .base import ApiView, member_or_404
+from .base import MAX_ID, ApiView, member_or_404
+from .fields import Boolean, Date, Input, Integer, Text
 from .idempotency import run_idempotent
 
 
 class MemberOutputSerializer(serializers.ModelSerializer):
-    home_store = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    home_store = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True,
+                                              help_text="Store code; null without a home store.")
 
     class Meta:
         model = Member
@@ -27,20 +32,27 @@ class MemberOutputSerializer(serializers.ModelSerializer):
                   "created_at", "updated_at")
 
 
-class MemberInputSerializer(serializers.Serializer):
-    mobile = serializers.CharField(max_length=32, required=False)
-    name = serializers.CharField(max_length=64, required=False, allow_blank=True)
+class MemberInputSerializer(Input):
+    mobile = Text(max_length=32, required=False,
+                  help_text="A mainland mobile number, in any usual spelling "
+                            "(13800138000, +86 138 0013 8000); stored as E.164.")
+    name = Text(max_length=64, blank=True, required=False)
     gender = serializers.ChoiceField(Member.Gender.choices, required=False)
-    birthday = serializers.DateField(required=False)
-    region = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    home_store = serializers.CharField(max_length=32, required=False,
-                                       help_text="Store code.")
+    birthday = Date(required=False, help_text="Not after today (Beijing time).")
+    region = Text(max_length=64, blank=True, required=False)
+    home_store = Text(max_length=32, required=False, help_text="Store code.")
     source_channel = serializers.ChoiceField(Member.Channel.choices, required=False)
-    referrer = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False,
-                                        help_text="The referring member's id.")
-    external_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    marketing_consent = serializers.BooleanField(required=False)
-    consent_source = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    referrer = Integer(min_value=1, max_value=MAX_ID, required=False,
+                       help_text="The referring member's id.")
+    external_id = Text(max_length=64, blank=True, required=False,
+                       help_text="The storefront's id for the member; blank clears it.")
+    marketing_consent = Boolean(required=False)
+    consent_source = Text(max_length=32, blank=True, required=False)
+
+    def validate_birthday(self, value):
+        if value > local_date(timezone.now()):
+            raise ApiError(ApiErrorCode.BIRTHDAY_IN_FUTURE)
+        return value
 
     def member_input(self) -> MemberInput:
         data = self.validated_data
@@ -55,15 +67,29 @@ class MemberInputSerializer(serializers.Serializer):
 
 
 class RegisterInputSerializer(MemberInputSerializer):
-    mobile = serializers.CharField(max_length=32)
+    mobile = Text(max_length=32,
+                  help_text="A mainland mobile number, in any usual spelling "
+                            "(13800138000, +86 138 0013 8000); stored as E.164.")
+
+
+MEMBER_WRITE_ERRORS = (MemberErrorCode.INVALID_MOBILE, ApiErrorCode.BIRTHDAY_IN_FUTURE,
+                       MemberErrorCode.MOBILE_TAKEN, MemberErrorCode.EXTERNAL_ID_TAKEN,
+                       MemberErrorCode.STORE_NOT_FOUND, MemberErrorCode.REFERRER_NOT_FOUND)
 
 
 class MemberRegisterView(ApiView):
+    """Register a member from the storefront. The mobile number is required and unique among
+    members who are not closed; the answer carries the new member's id and member number.
+    Registering pays the registration rules (welcome points) and, with a referrer, the
+    referral rules."""
+
     required_scopes = ("members:write",)
     idempotency = "optional"
+    errors = MEMBER_WRITE_ERRORS
 
-    @extend_schema(request=RegisterInputSerializer, responses={201: MemberOutputSerializer},
-                   summary="Register a member", tags=["members"])
+    @extend_schema(operation_id="memberRegister", request=RegisterInputSerializer,
+                   responses={201: MemberOutputSerializer}, summary="Register a member",
+                   tags=["members"])
     def post(self, request):
         serializer = RegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -80,13 +106,25 @@ class MemberDetailView(ApiView):
     def required_scopes(self):
         return ("members:read",) if self.request.method == "GET" else ("members:write",)
 
-    @extend_schema(responses=MemberOutputSerializer, summary="Get a member", tags=["members"])
+    @property
+    def errors(self):
+        if self.request.method == "GET":
+            return ()
+        return (*MEMBER_WRITE_ERRORS, MemberErrorCode.MEMBER_CLOSED)
+
+    @extend_schema(operation_id="memberGet", responses=MemberOutputSerializer,
+                   summary="Get a member", tags=["members"])
     def get(self, request, member_id: int):
+        """A member by id, whatever their status (active, frozen or closed)."""
         return Response(MemberOutputSerializer(member_or_404(member_id)).data)
 
-    @extend_schema(request=MemberInputSerializer, responses=MemberOutputSerializer,
-                   summary="Update a member", tags=["members"])
+    @extend_schema(operation_id="memberUpdate", request=MemberInputSerializer,
+                   responses=MemberOutputSerializer, summary="Update a member",
+                   tags=["members"])
     def patch(self, request, member_id: int):
+        """Change what the storefront knows about a member: only the fields sent change. A
+        change of marketing consent is recorded with its time and `consent_source`. A closed
+        member cannot be changed."""
         serializer = MemberInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         member = member_update(member_id=member_or_404(member_id).pk,
@@ -97,44 +135,44 @@ class MemberDetailView(ApiView):
 class LookupQuerySerializer(serializers.Serializer):
     """The lookup's query parameters: bounded, and free of NUL (PostgreSQL refuses it)."""
 
-    mobile = serializers.CharField(max_length=32, required=False, allow_blank=True,
-                                   trim_whitespace=False)
-    external_id = serializers.CharField(max_length=64, required=False, allow_blank=True,
-                                        trim_whitespace=False)
-    member_no = serializers.CharField(max_length=20, required=False, allow_blank=True,
-                                      trim_whitespace=False)
+    mobile = Text(max_length=32, required=False,
+                  help_text="A mainland mobile number in any usual spelling; closed members "
+                            "are skipped.")
+    external_id = Text(max_length=64, required=False, help_text="The storefront's id.")
+    member_no = Text(max_length=20, required=False, help_text="The member number.")
 
 
 class MemberLookupView(ApiView):
+    """Find a member by mobile number, storefront id or member number. Give at least one;
+    with several, the first of mobile, external_id, member_no is used. A mobile number
+    finds the member who is not closed; the other two find any member."""
+
     required_scopes = ("members:read",)
+    errors = (ApiErrorCode.LOOKUP_KEY_REQUIRED, MemberErrorCode.INVALID_MOBILE,
+              MemberErrorCode.MEMBER_NOT_FOUND)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("mobile", str), OpenApiParameter("external_id", str),
-                    OpenApiParameter("member_no", str)],
-        responses=MemberOutputSerializer, summary="Find a member by mobile, storefront id or "
-        "member number", tags=["members"])
+    @extend_schema(operation_id="memberLookup", parameters=[LookupQuerySerializer],
+                   responses=MemberOutputSerializer,
+                   summary="Find a member by mobile, storefront id or member number",
+                   tags=["members"])
     def get(self, request):
-        from core.phones import normalise_mobile
-
-        lookup = LookupQuerySerializer(data=request.query_params)
+        lookup = LookupQuerySerializer(data=request.query_params.dict())
         lookup.is_valid(raise_exception=True)
         params = lookup.validated_data
         query = Member.objects.exclude(status=Member.Status.CLOSED)
-        if params.get("mobile"):
+        if "mobile" in params:
             try:
                 query = query.filter(mobile=normalise_mobile(params["mobile"]))
             except ValueError:
-                raise ValidationError({"mobile": [_("Not a valid mainland mobile number.")]})
-        elif params.get("external_id"):
+                raise MemberError(MemberErrorCode.INVALID_MOBILE,
+                                  mobile=params["mobile"]) from None
+        elif "external_id" in params:
             query = Member.objects.filter(external_id=params["external_id"])
-        elif params.get("member_no"):
+        elif "member_no" in params:
             query = Member.objects.filter(member_no=params["member_no"])
         else:
-            raise ValidationError({"non_field_errors": [
-                _("Give one of mobile, external_id or member_no.")]})
+            raise ApiError(ApiErrorCode.LOOKUP_KEY_REQUIRED)
         member = query.first()
         if member is None:
-            from members.errors import MemberError, MemberErrorCode
-
             raise MemberError(MemberErrorCode.MEMBER_NOT_FOUND)
         return Response(MemberOutputSerializer(member).data)

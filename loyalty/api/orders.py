@@ -2,82 +2,90 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from core.money import MAX_AMOUNT
+from members.errors import MemberErrorCode, OrderErrorCode
 from members.models import Order, OrderLine
 from members.services import LineInput, ReturnInput, ReturnLineInput, SaleInput
+from members.services.orders import MAX_LINES
+from points.errors import PaymentErrorCode, PointsErrorCode
 from points.payments import PaymentRef
 
+from ..errors import ApiError, ApiErrorCode
 from ..intake import Notice, record_return, record_sale
 from .base import MAX_ID, ApiView
-from .events import rule_results
+from .events import RuleResultSerializer, rule_results
+from .fields import DateTime, Input, Integer, Money, Text
 from .idempotency import run_idempotent
 from .points import spend_reference
 
-AMOUNT = {"max_digits": 12, "decimal_places": 2, "min_value": 0, "max_value": MAX_AMOUNT}
+ZERO = Decimal("0")
 
 
-class LineSerializer(serializers.Serializer):
-    line_no = serializers.IntegerField(min_value=1, max_value=32767)
-    sku = serializers.CharField(max_length=64)
-    category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
-    gross_amount = serializers.DecimalField(**AMOUNT)
-    coupon_discount = serializers.DecimalField(**AMOUNT, default=0)
-    tier_discount = serializers.DecimalField(**AMOUNT, default=0)
-    other_discount = serializers.DecimalField(**AMOUNT, default=0)
-    points_cash = serializers.DecimalField(**AMOUNT, default=0,
-                                           help_text="Money value of points used as cash.")
-    net_amount = serializers.DecimalField(**AMOUNT, required=False,
-                                          help_text="Net paid; when given it must equal gross "
-                                                    "less discounts and points used as cash.")
+class LineSerializer(Input):
+    line_no = Integer(min_value=1, max_value=32767, help_text="Unique within the order.")
+    sku = Text(max_length=64)
+    category = Text(max_length=64, blank=True, required=False, default="")
+    quantity = Integer(min_value=1, max_value=1_000_000)
+    gross_amount = Money()
+    coupon_discount = Money(default=ZERO)
+    tier_discount = Money(default=ZERO)
+    other_discount = Money(default=ZERO)
+    points_cash = Money(default=ZERO, help_text="Money value of points used as cash.")
+    net_amount = Money(required=False,
+                       help_text="Net paid; when given it must equal gross less discounts and "
+                                 "points used as cash (`amounts_do_not_add_up`), which may not "
+                                 "exceed gross.")
 
 
-class PointsPaymentSerializer(serializers.Serializer):
-    """The payment that took the points used as cash: one of the two."""
+class PointsPaymentSerializer(Input):
+    """The payment that took the points used as cash: a captured hold or a spend, one of
+    the two (`points_payment_one_of`)."""
 
-    hold = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
-                                    help_text="A checkout hold this integrator captured.")
-    spend = serializers.CharField(max_length=255, required=False,
-                                  help_text="The Idempotency-Key of a spend sent with this "
-                                            "API key.")
+    hold = Integer(min_value=1, max_value=MAX_ID, required=False,
+                   help_text="A checkout hold this integrator captured.")
+    spend = Text(max_length=255, required=False,
+                 help_text="The Idempotency-Key of a spend sent with this API key.")
 
     def validate(self, attrs):
         if len(attrs) != 1:
-            raise serializers.ValidationError("name either a hold or a spend")
+            raise ApiError(ApiErrorCode.POINTS_PAYMENT_ONE_OF)
         return attrs
 
 
-class SaleInputSerializer(serializers.Serializer):
-    store = serializers.CharField(max_length=32, help_text="Store code.")
-    order_no = serializers.CharField(max_length=64)
-    member = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Member id.")
-    ordered_at = serializers.DateTimeField()
-    lines = LineSerializer(many=True, allow_empty=False, max_length=500)
+class SaleInputSerializer(Input):
+    store = Text(max_length=32, help_text="Store code.")
+    order_no = Text(max_length=64, help_text="Unique per store.")
+    member = Integer(min_value=1, max_value=MAX_ID, help_text="Member id.")
+    ordered_at = DateTime()
+    lines = LineSerializer(many=True, allow_empty=False, max_length=MAX_LINES,
+                           help_text="Each line number once; the order's gross total at most "
+                                     "9999999999.99.")
     points_payment = PointsPaymentSerializer(
         required=False, help_text="When the sale used points as cash: the payment that took "
                                   "them. Its points at their point value must equal the "
-                                  "sale's points_cash. Without one, a return gives no points "
-                                  "back.")
+                                  "sale's points_cash (`points_payment_mismatch`). Without "
+                                  "one, a return gives no points back.")
 
 
-class ReturnLineSerializer(serializers.Serializer):
-    line_no = serializers.IntegerField(min_value=1, max_value=32767,
-                                       help_text="The sale's line being returned.")
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+class ReturnLineSerializer(Input):
+    line_no = Integer(min_value=1, max_value=32767, help_text="The sale's line being returned.")
+    quantity = Integer(min_value=1, max_value=1_000_000)
 
 
-class ReturnInputSerializer(serializers.Serializer):
-    store = serializers.CharField(max_length=32, help_text="Store code of the return.")
-    order_no = serializers.CharField(max_length=64, help_text="The return's own number.")
-    sale_order_no = serializers.CharField(max_length=64)
-    sale_store = serializers.CharField(max_length=32, required=False,
-                                       help_text="Store code of the sale, if not the same.")
-    ordered_at = serializers.DateTimeField()
-    lines = ReturnLineSerializer(many=True, allow_empty=False, max_length=500)
+class ReturnInputSerializer(Input):
+    store = Text(max_length=32, help_text="Store code of the return.")
+    order_no = Text(max_length=64, help_text="The return's own number, unique per store.")
+    sale_order_no = Text(max_length=64, help_text="The sale's order number.")
+    sale_store = Text(max_length=32, required=False,
+                      help_text="Store code of the sale, if not the same.")
+    ordered_at = DateTime()
+    lines = ReturnLineSerializer(many=True, allow_empty=False, max_length=MAX_LINES,
+                                 help_text="Each sale line once.")
 
 
 class OrderLineOutputSerializer(serializers.ModelSerializer):
@@ -90,7 +98,9 @@ class OrderLineOutputSerializer(serializers.ModelSerializer):
 class OrderOutputSerializer(serializers.ModelSerializer):
     store = serializers.SlugRelatedField(slug_field="code", read_only=True)
     sale_order_no = serializers.CharField(source="original_order.order_no", default=None,
-                                          read_only=True)
+                                          read_only=True, allow_null=True,
+                                          help_text="For a return: its sale's order number; "
+                                                    "null for a sale.")
     lines = OrderLineOutputSerializer(many=True, read_only=True)
 
     class Meta:
@@ -102,7 +112,8 @@ class OrderOutputSerializer(serializers.ModelSerializer):
 
 class PointsPaymentOutputSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text='"spend" or "hold".')
-    hold = serializers.IntegerField(source="hold_id", allow_null=True)
+    hold = serializers.IntegerField(source="hold_id", allow_null=True,
+                                    help_text="The captured hold; null for a spend.")
     points = serializers.IntegerField()
     points_per_yuan = serializers.IntegerField(help_text="The point value when they were taken.")
     cash_value = serializers.DecimalField(max_digits=12, decimal_places=2)
@@ -124,10 +135,12 @@ class OrderOutcomeSerializer(serializers.Serializer):
     points = serializers.IntegerField(help_text="Points this order earned (negative: reversed).")
     points_pending = serializers.IntegerField(help_text="Of which pending the return window.")
     debt = serializers.IntegerField(help_text="Points reversed beyond the balance, owed.")
-    rules = serializers.ListField(child=serializers.DictField(), required=False,
-                                  help_text="For a new sale: what each earning rule gave and why.")
+    rules = RuleResultSerializer(many=True, help_text="For a new sale: what each earning rule "
+                                                      "gave and why; empty otherwise.")
     points_payment = PointsPaymentOutputSerializer(
-        allow_null=True, required=False, help_text="A sale: the payment linked to it.")
+        allow_null=True, required=False,
+        help_text="A sale: the points payment linked to it (null when none); absent for a "
+                  "return.")
     points_cash_returned = serializers.IntegerField(
         required=False, help_text="A return: points used as cash given back to their lots.")
     coupons_restored = serializers.ListField(
@@ -136,7 +149,9 @@ class OrderOutcomeSerializer(serializers.Serializer):
     coupons_not_restored = CouponNotRestoredSerializer(
         many=True, required=False, help_text="A return completing the sale: coupons that "
                                              "stay redeemed, and why.")
-    warnings = WarningSerializer(many=True, help_text='e.g. "points_cash_not_linked".')
+    warnings = WarningSerializer(many=True, help_text='e.g. "points_cash_not_linked": the '
+                                                      "sale used points as cash without "
+                                                      "naming a payment.")
 
 
 def warnings_body(notices) -> list[dict]:
@@ -167,11 +182,28 @@ def outcome_body(outcome) -> dict:
 
 
 class SaleView(ApiView):
+    """Record a sale: the order is stored once per store and order number, then it earns
+    points through the earning rules (pending until the return window ends), growth
+    toward the next tier, and updates the member's statistics and rule tags. Sending the
+    same sale again answers it (200, `created: false`) and does nothing more; another sale
+    under a used number is refused. A frozen member's sale is recorded but earns nothing.
+    A sale that would earn more than 100,000,000 points at once is refused
+    (`amount_too_large`). A sale that used points as cash names the payment that took them
+    (`points_payment`); it is linked to the sale once, so the sale's return gives the points
+    back. Without one the sale is recorded with the warning `points_cash_not_linked`, and its
+    return gives no points back."""
+
     required_scopes = ("orders:write",)
     idempotency = "optional"
+    errors = (MemberErrorCode.MEMBER_NOT_FOUND, MemberErrorCode.MEMBER_CLOSED,
+              MemberErrorCode.STORE_NOT_FOUND, OrderErrorCode.INVALID_ORDER,
+              OrderErrorCode.AMOUNTS_DO_NOT_ADD_UP, OrderErrorCode.ORDER_NUMBER_CONFLICT,
+              PointsErrorCode.AMOUNT_TOO_LARGE, ApiErrorCode.POINTS_PAYMENT_ONE_OF,
+              PaymentErrorCode.POINTS_PAYMENT_NOT_FOUND,
+              PaymentErrorCode.POINTS_PAYMENT_MISMATCH, PaymentErrorCode.POINTS_PAYMENT_TAKEN)
 
-    @extend_schema(request=SaleInputSerializer, responses={201: OrderOutcomeSerializer,
-                                                           200: OrderOutcomeSerializer},
+    @extend_schema(operation_id="saleRecord", request=SaleInputSerializer,
+                   responses={201: OrderOutcomeSerializer, 200: OrderOutcomeSerializer},
                    summary="Record a sale (idempotent by store + order number)", tags=["orders"])
     def post(self, request):
         serializer = SaleInputSerializer(data=request.data)
@@ -185,7 +217,7 @@ class SaleView(ApiView):
         if named:
             spend = named.get("spend")
             payment = PaymentRef(hold_id=named.get("hold"), spend_key=spend_reference(
-                request.auth.pk, spend.strip()) if spend is not None else None)
+                request.auth.pk, spend) if spend is not None else None)
 
         def work():
             outcome = record_sale(sale=sale, payment=payment, owner_id=request.auth.owner_id)
@@ -196,11 +228,22 @@ class SaleView(ApiView):
 
 
 class ReturnView(ApiView):
+    """Record a return against its sale, line by line (part of a line's quantity may come
+    back). The points the sale paid as cash (through a linked payment) come back first, in
+    proportion to the points cash returned, into the lots they came from. Then the points
+    the returned lines earned are reversed in proportion — from pending first, then
+    available, and any shortfall becomes debt — and growth and statistics follow. When the
+    return completes the sale, the coupons redeemed on it are restored while still valid.
+    Idempotent by store + the return's own number, like a sale."""
+
     required_scopes = ("orders:write",)
     idempotency = "optional"
+    errors = (MemberErrorCode.STORE_NOT_FOUND, OrderErrorCode.INVALID_ORDER,
+              OrderErrorCode.SALE_NOT_FOUND, OrderErrorCode.LINE_NOT_FOUND,
+              OrderErrorCode.RETURN_EXCEEDS_SALE, OrderErrorCode.ORDER_NUMBER_CONFLICT)
 
-    @extend_schema(request=ReturnInputSerializer, responses={201: OrderOutcomeSerializer,
-                                                             200: OrderOutcomeSerializer},
+    @extend_schema(operation_id="returnRecord", request=ReturnInputSerializer,
+                   responses={201: OrderOutcomeSerializer, 200: OrderOutcomeSerializer},
                    summary="Record a return against its sale", tags=["orders"])
     def post(self, request):
         serializer = ReturnInputSerializer(data=request.data)

@@ -8,26 +8,26 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from tiers.paid import MAX_AMOUNT, paid_purchase
+from tiers.errors import TierErrorCode
+from tiers.paid import paid_purchase
 from tiers.paid_models import PaidPurchase, PurchaseChannel
 
 from .base import ApiView, member_or_404
 from .benefits import PaidMembershipSerializer
+from .fields import BLANK, SLUG, Input, Money, Text
 from .idempotency import run_idempotent
 
+# The storefront's purchase id: anything printed on a receipt, without control characters.
+_CONTROL = r"\u0000-\u001f\u007f-\u009f"
+PURCHASE_ID = rf"^[^{_CONTROL}]*[^{BLANK}][^{_CONTROL}]*$"
 
-class PurchaseInputSerializer(serializers.Serializer):
-    plan = serializers.SlugField(max_length=32, help_text="The plan's code, e.g. annual.")
-    purchase_id = serializers.CharField(max_length=64,
-                                        help_text="The storefront's id for this purchase.")
-    amount = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0,
-                                      max_value=MAX_AMOUNT, help_text="CNY actually paid.")
 
-    def validate_purchase_id(self, value: str) -> str:
-        value = value.strip()
-        if not value or not value.isprintable():
-            raise serializers.ValidationError("must be printable text")
-        return value
+class PurchaseInputSerializer(Input):
+    plan = Text(max_length=32, pattern=SLUG, help_text="The plan's code, e.g. annual.")
+    purchase_id = Text(max_length=64, pattern=PURCHASE_ID,
+                       help_text="The storefront's id for this purchase: printable text, no "
+                                 "control characters.")
+    amount = Money(whole_digits=8, help_text="CNY actually paid.")
 
 
 class PurchaseSerializer(serializers.ModelSerializer):
@@ -45,10 +45,17 @@ class PurchaseOutcomeSerializer(serializers.Serializer):
 
 
 class PaidPurchaseView(ApiView):
+    """Report a paid-membership purchase the storefront was paid for (no payment is taken
+    here): the membership starts now, or renews from its current end while still active.
+    The same purchase id sent again answers the first purchase (200); another purchase under
+    a used id is refused. Only an active member can buy a plan."""
+
     required_scopes = ("orders:write",)
     idempotency = "optional"
+    errors = (TierErrorCode.PLAN_NOT_FOUND, TierErrorCode.MEMBER_NOT_ACTIVE,
+              TierErrorCode.PURCHASE_ID_CONFLICT)
 
-    @extend_schema(request=PurchaseInputSerializer,
+    @extend_schema(operation_id="paidMembershipPurchase", request=PurchaseInputSerializer,
                    responses={201: PurchaseOutcomeSerializer, 200: PurchaseOutcomeSerializer},
                    tags=["paid membership"],
                    summary="Report a paid-membership purchase (renews from the current end "

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import hashlib
 
-import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from points import selectors
-from points.models import EntryKind, PointsEntry
+from points.errors import PointsErrorCode
+from points.models import AdjustReason, EntryKind, PointsEntry
 from points.payments import points_pay
 from points.services import MAX_POINTS, points_adjust
 
 from .base import ApiView, member_or_404
+from .fields import DateTime, Input, Integer, Text
 from .idempotency import idempotency_key, run_idempotent
+from .pagination import Page
 
 
 class BalanceSerializer(serializers.Serializer):
@@ -59,10 +60,15 @@ class MemberBalanceSerializer(BalanceSerializer):
 
 
 class BalanceView(ApiView):
+    """A member's points: available to spend, pending (earned by sales still inside their
+    return window), held at checkout, and debt (points reversed by returns beyond the
+    balance, paid off by later earning). `expiring_soon` tells how many available points
+    expire within the programme's warning window."""
+
     required_scopes = ("members:read",)
 
-    @extend_schema(responses=MemberBalanceSerializer, summary="A member's points balances",
-                   tags=["points"])
+    @extend_schema(operation_id="pointsBalance", responses=MemberBalanceSerializer,
+                   summary="A member's points balances", tags=["points"])
     def get(self, request, member_id: int):
         member = member_or_404(member_id)
         body = BalanceSerializer(selectors.account_for(member.pk)).data
@@ -71,54 +77,55 @@ class BalanceView(ApiView):
         return Response(body)
 
 
-class EntryFilter(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(choices=EntryKind.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-
-    class Meta:
-        model = PointsEntry
-        fields = ("kind",)
-
-
-class EntryCursor(CursorPagination):
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
+class EntryQuerySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(EntryKind.choices, required=False,
+                                   help_text="Only entries of this kind.")
+    created_after = DateTime(required=False, help_text="Entries at or after this time.")
+    created_before = DateTime(required=False, help_text="Entries before this time.")
 
 
 class EntryListView(ApiView, generics.ListAPIView):
+    """A member's points history, newest first, one page at a time. Each entry says how it
+    moved each balance and, for earning, which rule versions paid it and why."""
+
     required_scopes = ("members:read",)
     serializer_class = EntrySerializer
-    pagination_class = EntryCursor
-    filterset_class = EntryFilter
+    pagination_class = Page
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return PointsEntry.objects.none()
         member = member_or_404(self.kwargs["member_id"])
-        return selectors.entries_for(member.pk)
+        query = EntryQuerySerializer(data=self.request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        entries = selectors.entries_for(member.pk)
+        if "kind" in params:
+            entries = entries.filter(kind=params["kind"])
+        if "created_after" in params:
+            entries = entries.filter(created_at__gte=params["created_after"])
+        if "created_before" in params:
+            entries = entries.filter(created_at__lt=params["created_before"])
+        return entries
 
-    @extend_schema(summary="A member's points history (newest first)", tags=["points"])
+    @extend_schema(operation_id="pointsEntries", parameters=[EntryQuerySerializer],
+                   summary="A member's points history (newest first)", tags=["points"])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
 
-class SpendInputSerializer(serializers.Serializer):
-    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS)
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+class SpendInputSerializer(Input):
+    points = Integer(min_value=1, max_value=MAX_POINTS)
+    reason = Text(max_length=200, blank=True, required=False, default="")
 
 
-class AdjustInputSerializer(serializers.Serializer):
-    points = serializers.IntegerField(min_value=-MAX_POINTS, max_value=MAX_POINTS,
-                                      help_text="Positive adds, negative removes.")
-    reason = serializers.CharField(max_length=200)
-
-    def validate_points(self, value):
-        if value == 0:
-            raise serializers.ValidationError("must not be 0")
-        return value
+class AdjustInputSerializer(Input):
+    points = Integer(min_value=-MAX_POINTS, max_value=MAX_POINTS, nonzero=True,
+                     help_text="Positive adds, negative removes; never 0.")
+    reason = Text(max_length=200, help_text=(
+        "What the adjustment is for; kept as a note beside the ledger entry."))
+    reason_code = serializers.ChoiceField(choices=AdjustReason.choices,
+                                          default=AdjustReason.OTHER)
 
 
 class MovementSerializer(serializers.Serializer):
@@ -140,10 +147,18 @@ def movement_body(movement) -> dict:
 
 
 class SpendView(ApiView):
+    """Spend a member's available points, soonest-expiring first (points on hold at checkout
+    are not touched). A frozen member cannot spend. The answer is the ledger entry and the
+    balances after it. The spend is a points payment: a sale that used these points as cash
+    names it with `points_payment: {"spend": "<this Idempotency-Key>"}` (sent with the same
+    API key), so that its return gives them back."""
+
     required_scopes = ("points:write",)
     idempotency = "required"
+    errors = (PointsErrorCode.INSUFFICIENT_POINTS, PointsErrorCode.MEMBER_FROZEN)
 
-    @extend_schema(request=SpendInputSerializer, responses={201: MovementSerializer},
+    @extend_schema(operation_id="pointsSpend", request=SpendInputSerializer,
+                   responses={201: MovementSerializer},
                    summary="Spend points (soonest-expiring first)", tags=["points"])
     def post(self, request, member_id: int):
         member = member_or_404(member_id)
@@ -163,10 +178,16 @@ class SpendView(ApiView):
 
 
 class AdjustView(ApiView):
+    """An operator's correction: add points (available at once, expiring by the programme's
+    policy) or remove available points, with a reason kept on the entry and the API key's
+    owner recorded as the operator. Applies to frozen members too."""
+
     required_scopes = ("points:admin",)
     idempotency = "required"
+    errors = (PointsErrorCode.INSUFFICIENT_POINTS,)
 
-    @extend_schema(request=AdjustInputSerializer, responses={201: MovementSerializer},
+    @extend_schema(operation_id="pointsAdjust", request=AdjustInputSerializer,
+                   responses={201: MovementSerializer},
                    summary="Adjust points with a reason (attributed to the key's owner)",
                    tags=["points"])
     def post(self, request, member_id: int):
@@ -177,7 +198,8 @@ class AdjustView(ApiView):
 
         def work():
             movement = points_adjust(member_id=member.pk, points=data["points"],
-                                     reason=data["reason"], operator_id=request.auth.owner_id)
+                                     reason=data["reason"], reason_code=data["reason_code"],
+                                     operator_id=request.auth.owner_id)
             return Response(movement_body(movement), status=status.HTTP_201_CREATED)
 
         return run_idempotent(request, work, required=True)

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from points.liability import liability_report
 
 from .base import ApiView
+from .fields import QueryInteger
+
+MONTH = r"^[0-9]{4}-(?:0[1-9]|1[0-2])$"
+
+
+@extend_schema_field({"type": "string", "pattern": MONTH, "example": "2026-03"})
+class MonthField(serializers.DateField):
+    """A calendar month, YYYY-MM (not a date: the schema's `date` format would not hold)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m", **kwargs)
 
 
 class MonthFiguresSerializer(serializers.Serializer):
-    month = serializers.DateField(format="%Y-%m", help_text="Beijing month, YYYY-MM.")
+    month = MonthField(help_text="Beijing month, YYYY-MM.")
     issued = serializers.IntegerField()
     redeemed = serializers.IntegerField()
     expired = serializers.IntegerField()
@@ -41,21 +52,25 @@ class LiabilitySerializer(serializers.Serializer):
 
 
 class LiabilityQuerySerializer(serializers.Serializer):
-    months = serializers.IntegerField(min_value=1, max_value=240, default=24,
-                                      help_text="How many recent months to list (totals "
-                                                "always cover the whole ledger).")
+    months = QueryInteger(min_value=1, max_value=240, default=24,
+                          help_text="How many recent months to list, 1–240 (totals always "
+                                    "cover the whole ledger).")
 
 
 class LiabilityView(ApiView):
+    """For finance: the points members hold (available, pending and held) and their value
+    in yuan at the programme's rate, the debt left by reversals, what was issued, redeemed,
+    expired, reversed and adjusted in all and month by month (Beijing months), and the
+    breakage rate (expired ÷ issued). Figures come from hourly month totals plus the
+    entries since, so they are current."""
+
     required_scopes = ("points:admin",)
 
-    @extend_schema(responses=LiabilitySerializer, tags=["reports"],
-                   parameters=[OpenApiParameter("months", int, OpenApiParameter.QUERY,
-                                                description="Recent months to list, 1–240 "
-                                                            "(default 24).")],
+    @extend_schema(operation_id="pointsLiability", responses=LiabilitySerializer,
+                   tags=["reports"], parameters=[LiabilityQuerySerializer],
                    summary="Points liability: outstanding, cash value, monthly flows, breakage")
     def get(self, request):
-        query = LiabilityQuerySerializer(data=request.query_params)
+        query = LiabilityQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         report = liability_report()
         report.months = report.months[-query.validated_data["months"]:]

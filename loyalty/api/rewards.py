@@ -6,24 +6,26 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from points import selectors
+from points.errors import PointsErrorCode
 from points.models import Reward, RewardRedemption
 from points.reward_models import Fulfilment
 from points.reward_selectors import redemptions_for, rewards_for_member
 from points.rewards import MAX_QUANTITY, redemption_cancel, reward_redeem
 
 from .base import MAX_ID, ApiView, member_or_404
+from .fields import Input, Integer, Text
 from .idempotency import idempotency_key, run_idempotent
+from .pagination import CatalogPage, Page
 from .points import BalanceSerializer
-
-CATALOG_LIMIT = 200
 
 
 class RewardSerializer(serializers.ModelSerializer):
-    coupon_name = serializers.CharField(source="coupon_template.name", default=None)
+    coupon_name = serializers.CharField(source="coupon_template.name", default=None,
+                                        read_only=True, allow_null=True,
+                                        help_text="A coupon reward's coupon; null for goods.")
 
     class Meta:
         model = Reward
@@ -31,30 +33,44 @@ class RewardSerializer(serializers.ModelSerializer):
                   "per_member_limit", "starts_at", "ends_at", "coupon_name")
 
 
-class RewardListView(ApiView):
+class RewardListView(ApiView, generics.ListAPIView):
+    """The rewards a member can redeem now: active, inside their window, and open to all or
+    to a tag the member holds (a tier is the tag `tier-<code>`), in the catalog's order,
+    one page at a time."""
+
     required_scopes = ("members:read",)
+    serializer_class = RewardSerializer
+    pagination_class = CatalogPage
 
-    @extend_schema(responses=RewardSerializer(many=True), tags=["rewards"],
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Reward.objects.none()
+        member = member_or_404(self.kwargs["member_id"])
+        return rewards_for_member(member_id=member.pk, now=timezone.now())
+
+    @extend_schema(operation_id="rewardsList", tags=["rewards"],
                    summary="The rewards a member can redeem now (in window, eligible)")
-    def get(self, request, member_id: int):
-        member = member_or_404(member_id)
-        rewards = rewards_for_member(member_id=member.pk, now=timezone.now())[:CATALOG_LIMIT]
-        return Response(RewardSerializer(rewards, many=True).data)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
-class RewardRedeemInputSerializer(serializers.Serializer):
-    reward = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Reward id.")
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
+class RewardRedeemInputSerializer(Input):
+    reward = Integer(min_value=1, max_value=MAX_ID, help_text="Reward id.")
+    quantity = Integer(min_value=1, max_value=MAX_QUANTITY, default=1)
     fulfilment = serializers.ChoiceField(
         choices=[Fulfilment.PICKUP.value, Fulfilment.SHIPPING.value], required=False,
-        help_text="Goods: pickup at `store`, or shipping (the default without a store).")
-    store = serializers.CharField(max_length=32, required=False, allow_blank=True, default="",
-                                  help_text="Pickup store code.")
+        help_text="Goods: pickup at `store`, or shipping (the default without a store). "
+                  "Coupon rewards ignore it.")
+    store = Text(max_length=32, blank=True, required=False, default="",
+                 help_text="Pickup store code.")
 
 
 class RedemptionSerializer(serializers.ModelSerializer):
-    store = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    coupon = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    store = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True,
+                                         help_text="Pickup store code; null otherwise.")
+    coupon = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True,
+                                          help_text="The coupon a coupon reward issued; null "
+                                                    "for goods.")
 
     class Meta:
         model = RewardRedemption
@@ -68,10 +84,20 @@ class RedemptionOutcomeSerializer(serializers.Serializer):
 
 
 class RedeemView(ApiView):
+    """Buy a reward with points. Stock, the per-member limit, the points and the redemption
+    are written together, or nothing is. A coupon reward issues its coupon at once
+    (`delivered`); goods wait for pickup at a store or for shipping (`ordered`)."""
+
     required_scopes = ("points:write",)
     idempotency = "required"
+    errors = (PointsErrorCode.REWARD_NOT_FOUND, PointsErrorCode.REWARD_NOT_AVAILABLE,
+              PointsErrorCode.REWARD_NOT_ELIGIBLE, PointsErrorCode.PICKUP_STORE_REQUIRED,
+              PointsErrorCode.REWARD_LIMIT_REACHED, PointsErrorCode.AMOUNT_TOO_LARGE,
+              PointsErrorCode.OUT_OF_STOCK, PointsErrorCode.INSUFFICIENT_POINTS,
+              PointsErrorCode.MEMBER_FROZEN, PointsErrorCode.COUPON_TEMPLATE_INACTIVE,
+              PointsErrorCode.COUPON_CODES_EXHAUSTED, PointsErrorCode.SOURCE_KEY_CONFLICT)
 
-    @extend_schema(request=RewardRedeemInputSerializer,
+    @extend_schema(operation_id="rewardRedeem", request=RewardRedeemInputSerializer,
                    responses={201: RedemptionOutcomeSerializer},
                    summary="Redeem a reward for points", tags=["rewards"])
     def post(self, request, member_id: int):
@@ -93,17 +119,13 @@ class RedeemView(ApiView):
         return run_idempotent(request, work, required=True)
 
 
-class RedemptionCursor(CursorPagination):
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
 class RedemptionListView(ApiView, generics.ListAPIView):
+    """A member's reward redemptions, newest first, one page at a time, with their state
+    (ordered, ready, shipped, delivered, cancelled)."""
+
     required_scopes = ("members:read",)
     serializer_class = RedemptionSerializer
-    pagination_class = RedemptionCursor
+    pagination_class = Page
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -111,20 +133,27 @@ class RedemptionListView(ApiView, generics.ListAPIView):
         member = member_or_404(self.kwargs["member_id"])
         return redemptions_for(member.pk)
 
-    @extend_schema(summary="A member's reward redemptions (newest first)", tags=["rewards"])
+    @extend_schema(operation_id="redemptionsList",
+                   summary="A member's reward redemptions (newest first)", tags=["rewards"])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
 
-class CancelInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=200)
+class CancelInputSerializer(Input):
+    reason = Text(max_length=200)
 
 
 class CancelView(ApiView):
+    """Cancel a goods redemption not yet delivered: the points come back as a new entry (a
+    fresh lot, expiring like any other) and the units go back into stock. A delivered or
+    coupon redemption cannot be cancelled."""
+
     required_scopes = ("points:write",)
     idempotency = "required"
+    errors = (PointsErrorCode.REDEMPTION_NOT_FOUND, PointsErrorCode.REDEMPTION_STATE)
 
-    @extend_schema(request=CancelInputSerializer, responses={200: RedemptionOutcomeSerializer},
+    @extend_schema(operation_id="redemptionCancel", request=CancelInputSerializer,
+                   responses={200: RedemptionOutcomeSerializer},
                    summary="Cancel a goods redemption not yet delivered (points come back)",
                    tags=["rewards"])
     def post(self, request, member_id: int, redemption_id: int):

@@ -23,9 +23,14 @@ class MembershipSerializer(serializers.Serializer):
 
 
 class SegmentMembershipView(ApiView):
-    required_scopes = ("members:read",)
+    """Is the member in the segment now: its definition evaluated for this one member, on
+    the facts as they stand."""
 
-    @extend_schema(responses=MembershipSerializer, tags=["segments"],
+    required_scopes = ("members:read",)
+    errors = (MemberErrorCode.SEGMENT_NOT_FOUND,)
+
+    @extend_schema(operation_id="segmentMembership", responses=MembershipSerializer,
+                   tags=["segments"],
                    summary="Is a member in a segment now")
     def get(self, request, segment: str, member_id: int):
         found = segment_by_code(segment)
@@ -36,9 +41,14 @@ class SegmentMembershipView(ApiView):
 
 
 class SnapshotMembershipView(ApiView):
-    required_scopes = ("members:read",)
+    """Was the member in one of the segment's snapshots (the frozen list a campaign was sent
+    to, say)."""
 
-    @extend_schema(responses=MembershipSerializer, tags=["segments"],
+    required_scopes = ("members:read",)
+    errors = (MemberErrorCode.SEGMENT_NOT_FOUND, MemberErrorCode.SNAPSHOT_NOT_FOUND)
+
+    @extend_schema(operation_id="snapshotMembership", responses=MembershipSerializer,
+                   tags=["segments"],
                    summary="Was a member in a segment's snapshot")
     def get(self, request, segment: str, snapshot_id: int, member_id: int):
         found = segment_by_code(segment)

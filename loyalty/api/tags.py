@@ -1,11 +1,11 @@
 """Manual tags on one member: add and remove. Rule and system tags are refused (409): the
-rules and the tiers own them. Both are idempotent by nature — adding a tag the member has,
-or removing one they do not, changes nothing and says so."""
+rules and the tiers own them. Both are idempotent by nature — adding a tag the member has
+changes nothing and says so; removing one they do not have answers 204 like a removal."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from members.errors import MemberError, MemberErrorCode
@@ -13,19 +13,19 @@ from members.models import Tag, TagChange
 from members.services import member_tags_add, member_tags_remove
 
 from .base import ApiView, member_or_404
+from .fields import SLUG, Input, Text
 
-TAG_CODE = r"^[-\w]{1,64}\Z"
+TAG_ERRORS = (MemberErrorCode.TAG_NOT_FOUND, MemberErrorCode.TAG_NOT_MANUAL)
 
 
-class TagInputSerializer(serializers.Serializer):
-    tag = serializers.RegexField(TAG_CODE, max_length=64, help_text="The tag's code.")
+class TagInputSerializer(Input):
+    tag = Text(max_length=64, pattern=SLUG, help_text="The tag's code.")
 
 
 class TagChangeSerializer(serializers.Serializer):
     member = serializers.IntegerField()
     tag = serializers.CharField()
-    changed = serializers.BooleanField(help_text="False when the member already had the tag "
-                                                 "(add) or did not have it (remove).")
+    changed = serializers.BooleanField(help_text="False when the member already had the tag.")
     tags = serializers.ListField(child=serializers.CharField(),
                                  help_text="The member's tag codes afterwards.")
 
@@ -44,9 +44,15 @@ def _answer(member_id: int, tag: Tag, changed: bool) -> Response:
 
 
 class MemberTagAddView(ApiView):
-    required_scopes = ("members:write",)
+    """Put a manual tag on a member (the tag is created in the admin). Adding a tag the
+    member already has changes nothing (`changed: false`). Rule and system tags (tiers) are
+    refused: the rules and the ladder own them."""
 
-    @extend_schema(request=TagInputSerializer, responses=TagChangeSerializer,
+    required_scopes = ("members:write",)
+    errors = TAG_ERRORS
+
+    @extend_schema(operation_id="memberTagAdd", request=TagInputSerializer,
+                   responses=TagChangeSerializer,
                    summary="Put a manual tag on a member", tags=["tags"])
     def post(self, request, member_id: int):
         member = member_or_404(member_id)
@@ -58,13 +64,19 @@ class MemberTagAddView(ApiView):
 
 
 class MemberTagRemoveView(ApiView):
-    required_scopes = ("members:write",)
+    """Take a manual tag off a member. Taking off a tag the member does not have changes
+    nothing and answers the same 204. Rule and system tags (tiers) are refused: the rules
+    and the ladder own them."""
 
-    @extend_schema(responses=TagChangeSerializer, summary="Take a manual tag off a member",
-                   tags=["tags"])
+    required_scopes = ("members:write",)
+    errors = TAG_ERRORS
+
+    @extend_schema(operation_id="memberTagRemove",
+                   responses={204: OpenApiResponse(description="The member does not have the "
+                                                               "tag (any more).")},
+                   summary="Take a manual tag off a member", tags=["tags"])
     def delete(self, request, member_id: int, tag: str):
         member = member_or_404(member_id)
         found = _tag(tag)
-        removed = member_tags_remove(tag_id=found.pk, member_ids=[member.pk],
-                                     cause=TagChange.Cause.API)
-        return _answer(member.pk, found, removed > 0)
+        member_tags_remove(tag_id=found.pk, member_ids=[member.pk], cause=TagChange.Cause.API)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -45,9 +45,13 @@ class TierProgressSerializer(serializers.Serializer):
 
 
 class TierProgressView(ApiView):
+    """Where a member stands on the ladder: the tier and until when it holds, the growth
+    earned in all and in the current period, what keeping the tier takes, and what the next
+    tier takes (growth, a first purchase, and the spend that would earn it)."""
+
     required_scopes = ("members:read",)
 
-    @extend_schema(responses=TierProgressSerializer,
+    @extend_schema(operation_id="tierProgress", responses=TierProgressSerializer,
                    summary="A member's tier, growth and the way to the next tier",
                    tags=["tiers"])
     def get(self, request, member_id: int):

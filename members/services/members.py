@@ -10,6 +10,7 @@ from core.phones import normalise_mobile
 
 from ..errors import MemberError, MemberErrorCode
 from ..models import Member, Store
+from ..regions import region_normalise
 from .tag_rules import tag_rules_refresh_member
 
 _UNSET = object()
@@ -56,10 +57,10 @@ def _apply(member: Member, data: MemberInput, now: datetime) -> None:
             member.mobile = normalise_mobile(data.mobile) if data.mobile else None
         except ValueError:
             raise MemberError(MemberErrorCode.INVALID_MOBILE, mobile=data.mobile) from None
-    for name in ("name", "region"):
-        value = getattr(data, name)
-        if value is not None:
-            setattr(member, name, value.strip())
+    if data.name is not None:
+        member.name = data.name.strip()
+    if data.region is not None:
+        member.region = region_normalise(data.region)  # 上海市 → 上海; unknown text kept
     if data.gender is not None:
         if data.gender not in Member.Gender.values:
             raise MemberError(MemberErrorCode.INVALID_INPUT, reason=f"gender {data.gender!r}")

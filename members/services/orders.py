@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
+from core.actor import actor_columns
 from core.clock import resolve_now
 from core.money import CENT, MAX_AMOUNT, ZERO, to_money
 
@@ -207,6 +208,7 @@ def order_record_sale(*, sale: SaleInput, now: datetime | None = None) -> OrderO
             raise MemberError(MemberErrorCode.MEMBER_CLOSED)
         order = Order(store=store, order_no=order_no, kind=Order.Kind.SALE, member=member,
                       ordered_at=sale.ordered_at, fingerprint=fingerprint, created_at=now,
+                      **actor_columns(),
                       **_totals(rows))
         return _insert(order, rows)
 
@@ -281,5 +283,6 @@ def order_record_return(*, ret: ReturnInput, now: datetime | None = None) -> Ord
             originals[line_no] = sold.pk
         order = Order(store=store, order_no=order_no, kind=Order.Kind.RETURN,
                       member_id=sale.member_id, original_order=sale, ordered_at=ret.ordered_at,
-                      fingerprint=fingerprint, created_at=now, **_totals(rows))
+                      fingerprint=fingerprint, created_at=now, **actor_columns(),
+                      **_totals(rows))
         return _insert(order, rows, originals)

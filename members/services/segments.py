@@ -1,5 +1,6 @@
-"""Segment writes: freezing a segment into a snapshot — the exact members at a moment, in
-one INSERT … SELECT, so that a campaign reaches who was in it then, whatever changes after."""
+"""Segment writes: the form a definition is kept in (tags and stores by id), and freezing a
+segment into a snapshot — the exact members at a moment, in one INSERT … SELECT, so that a
+campaign reaches who was in it then, whatever changes after."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from django.db import connection, transaction
 from core.clock import resolve_now
 
 from ..models import Segment, SegmentSnapshot
+from ..segment_expr import stored_form
 from ..segments import segment_where
 
 
-def segment_validate(*, expression: str, now: datetime | None = None) -> None:
-    """Raises MemberError(invalid_segment) with the reason when the definition is wrong."""
-    segment_where(expression, now=now)
+def segment_definition_store(*, expression: str) -> str:
+    """The definition as a segment keeps it, or MemberError(invalid_segment) with the
+    reason: tags (by code or name) and stores as ids, so that renaming a tag changes no
+    segment. `tag:高消费 and store:SH001` is kept as `tag:#12 and store:#3`."""
+    return stored_form(expression)
 
 
 def segment_snapshot_take(*, segment_id: int, now: datetime | None = None) -> SegmentSnapshot:

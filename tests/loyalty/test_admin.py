@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from loyalty.models import ApiKey
+from loyalty.roles import roles_sync
 from points.models import PointsAccount, PointsEntry
 from points.selectors import points_expiring_soon
 from points.services import points_earn
@@ -37,20 +38,24 @@ def test_adjustment_needs_a_reason_then_a_confirmation(admin_client, admin_user,
     url = reverse("admin:loyalty_member_adjust_points", args=[member.pk])
     response = admin_client.post(url, {"points": "200", "reason": ""})
     assert response.status_code == 200 and response.context["form"].errors["reason"]
-    response = admin_client.post(url, {"points": "200", "reason": "补偿"})
+    data = {"points": "200", "reason_code": "goodwill", "reason": "补偿"}
+    response = admin_client.post(url, data)
     assert response.context["confirming"] is True
     assert PointsEntry.objects.count() == 0  # nothing until confirmed
-    response = admin_client.post(url, {"points": "200", "reason": "补偿", "confirm": "1"})
+    response = admin_client.post(url, {**data, "confirm": "1"})
     assert response.status_code == 302
     entry = PointsEntry.objects.get()
+    # the ledger keeps a code; what the operator typed is a note beside it
     assert (entry.kind, entry.available_delta, entry.operator_id, entry.reason) == (
-        "adjust", 200, admin_user.pk, "补偿")
+        "adjust", 200, admin_user.pk, "goodwill")
+    assert entry.note.text == "补偿" and entry.note.member_id == member.pk
     assert PointsAccount.objects.get(member=member).available == 200
 
 
 def test_negative_adjustment_beyond_the_balance_is_a_form_error(admin_client, member):
     url = reverse("admin:loyalty_member_adjust_points", args=[member.pk])
-    response = admin_client.post(url, {"points": "-5", "reason": "x", "confirm": "1"})
+    response = admin_client.post(url, {"points": "-5", "reason_code": "correction",
+                                       "reason": "x", "confirm": "1"})
     assert response.status_code == 200
     assert response.context["form"].errors["points"]
     assert PointsEntry.objects.count() == 0
@@ -100,6 +105,77 @@ def test_api_key_is_shown_once_and_stored_hashed(admin_client, admin_user):
     assert sorted(key.scopes) == ["members:read", "orders:write"]
     page = admin_client.get(reverse("admin:loyalty_apikey_change", args=[key.pk]))
     assert plaintext not in page.content.decode()
+
+
+def role_login(client, django_user_model, role, username):
+    user = django_user_model.objects.create_user(username, password="x", is_staff=True)
+    user.groups.add(roles_sync()[role])
+    client.force_login(user)
+    return user
+
+
+def test_a_programme_admin_creates_a_key_owned_by_themselves_or_whom_they_name(
+        client, django_user_model, admin_user):
+    from loyalty.roles import PROGRAMME_ADMINS
+
+    progadmin = role_login(client, django_user_model, PROGRAMME_ADMINS, "progadmin1")
+    add = reverse("admin:loyalty_apikey_add")
+    page = client.get(add)
+    assert page.status_code == 200
+    assert page.context["adminform"].form["owner"].value() == progadmin.pk
+
+    response = client.post(add, {"name": "收银机", "scopes": ["orders:write"],
+                                 "owner": progadmin.pk, "rate_per_minute": "600"})
+    assert response.status_code == 302
+    response = client.post(add, {"name": "小程序", "scopes": ["members:read"],
+                                 "owner": admin_user.pk, "rate_per_minute": "600"})
+    assert response.status_code == 302
+    owners = dict(ApiKey.objects.values_list("name", "owner_id"))
+    assert owners == {"收银机": progadmin.pk, "小程序": admin_user.pk}
+
+
+def test_a_programme_admin_hands_a_key_to_another_owner(client, django_user_model,
+                                                        admin_user):
+    from loyalty.roles import PROGRAMME_ADMINS
+    from loyalty.services import api_key_create
+
+    progadmin = role_login(client, django_user_model, PROGRAMME_ADMINS, "progadmin1")
+    key, _plaintext = api_key_create(name="小程序", scopes=["members:read"],
+                                     owner_id=progadmin.pk)
+    change = reverse("admin:loyalty_apikey_change", args=[key.pk])
+    response = client.post(change, {"owner": admin_user.pk, "_save": "Save"})
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.owner_id == admin_user.pk and key.scopes == ["members:read"]
+
+
+@pytest.mark.parametrize("role", ["operators", "finance", "clerks"])
+def test_nobody_but_a_programme_admin_makes_or_revokes_keys(client, django_user_model,
+                                                            admin_user, role):
+    from loyalty.services import api_key_create
+
+    key, _plaintext = api_key_create(name="小程序", scopes=["members:read"],
+                                     owner_id=admin_user.pk)
+    role_login(client, django_user_model, role, "someone")
+    changelist = reverse("admin:loyalty_apikey_changelist")
+
+    assert client.get(reverse("admin:loyalty_apikey_add")).status_code == 403
+    assert client.get(changelist).status_code == 403
+    client.post(changelist, {"action": "revoke", "_selected_action": [key.pk]})
+    key.refresh_from_db()
+    assert key.revoked_at is None
+
+
+def test_a_new_keys_secret_never_travels_in_a_cookie(admin_client):
+    response = admin_client.post(reverse("admin:loyalty_apikey_add"), {
+        "name": "小程序", "scopes": ["members:read"], "rate_per_minute": "600"})
+    assert response.status_code == 302
+    cookies = " ".join(morsel.value for morsel in response.cookies.values())
+    assert "lk_" not in cookies and "messages" not in response.cookies
+    shown = admin_client.get(response["Location"]).content.decode()
+    assert re.search(r"lk_[0-9a-f]+_", shown)  # shown from the session, once
+    again = admin_client.get(response["Location"]).content.decode()
+    assert not re.search(r"lk_[0-9a-f]+_", again)
 
 
 @pytest.mark.parametrize("url_name", ["admin:points_pointsentry_changelist",

@@ -162,3 +162,32 @@ def test_bulk_tag_action_tags_the_whole_selection(operator, make_member):
                                    "_selected_action": [m.pk for m in members[:3]]})
     assert response.status_code == 302
     assert set(tag.member_tags.values_list("member_id", flat=True)) == {m.pk for m in members[:3]}
+
+
+def test_member_page_shows_orders_activity_and_purchases_in_beijing_time(operator, make_member,
+                                                                         store):
+    """An order at 20:30 UTC on 14 March was made at 04:30 on 15 March in Beijing: the
+    member page says so, as the order's own page and the rest of the admin do."""
+    from datetime import UTC, datetime
+
+    from members.services import ActivityInput
+
+    member = make_member(name="王芳")
+    at = datetime(2026, 3, 14, 20, 30, tzinfo=UTC)
+    intake.record_sale(sale=SaleInput(
+        store_code=store.code, order_no="N-1", member_id=member.pk, ordered_at=at,
+        lines=(LineInput(line_no=1, sku="TEA", quantity=1, gross_amount=Decimal("68.00")),)),
+        now=at)
+    intake.record_activity(data=ActivityInput(member_id=member.pk, kind="checkin",
+                                              source_key="c-night", occurred_at=at), now=at)
+
+    body = operator.get(reverse("admin:members_member_change", args=[member.pk]),
+                        HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    orders = re.search(r"N-1</a></td>.*?</tr>", body, re.DOTALL).group(0)
+    assert "2026-03-15 04:30" in orders and "20:30" not in orders
+    activity = re.search(r"<tr><td>([^<]*)</td><td>Check-in</td>", body)
+    assert activity.group(1) == "2026-03-15 04:30"
+    for label in ("first purchase", "last purchase"):
+        row = re.search(rf"<th>{label}</th><td>([^<]*)</td>", body)
+        assert row is not None and row.group(1) == "2026-03-15", label

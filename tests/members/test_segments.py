@@ -7,19 +7,22 @@ import random
 from datetime import date
 
 import pytest
+from django.utils import translation
 
 from core.clock import local_date
 from members.errors import MemberError
-from members.models import Member, MemberTag, Segment, SnapshotMember, Tag
-from members.segment_expr import Op, Term, matches, parse
+from members.models import Member, MemberTag, Segment, SnapshotMember, Store, Tag, TagGroup
+from members.segment_expr import Op, Term, display_form, matches, parse, stored_form
 from members.segments import (
     segment_contains,
     segment_count,
+    segment_display,
     segment_export_rows,
+    segment_hints,
     segment_preview,
 )
 from members.services import member_tags_add, member_tags_remove
-from members.services.segments import segment_snapshot_take
+from members.services.segments import segment_definition_store, segment_snapshot_take
 
 REGIONS = ["上海", "北京", "广州", ""]
 TAGS = ["vip", "coffee", "tea", "lapsed", "student"]
@@ -108,7 +111,144 @@ def test_invalid_definitions_say_why(db, text, reason):
     with pytest.raises(MemberError) as info:
         parse(text)
     assert info.value.code.value == "invalid_segment"
-    assert reason in info.value.message
+    with translation.override("en"):
+        assert reason in info.value.message
+
+
+@pytest.mark.parametrize("text,reason", [
+    ("", "定义为空"), ("tag:nope", "标签不存在：nope"), ("gender:robot", "“robot”不是以下之一"),
+    ("(gender:female", "括号未闭合"), ("gender:female and", "不完整"),
+    ("colour:red", "“colour:red”不是有效的条件"), ("age:40-20", "起点大于终点"),
+    ("store:XX9", "门店不存在：XX9"),
+])
+def test_errors_are_in_chinese_by_default(db, text, reason):
+    with pytest.raises(MemberError) as info:
+        parse(text)
+    with translation.override("zh-hans"):
+        message = info.value.message
+        assert message.startswith("人群包条件无效：") and reason in message, message
+        assert reason in str(info.value.as_dict()["error"]["message"])
+
+
+# names: an operator writes tags as they read them, and renaming one changes no segment
+
+
+@pytest.fixture
+def big_spenders(make_member, now):
+    group = TagGroup.objects.create(name="消费层级")
+    tag = Tag.objects.create(code="high-spend", name="高消费", group=group)
+    member, other = make_member(), make_member()
+    member_tags_add(tag_id=tag.pk, member_ids=[member.pk], now=now)
+    return tag, member, other
+
+
+def test_a_tag_by_its_name_or_its_code(big_spenders, now):
+    tag, member, other = big_spenders
+    for text in ("tag:高消费", "tag:high-spend", f"tag:#{tag.pk}", "tag:高消费，high-spend"):
+        assert parse(text) == Term("tag", (tag.pk,)), text
+        assert segment_contains(text, member.pk, now=now)
+        assert not segment_contains(text, other.pk, now=now)
+
+
+def test_a_code_wins_over_another_tags_name(db):
+    named = Tag.objects.create(code="a-tag", name="vip")
+    coded = Tag.objects.create(code="vip", name="贵宾")
+    assert parse("tag:vip") == Term("tag", (coded.pk,))
+    assert parse("tag:a-tag") == Term("tag", (named.pk,))
+    # shown back, the first is written by its code: its name would read as the other tag
+    assert display_form(stored_form("tag:a-tag or tag:vip")) == "tag:a-tag or tag:贵宾"
+
+
+def test_a_shared_name_is_refused_with_the_candidates_and_their_groups(db):
+    spend = TagGroup.objects.create(name="消费层级")
+    marketing = TagGroup.objects.create(name="营销")
+    Tag.objects.create(code="hs-spend", name="高消费", group=spend)
+    Tag.objects.create(code="hs-campaign", name="高消费", group=marketing)
+    Tag.objects.create(code="hs-loose", name="高消费")
+    with pytest.raises(MemberError) as info:
+        parse("gender:female and tag:高消费")
+    with translation.override("zh-hans"):
+        message = info.value.message
+    assert "3 个标签都叫“高消费”" in message
+    for part in ("编码“hs-spend”（分组：消费层级）", "编码“hs-campaign”（分组：营销）",
+                 "编码“hs-loose”（未分组）", "请改用其中一个的编码"):
+        assert part in message, message
+    with translation.override("en"):
+        assert "3 tags are named “高消费”" in info.value.message
+        assert "code “hs-spend” in group 消费层级" in info.value.message
+    assert parse("tag:hs-campaign") == Term("tag", (Tag.objects.get(code="hs-campaign").pk,))
+
+
+def test_the_definition_is_kept_with_ids_and_shown_with_current_names(big_spenders, store, now):
+    tag, member, _other = big_spenders
+    typed = "tag:高消费 且 (store:SH001 或 region:上海市)  and not tag:#999999"
+    with pytest.raises(MemberError):  # a deleted or unknown id is refused like a code
+        segment_definition_store(expression=typed)
+    typed = "tag:高消费 且 (store:SH001 或 region:上海市)"
+    kept = segment_definition_store(expression=typed)
+    assert kept == f"tag:#{tag.pk} 且 (store:#{store.pk} 或 region:上海市)"
+    assert segment_display([kept]) == [typed]  # the operator's own wording and brackets
+    assert parse(kept) == parse(typed)
+
+
+def test_renaming_a_tag_changes_no_segment(big_spenders, now):
+    tag, member, other = big_spenders
+    Tag.objects.create(code="churned-x", name="流失")
+    kept = segment_definition_store(expression="tag:高消费 and not tag:churned-x")
+    segment = Segment.objects.create(code="spenders", name="高消费人群", expression=kept)
+    before = segment.expression
+    tag.name, tag.code = "超高消费", "very-high-spend"
+    tag.save()
+    segment.refresh_from_db()
+    assert segment.expression == before  # nothing rewrote the segment
+    assert segment_contains(segment.expression, member.pk, now=now)
+    assert not segment_contains(segment.expression, other.pk, now=now)
+    assert segment_display([segment.expression]) == ["tag:超高消费 and not tag:流失"]
+    # a name that would not read back as one tag is shown as the code
+    Tag.objects.create(code="other", name="超高消费")
+    assert segment_display([segment.expression]) == ["tag:very-high-spend and not tag:流失"]
+    tag.name = "高 消费"  # a space would split the term
+    tag.save()
+    assert segment_display([segment.expression]) == ["tag:very-high-spend and not tag:流失"]
+
+
+def test_display_reads_any_number_of_definitions_in_two_queries(django_assert_max_num_queries,
+                                                                 db):
+    tags = [Tag.objects.create(code=f"t{i}", name=f"标签{i}") for i in range(30)]
+    texts = [stored_form(f"tag:t{i} or tag:t{(i + 1) % 30}") for i in range(30)]
+    with django_assert_max_num_queries(2):
+        shown = segment_display(texts)
+    assert shown[3] == "tag:标签3 or tag:标签4" and len(shown) == len(tags)
+
+
+def test_a_definition_looks_its_tags_and_stores_up_in_two_queries(django_assert_num_queries,
+                                                                   store, db):
+    for i in range(12):
+        Tag.objects.create(code=f"t{i}", name=f"标签{i}")
+    text = " or ".join(f"(tag:t{i} and store:SH001 and tag:标签{11 - i})" for i in range(12))
+    with django_assert_num_queries(2):
+        tree = parse(text)
+    assert len(tree.items) == 12
+    with django_assert_num_queries(2):
+        kept = stored_form(text)
+    assert "标签" not in kept and "SH001" not in kept
+
+
+def test_a_store_is_kept_by_id_and_shown_by_its_current_code(make_member, store, now):
+    member = make_member(home_store_code=store.code)
+    kept = stored_form("store:SH001")
+    Store.objects.filter(pk=store.pk).update(code="SH-001")
+    assert segment_contains(kept, member.pk, now=now)
+    assert display_form(kept) == "store:SH-001"
+
+
+def test_an_unknown_region_is_allowed_with_a_hint(make_member, now):
+    make_member(region="火星")
+    assert segment_count("region:火星", now=now) == 1
+    assert segment_hints("region:上海市 or region:北京") == []
+    with translation.override("zh-hans"):
+        [hint] = segment_hints("region:上海市 or region:火星")
+    assert "“火星”不是中国的省级或地级行政区" in hint
 
 
 def test_a_snapshot_does_not_change_when_members_change(make_member, now):

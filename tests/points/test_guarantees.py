@@ -11,8 +11,10 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
 
 from loyalty.intake import record_return, record_sale
+from members.models import MemberNote
 from points.models import EntryKind, PointsAccount, PointsEntry, PointsLot
 from points.services import points_adjust
 from tests.points.helpers import (
@@ -200,14 +202,17 @@ def test_a_source_key_is_used_once(earned, member):
     assert "source_key" in str(error)
 
 
-def test_an_adjustment_without_operator_or_reason_is_refused_by_the_database(earned, member):
+def test_an_adjustment_without_operator_reason_or_note_is_refused_by_the_database(earned,
+                                                                                  member):
     user = User.objects.create(username="ops")
+    note = MemberNote.objects.create(member=member, text="why", created_at=timezone.now())
     sql = """INSERT INTO points_pointsentry
                  (member_id, kind, available_delta, pending_delta, held_delta, debt_delta,
-                  reason, operator_id, created_at)
-             VALUES (%s, 'adjust', 5, 0, 0, 0, %s, %s, now())"""
+                  reason, operator_id, note_id, created_at)
+             VALUES (%s, 'adjust', 5, 0, 0, 0, %s, %s, %s, now())"""
 
-    for reason, operator in (("", user.pk), ("why", None)):
-        error = refused_sql(sql, [member.pk, reason, operator], IntegrityError)
-        assert "points_adjustment_has_operator_and_reason" in str(error)
+    for reason, operator, note_id in (("", user.pk, note.pk), ("other", None, note.pk),
+                                      ("other", user.pk, None)):
+        error = refused_sql(sql, [member.pk, reason, operator, note_id], IntegrityError)
+        assert "points_adjustment_has_operator_reason_and_note" in str(error)
     assert PointsEntry.objects.filter(kind=EntryKind.ADJUST).count() == 0

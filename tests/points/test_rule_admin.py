@@ -4,20 +4,26 @@ on the page, and the "try it" page that runs a basket for a member and writes no
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
 
+from loyalty import intake
 from members.models import MemberTag, Tag
+from points.rule_admin import award_count_text
 from points.rule_models import EarningRule, RuleBudget
 from points.rule_versions import earning_rule_save
 from points.rules import STACKING_HELP, Reason
+from points.selectors import earning_rule_versions
 from tests.conftest import SHANGHAI
+from tests.points.helpers import sale_input
 
 pytestmark = pytest.mark.django_db
 
@@ -310,3 +316,46 @@ def test_try_it_applies_the_benefit_multiplier_last(admin_client, store, member,
         "member": member.member_no, "event": "sale", "basket": "TEA-01, tea, 68.00\n",
         "tier_multiplier": "0.5"})
     assert refused.context["form"].errors["tier_multiplier"]
+
+
+VERSION_ROW = re.compile(r"<tr><td>v(\d+)</td><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td></tr>")
+
+
+def test_the_versions_table_counts_each_versions_awards(admin_client, store, member, now):
+    """Two sales paid by version 1 of the purchase rule, one by version 2: the table on the
+    rule's page says so (it showed "-" when the count clashed with the `awards` relation)."""
+    def sale(order_no: str, at: datetime) -> None:
+        intake.record_sale(sale=sale_input(store, member.pk, at, order_no, amount="68.00"),
+                           now=at)
+
+    purchase = EarningRule.objects.get(rule_key="purchase", is_current=True)
+    sale("A-1", now)
+    sale("A-2", now)
+    edited = admin_client.post(change_url(purchase), form_data(
+        name=purchase.name, rule_key="purchase", event="sale", formula="per_yuan",
+        points_per_yuan="2", categories="", priority=str(purchase.priority)))
+    assert edited.status_code == 302, edited.context["adminform"].form.errors
+    current = EarningRule.objects.get(rule_key="purchase", is_current=True)
+    sale("A-3", now)
+
+    page = admin_client.get(change_url(current))
+
+    assert page.status_code == 200
+    rows = VERSION_ROW.findall(page.content.decode())
+    assert rows == [(str(current.version), "1"), (str(purchase.version), "2")]
+
+
+def test_the_versions_table_never_counts_past_its_bound(admin_client, store, member, now):
+    for n in range(3):
+        intake.record_sale(sale=sale_input(store, member.pk, now, f"B-{n}"), now=now)
+
+    capped = {r.version: r.award_count for r in earning_rule_versions("purchase", count_up_to=2)}
+    exact = {r.version: r.award_count for r in earning_rule_versions("purchase", count_up_to=5)}
+
+    assert capped == {1: 3} and exact == {1: 3}  # 3 = beyond a bound of 2
+    assert {r.award_count for r in earning_rule_versions("purchase", count_up_to=1)} == {2}
+    assert award_count_text(10_000) == "10,000" and award_count_text(10_001) == "10,000+"
+    with CaptureQueriesContext(connection) as ctx:
+        admin_client.get(change_url(EarningRule.objects.get(rule_key="purchase")))
+    counts = [q["sql"] for q in ctx.captured_queries if "points_ruleaward" in q["sql"]]
+    assert counts and all("LIMIT" in sql for sql in counts)

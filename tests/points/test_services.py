@@ -347,10 +347,11 @@ def test_an_adjustment_is_attributed_to_its_operator_and_reason(member, now, ope
 
     up.refresh_from_db()
     down.refresh_from_db()
-    assert (up.kind, up.available_delta, up.operator_id, up.reason) == (
-        EntryKind.ADJUST, 75, operator.pk, "complaint #88")
-    assert (down.kind, down.available_delta, down.operator_id, down.reason) == (
-        EntryKind.ADJUST, -25, operator.pk, "double credit")
+    # the ledger keeps a reason code; what the operator typed is a note beside it
+    assert (up.kind, up.available_delta, up.operator_id, up.reason, up.note.text) == (
+        EntryKind.ADJUST, 75, operator.pk, "other", "complaint #88")
+    assert (down.kind, down.available_delta, down.operator_id, down.reason,
+            down.note.text) == (EntryKind.ADJUST, -25, operator.pk, "other", "double credit")
     assert up.operator.username == "ops-zhang"
     assert down.lot_id is None
     lot = PointsLot.objects.get(pk=up.lot_id)

@@ -1,222 +1,114 @@
-"""Demo data for a first look: stores, a few hundred members with orders, tags and activity,
-a rewards catalog with coupons, benefits on the reference ladder, a paid plan, a partner
-programme, an operator login and a clerk login. Running it again adds nothing twice."""
+"""Demo data for a first look: a brand that imported 400 customers with three years of
+purchases and then ran the programme for a year — sales, returns, points unlocked, redeemed
+and expired, tiers, benefits granted and used, coupons, paid plans bought, renewed and
+lapsed, statistics and the liability rollup — plus a login per role and an API key.
+
+The first run builds it into an empty database (about half a minute, a line per step); later
+runs see it is there and only refresh the logins and print them with the API key. A
+database that already holds other members gets no demo data.
+"""
 
 from __future__ import annotations
 
-import random
-from datetime import timedelta
-from decimal import Decimal
-
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 
-from loyalty import intake, roles
-from loyalty.models import ApiKey, Scope
-from loyalty.services import api_key_create, api_key_revoke
-from members.models import (
-    ActivityKind,
-    Member,
-    Segment,
-    Store,
-    Tag,
-    TagCondition,
-    TagGroup,
-    TagRule,
+from loyalty import roles
+from loyalty.demo.access import (
+    DemoKey,
+    Login,
+    demo_api_key,
+    demo_clerk_stores,
+    demo_logins,
+    key_file,
 )
-from members.services import (
-    ActivityInput,
-    LineInput,
-    MemberInput,
-    ReturnInput,
-    ReturnLineInput,
-    SaleInput,
-    member_tags_add,
-)
-from members.services.insights import insights_rebuild
-from points.models import CouponTemplate, PartnerProgramme, Reward
-from tiers.benefit_models import Benefit, BenefitAttachment
-from tiers.models import Tier
-from tiers.paid_models import PaidPlan
+from loyalty.demo.build import demo_build, demo_loaded
+from loyalty.demo.catalog import demo_catalog
+from members.models import Member
 
-LOGINS = (
-    ("operator", "operator-demo-2026", roles.OPERATORS, "Operator (admin console)"),
-    ("clerk", "clerk-demo-2026", roles.CLERKS, "Clerk (store SH001)"),
-)
-STORES = (
-    ("SH001", "上海南京西路店", "上海"), ("SH002", "上海徐家汇店", "上海"),
-    ("BJ001", "北京三里屯店", "北京"), ("GZ001", "广州天河店", "广东"),
-)
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰"
-CATEGORIES = (("apparel", "T-SHIRT", 129), ("apparel", "JACKET", 599), ("shoes", "SNEAKER", 459),
-              ("beauty", "SERUM", 299), ("food", "TEA", 68), ("home", "MUG", 49))
-TAGS = (("interests", "兴趣", (("sports", "运动达人"), ("beauty-lover", "美妆爱好者"),
-                                 ("foodie", "美食家"))),
-        ("service", "服务", (("vip-care", "重点关怀"), ("complained", "有过投诉"))))
-MEMBERS = 300
-DEMO_KEY_NAME = "demo storefront"
+RULE = "─" * 78
 
 
 class Command(BaseCommand):
-    help = "Load demo stores, members, orders, tags and logins (idempotent)."
+    help = ("Load the demo programme into an empty database (once), refresh the demo logins "
+            "and print them with the demo API key.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--base-url", default="",
+                            help="also print the console, API, docs and health URLs under "
+                                 "this address (e.g. http://127.0.0.1:8000)")
+        parser.add_argument("--scale", type=float, default=1.0,
+                            help="members and events relative to the standard demo")
+        parser.add_argument("--migrate", action="store_true",
+                            help="apply migrations first and say so (dev.py run starts the "
+                                 "servers then, while the demo loads)")
+        parser.add_argument("--force", action="store_true",
+                            help="run even with DEBUG off (the demo logins have published "
+                                 "passwords: never on a production database)")
 
     def handle(self, *args, **options):
-        roles.roles_sync()
-        logins = self.logins()
-        if Member.objects.filter(external_id__startswith="demo-").exists():
-            self.stdout.write("Demo data already loaded.")
-        else:
-            self.load()
-        self.catalog(timezone.now())
-        self.stdout.write("\nLogins:")
-        for username, password, _group, label in logins:
-            self.stdout.write(f"  {label:<28} user {username:<10} password {password}")
-        self.stdout.write(f"\nAPI key (all scopes, new each run): {self.api_key()}")
-
-    def insights(self, now):
-        """A rule tag, a segment, and the nightly rebuild (statistics, RFM, lifecycle)."""
-        big, _ = Tag.objects.get_or_create(code="big-spender", defaults={
-            "name": "高消费", "kind": Tag.Kind.RULE})
-        rule, created = TagRule.objects.get_or_create(tag=big)
-        if created:
-            TagCondition.objects.create(rule=rule, kind=TagCondition.Kind.STATISTIC,
-                                        statistic="net_spend", minimum=Decimal("1000"))
-        Segment.objects.get_or_create(code="women-big-spenders", defaults={
-            "name": "高消费女性会员", "expression": "tag:big-spender and gender:female"})
-        insights_rebuild(now=now)
-
-    @transaction.atomic
-    def catalog(self, now):
-        """Coupons and rewards to redeem, benefits on the reference ladder, an annual paid
-        plan and a partner programme — each created once, found by its name or code."""
-        def template(name, **terms):
-            return CouponTemplate.objects.get_or_create(name=name, defaults={
-                "valid_days": 30, "created_at": now, **terms})[0]
-
-        spend_save = template("满200减30", kind="spend_save", threshold=Decimal("200"),
-                              amount=Decimal("30"))
-        shipping = template("包邮券", kind="free_shipping", threshold=Decimal("0"))
-        template("全场9折券", kind="percent_off", threshold=Decimal("0"), percent_off=10,
-                 max_discount=Decimal("50"))
-        for name, kind, cost, extra in (
-                ("帆布托特包", "goods", 800, {"stock": 50, "per_member_limit": 1}),
-                ("满200减30券", "coupon", 500, {"coupon_template": spend_save}),
-                ("包邮券", "coupon", 200, {"coupon_template": shipping})):
-            Reward.objects.get_or_create(name=name, defaults={
-                "kind": kind, "points_cost": cost, "created_at": now, **extra})
-
-        def benefit(code, name, kind, **fields):
-            return Benefit.objects.get_or_create(code=code, defaults={
-                "name": name, "kind": kind, **fields})[0]
-
-        double = benefit("points-x", "积分加倍", "points_multiplier")
-        discount = benefit("member-price", "会员折扣", "tier_discount")
-        pack = benefit("monthly-shipping", "每月包邮券", "coupon_pack", grant_period="monthly",
-                       coupon_template=shipping)
-        birthday = benefit("birthday-gift", "生日礼", "birthday_gift",
-                           grant_period="birthday_month", unit_cost=Decimal("30"))
-        tiers = {t.code: t for t in Tier.objects.all()}
-        plan = PaidPlan.objects.get_or_create(code="annual", defaults={
-            "name": "年卡会员", "duration_months": 12, "price": Decimal("199.00")})[0]
-        for owner, item, params in (
-                ("silver", double, {"multiplier": Decimal("1.2")}),
-                ("gold", double, {"multiplier": Decimal("1.5")}),
-                ("gold", discount, {"discount_rate": Decimal("0.95")}),
-                ("gold", pack, {"quantity": 1}),
-                ("diamond", double, {"multiplier": Decimal("2")}),
-                ("diamond", discount, {"discount_rate": Decimal("0.90")}),
-                ("diamond", pack, {"quantity": 2}),
-                ("silver", birthday, {"quantity": 1}),
-                ("gold", birthday, {"quantity": 1}),
-                ("diamond", birthday, {"quantity": 1}),
-                (plan, double, {"multiplier": Decimal("2")}),
-                (plan, pack, {"quantity": 2})):
-            where = {"plan": owner} if owner is plan else {"tier": tiers.get(owner)}
-            if where.get("tier", plan) is not None:
-                BenefitAttachment.objects.get_or_create(benefit=item, **where, defaults=params)
-        PartnerProgramme.objects.get_or_create(code="airline", defaults={
-            "name": "航空里程", "rate_in": Decimal("0.5"), "rate_out": Decimal("2"),
-            "member_daily_limit_in": 10_000})
-
-    def logins(self):
-        User = get_user_model()
-        for username, password, group, _label in LOGINS:
-            user, _ = User.objects.get_or_create(username=username)
-            user.is_staff = True
-            user.set_password(password)
-            user.save()
-            user.groups.add(Group.objects.get(name=group))
-        return LOGINS
-
-    def api_key(self) -> str:
-        """A fresh demo key: the old one is revoked, since a key's secret is shown only once."""
-        for key in ApiKey.objects.filter(name=DEMO_KEY_NAME, revoked_at__isnull=True):
-            api_key_revoke(key_id=key.pk)
-        owner = get_user_model().objects.get(username="operator")
-        _key, plaintext = api_key_create(name=DEMO_KEY_NAME, scopes=list(Scope.values),
-                                         owner_id=owner.pk)
-        return plaintext
-
-    @transaction.atomic
-    def load(self):
-        rng = random.Random(2026)
+        if not 0 < options["scale"] <= 10:
+            raise CommandError("--scale must be above 0 and at most 10")
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError("DEBUG is off: this looks like production, and the demo adds "
+                               "logins with published passwords. Use --force to load it "
+                               "anyway.")
+        if options["migrate"]:
+            call_command("migrate", interactive=False, verbosity=0)
+            self.stdout.write("Migrations applied.")  # dev.py starts the servers on this line
         now = timezone.now()
-        stores = [Store.objects.get_or_create(code=c, defaults={"name": n, "region": r})[0]
-                  for c, n, r in STORES]
-        tags = []
-        for order, (code, name, items) in enumerate(TAGS):
-            group, _ = TagGroup.objects.get_or_create(name=name, defaults={"sort_order": order})
-            for tag_code, tag_name in items:
-                tags.append(Tag.objects.get_or_create(
-                    code=tag_code, defaults={"name": tag_name, "group": group})[0])
-        for n in range(MEMBERS):
-            joined = now - timedelta(days=rng.randint(1, 720))
-            store = rng.choice(stores)
-            member = intake.register_member(data=MemberInput(
-                mobile=f"139{rng.randint(0, 99_999_999):08d}",
-                name=rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.randint(1, 2))),
-                gender=rng.choice(["female", "male", "unknown"]),
-                birthday=(now - timedelta(days=rng.randint(18 * 365, 60 * 365))).date(),
-                region=store.region, home_store_code=store.code,
-                source_channel=rng.choice(["store", "mini_program", "web"]),
-                external_id=f"demo-{n}", marketing_consent=rng.random() < 0.7,
-                consent_source="demo",
-            ), now=joined).member
-            for order_index in range(rng.randint(0, 6)):
-                at = joined + timedelta(days=rng.randint(0, (now - joined).days or 1))
-                lines = []
-                for line_no in range(1, rng.randint(1, 3) + 1):
-                    category, sku, price = rng.choice(CATEGORIES)
-                    qty = rng.randint(1, 3)
-                    gross = Decimal(price * qty)
-                    coupon = Decimal(rng.choice([0, 0, 10, 20])).min(gross)
-                    lines.append(LineInput(line_no=line_no, sku=sku, category=category,
-                                           quantity=qty, gross_amount=gross,
-                                           coupon_discount=coupon))
-                sale_store = rng.choice(stores)
-                order_no = f"D{n:04d}-{order_index}"
-                intake.record_sale(sale=SaleInput(store_code=sale_store.code, order_no=order_no,
-                                                  member_id=member.pk, ordered_at=at,
-                                                  lines=tuple(lines)), now=at)
-                if rng.random() < 0.05:
-                    intake.record_return(ret=ReturnInput(
-                        store_code=sale_store.code, order_no=f"{order_no}-R",
-                        sale_order_no=order_no, ordered_at=at + timedelta(days=2),
-                        lines=(ReturnLineInput(line_no=1, quantity=1),)),
-                        now=at + timedelta(days=2))
-            for day in range(rng.randint(0, 5)):
-                at = now - timedelta(days=day, hours=rng.randint(0, 12))
-                intake.record_activity(data=ActivityInput(
-                    member_id=member.pk, kind=ActivityKind.CHECKIN,
-                    source_key=f"demo-checkin-{n}-{day}", occurred_at=at), now=at)
-        members = list(Member.objects.filter(external_id__startswith="demo-")
-                       .values_list("pk", flat=True))
-        for tag in tags:
-            member_tags_add(tag_id=tag.pk, member_ids=rng.sample(members, k=40), now=now)
-        self.insights(now)
-        self.stdout.write(f"Loaded {len(stores)} stores, {MEMBERS} members with orders, "
-                          f"tags and check-ins.")
+        roles.roles_sync()
+        logins = demo_logins()
+        if demo_loaded():
+            self.stdout.write("Demo data already loaded.")
+        elif Member.objects.exists():
+            self.stdout.write("The database holds members the demo did not load: demo data "
+                              "goes only into an empty database, so none was added.")
+        else:
+            self.stdout.write("Loading demo data:")
+            seconds = demo_build(now=now, scale=options["scale"], report=self.stdout.write)
+            self.stdout.write(f"Demo data loaded in {seconds:.1f} s.")
+        if demo_loaded():
+            demo_catalog(now)  # a catalog item added to the demo since it was built
+        clerk_stores = demo_clerk_stores()
+        key = demo_api_key()
+        self.stdout.write(banner(logins, key, options["base_url"].rstrip("/"), clerk_stores))
+
+
+def _exists(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+
+def banner(logins: tuple[Login, ...], key: DemoKey, base: str,
+           clerk_stores: list[str] = ()) -> str:
+    """The logins, the URLs (when the address is known) and the API key, framed."""
+    lines = [RULE]
+    if base:
+        lines.append(f"  Console    {base}/admin/")
+        if _exists("/counter/"):
+            lines.append(f"  Counter    {base}/counter/")
+        lines.append(f"  REST API   {base}/api/v1/     docs {base}/api/docs/")
+        lines.append(f"  Health     {base}/healthz")
+    for i, login in enumerate(logins):
+        lines.append(f"  {'Logins' if i == 0 else '':<10} {login.username:<9} "
+                     f"{login.password:<20} {login.label}"
+                     + (f" ({', '.join(clerk_stores)})" if login.username == "clerk"
+                        and clerk_stores else ""))
+    lines.append("             (a login keeps a password changed since the demo made it)")
+    if key.plaintext:
+        where = f"kept in {key_file()}" if settings.DEBUG else "shown once: note it now"
+        lines.append(f"  API key    {key.plaintext}")
+        lines.append(f"             (all scopes; {'the same as last run, ' if key.reused else ''}"
+                     f"{where})")
+    else:
+        lines.append("  API key    the demo storefront key made earlier (its secret is not "
+                     "stored; revoke it in the admin for a new one)")
+    lines.append(RULE)
+    return "\n".join(lines)

@@ -39,6 +39,7 @@ from django.db import connection, transaction
 from psycopg import sql
 
 from members.models import Store, Tag, TagGroup
+from members.regions import region_normalise
 
 DAY = 86_400
 WINDOW_DAYS = 3 * 365
@@ -192,9 +193,10 @@ def mobile_suffix(member_id: int) -> int:
 
 
 def region_text(province: str, city: str) -> str:
+    """The region as stored (members.regions): COPY bypasses the model field."""
     if not province:
-        return f"{city}市"  # a municipality
-    return f"{province}{'' if province.endswith('区') else '省'}{city}市"
+        return region_normalise(f"{city}市")  # a municipality
+    return region_normalise(f"{province}{'' if province.endswith('区') else '省'}{city}市")
 
 
 # --- the row generator (pure Python, no database) ---------------------------------------------

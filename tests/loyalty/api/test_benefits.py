@@ -65,7 +65,7 @@ def test_purchase_then_benefits_apply(api, member, annual):
 def test_claim_and_use_grants(api, member, annual):
     buy(api, member)
     benefit_grants_issue(grant_period="monthly")
-    grants = api.get(f"{API}/members/{member.pk}/benefit-grants").json()
+    grants = api.get(f"{API}/members/{member.pk}/benefit-grants").json()["results"]
     by_code = {g["benefit"]: g for g in grants}
     assert set(by_code) == {"ship", "pack"} and by_code["ship"]["remaining"] == 2
     ship, pack = by_code["ship"]["id"], by_code["pack"]["id"]

@@ -312,7 +312,7 @@ def test_adjust_records_the_key_owner_as_operator(api, api_key, member, owner):
     entry = PointsEntry.objects.get(pk=body["entry"]["id"])
     assert entry.kind == EntryKind.ADJUST
     assert entry.operator_id == owner.pk
-    assert entry.reason == "客诉补偿"
+    assert (entry.reason, entry.note.text) == ("other", "客诉补偿")  # typed text: a note
     assert entry.available_delta == 50
     assert body["balance"]["available"] == 50
 

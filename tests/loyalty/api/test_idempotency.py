@@ -234,7 +234,7 @@ def test_concurrent_requests_with_one_key_do_the_work_once(make_key, member, own
     key = new_idem()
     threads_count = 10
     barrier = threading.Barrier(threads_count)
-    results: list[tuple[int, dict]] = []
+    results: list[tuple[int, dict, str | None]] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
 
@@ -247,7 +247,8 @@ def test_concurrent_requests_with_one_key_do_the_work_once(make_key, member, own
             response = client.post(url, {"points": 100, "reason": "race"}, format="json",
                                    HTTP_IDEMPOTENCY_KEY=key)
             with lock:
-                results.append((response.status_code, response.json()))
+                results.append((response.status_code, response.json(),
+                                response.get("Retry-After")))
         except BaseException as exc:  # noqa: BLE001 - reported below
             with lock:
                 errors.append(exc)
@@ -262,13 +263,13 @@ def test_concurrent_requests_with_one_key_do_the_work_once(make_key, member, own
     assert not errors, errors
     assert len(results) == threads_count
 
-    created = [body for status, body in results if status == 201]
-    in_progress = [body for status, body in results if status == 409]
+    created = [body for status, body, _retry in results if status == 201]
+    in_progress = [(body, retry) for status, body, retry in results if status == 409]
     assert len(created) + len(in_progress) == threads_count, results
     assert created, results
     assert all(body == created[0] for body in created)
-    assert all(body["error"]["code"] == "idempotency_request_in_progress"
-               for body in in_progress)
+    assert all(body["error"]["code"] == "idempotency_in_progress" and retry == "1"
+               for body, retry in in_progress)
     assert spends(member) == 1
     assert available(member) == 900
 

@@ -140,12 +140,14 @@ def test_a_payment_pays_one_sale(api, store, funded):
     assert error_code(other) == "points_payment_taken"
 
 
-@pytest.mark.parametrize("named", [{}, {"hold": 1, "spend": "k"}, {"hold": 0}])
-def test_a_payment_names_a_hold_or_a_spend(api, store, funded, named):
+@pytest.mark.parametrize(("named", "code"), [
+    ({}, "points_payment_one_of"), ({"hold": 1, "spend": "k"}, "points_payment_one_of"),
+    ({"hold": 0}, "invalid_input"), ({"order": 1}, "invalid_input")])
+def test_a_payment_names_a_hold_or_a_spend(api, store, funded, named, code):
     response = api.post(f"{API}/orders/sales", sale_body(store, funded, points_payment=named),
                         format="json")
     assert response.status_code == 400, response.content
-    assert error_code(response) == "invalid_input"
+    assert error_code(response) == code
 
 
 # --- the checkout commit --------------------------------------------------------------------

@@ -27,7 +27,7 @@ def test_the_catalog_lists_what_the_member_may_redeem_now(api, member, now):
     make_reward(now, name="未开始", starts_at=timezone.now() + timedelta(days=1))
     response = api.get(f"{API}/members/{member.pk}/rewards")
     assert response.status_code == 200
-    assert [(r["id"], r["stock"]) for r in response.json()] == [
+    assert [(r["id"], r["stock"]) for r in response.json()["results"]] == [
         (open_reward.pk, 3), (gold.pk, None)]
 
 

@@ -8,9 +8,9 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('loyalty', '0001_initial'),
-        ('members', '0006_order_time_idx'),
-        ('points', '0009_lot_movements_and_payments'),
+        ('loyalty', '0003_actor_api_key_foreign_keys'),
+        ('members', '0010_order_actor'),
+        ('points', '0011_lot_movements_and_payments'),
     ]
 
     operations = [

@@ -54,8 +54,8 @@ WHERE l.remaining + COALESCE(o.held, 0) <> 0;
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0006_order_time_idx'),
-        ('points', '0008_entry_kinds_refund_and_holds'),
+        ('members', '0010_order_actor'),
+        ('points', '0010_adjustment_reason_codes_and_notes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,23 @@
+"""The admin's side of `core.actor`: a signed-in staff user is the actor of every write their
+request makes. (API requests name their key in loyalty.api.base instead.)"""
+
+from __future__ import annotations
+
+from core.actor import Actor, acting_as
+from members.selectors import staff_store_ids
+
+
+class StaffActorMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return self.get_response(request)
+        stores = staff_store_ids(user)
+        # a clerk bound to one store acts for it; bound to several, the row's own store
+        # (the order's, the pickup store) is the one that applies
+        store_id = stores[0] if stores is not None and len(stores) == 1 else None
+        with acting_as(Actor(user_id=user.pk, store_id=store_id)):
+            return self.get_response(request)

@@ -1,0 +1,154 @@
+"""A small programme with at least one row of every model the admin shows, made the way
+the product makes them (the intake, the services, the demo command's catalog and logins),
+so that every admin page has something to open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from axes.models import AccessAttempt, AccessFailureLog
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
+
+from core.actor import Actor, acting_as
+from loyalty import intake, roles
+from loyalty.demo.access import LOGINS, demo_logins
+from loyalty.demo.catalog import demo_catalog
+from loyalty.models import Scope
+from loyalty.services import api_key_create
+from members.models import (
+    ActivityKind,
+    Member,
+    Segment,
+    Store,
+    Tag,
+    TagChange,
+    TagCondition,
+    TagGroup,
+    TagRule,
+)
+from members.services import (
+    ActivityInput,
+    LineInput,
+    MemberInput,
+    SaleInput,
+    member_mobile_reveal,
+    member_tags_add,
+)
+from members.services.insights import insights_rebuild
+from points.coupons import coupon_issue
+from points.holds import points_hold
+from points.liability import points_liability_rollup
+from points.models import CouponTemplate, Reward
+from points.partners import partner_exchange_in
+from points.rewards import reward_redeem
+from points.services import points_adjust
+from tiers.benefits import benefit_grants_issue
+from tiers.paid import paid_purchase
+from tiers.paid_models import PurchaseChannel
+
+SUPERUSER = "superuser"
+
+
+@dataclass
+class World:
+    users: dict[str, object]  # role (group name, or "superuser") → a staff login
+    member: Member
+    store: Store
+
+
+def role_users() -> dict[str, object]:
+    """A login per role: the demo's own logins (made by the demo command), and for a role
+    the demo has no login for, a staff user in the group roles_sync made."""
+    groups = roles.roles_sync()
+    demo_logins()
+    User = get_user_model()
+    users = {login.group: User.objects.get(username=login.username) for login in LOGINS}
+    for name, group in groups.items():
+        if name not in users:
+            user = User.objects.create_user(f"{name}-login", password="x", is_staff=True)
+            user.groups.add(group)
+            users[name] = user
+    users[SUPERUSER] = User.objects.create_superuser("root", password="x")
+    return users
+
+
+def build_world() -> World:
+    now = timezone.now()
+    users = role_users()
+    operator = users[roles.OPERATORS]
+    store = Store.objects.get_or_create(code="SH001", defaults={
+        "name": "上海南京西路店", "region": "上海"})[0]
+    group = TagGroup.objects.create(name="兴趣")
+    sports = Tag.objects.create(code="sports", name="运动达人", group=group)
+    member = intake.register_member(data=MemberInput(
+        mobile="13800138000", name="王芳", gender="female", home_store_code=store.code,
+        marketing_consent=True, consent_source="store"), now=now - timedelta(days=40)).member
+    sale_at = now - timedelta(days=30)
+    intake.record_sale(sale=SaleInput(
+        store_code=store.code, order_no="A-1", member_id=member.pk, ordered_at=sale_at,
+        lines=(LineInput(line_no=1, sku="JACKET", category="apparel", quantity=5,
+                         gross_amount=Decimal("2995.00")),)), now=sale_at)
+    intake.record_activity(data=ActivityInput(
+        member_id=member.pk, kind=ActivityKind.CHECKIN, source_key="checkin-1",
+        occurred_at=now - timedelta(days=1)), now=now - timedelta(days=1))
+    member_tags_add(tag_id=sports.pk, member_ids=[member.pk], cause=TagChange.Cause.MANUAL,
+                    now=now)
+
+    demo_catalog(now)  # coupon templates, rewards, benefits, a paid plan, a partner
+    points_adjust(member_id=member.pk, points=5_000, operator_id=operator.pk,
+                  reason="starting balance", now=now)
+    reward_redeem(member_id=member.pk, reward_id=Reward.objects.get(kind="goods").pk,
+                  source_key="world-redeem", fulfilment="pickup", store_code=store.code,
+                  now=now)
+    coupon_issue(template_id=CouponTemplate.objects.get(kind="spend_save").pk,
+                 member_id=member.pk, source_key="world-coupon", now=now)
+    points_hold(member_id=member.pk, points=100, reference="basket-1", now=now)
+    partner_exchange_in(partner_code="airline", member_id=member.pk, partner_points=200,
+                        external_id="air-1", now=now)
+    paid_purchase(member_id=member.pk, plan_code="annual", purchase_id="pay-1",
+                  amount=Decimal("199.00"), channel=PurchaseChannel.ADMIN,
+                  operator_id=operator.pk, now=now)
+    benefit_grants_issue(grant_period="monthly", now=now)
+    points_liability_rollup(now=now)
+
+    big = Tag.objects.create(code="big-spender", name="高消费", kind=Tag.Kind.RULE)
+    rule = TagRule.objects.create(tag=big)
+    TagCondition.objects.create(rule=rule, kind=TagCondition.Kind.STATISTIC,
+                                statistic="net_spend", minimum=Decimal(1000))
+    Segment.objects.create(code="women", name="女性会员", expression="gender:female")
+    insights_rebuild(now=now)
+    api_key_create(name="storefront", scopes=list(Scope.values), owner_id=operator.pk)
+
+    every_minute = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.MINUTES)
+    CrontabSchedule.objects.create(minute="0", hour="3")
+    ClockedSchedule.objects.create(clocked_time=now + timedelta(days=1))
+    SolarSchedule.objects.create(event="sunrise", latitude=Decimal("31.23"),
+                                 longitude=Decimal("121.47"))
+    PeriodicTask.objects.get_or_create(name="heartbeat", defaults={
+        "task": "loyalty.tasks.health_heartbeat", "interval": every_minute})
+
+    # the access record: a reveal, an admin change, a failed login
+    with acting_as(Actor(user_id=users[roles.FINANCE].pk)):
+        member_mobile_reveal(member_id=member.pk)
+    LogEntry.objects.create(user=operator, content_type=ContentType.objects.get_for_model(Tag),
+                            object_id=str(sports.pk), object_repr=str(sports),
+                            action_flag=CHANGE, change_message="[]")
+    AccessAttempt.objects.create(username="intruder", ip_address="192.0.2.9", user_agent="",
+                                 path_info="/admin/login/", get_data="", post_data="",
+                                 http_accept="", failures_since_start=2)
+    AccessFailureLog.objects.create(username="intruder", ip_address="192.0.2.9",
+                                    user_agent="", path_info="/admin/login/", http_accept="",
+                                    locked_out=False)
+    return World(users=users, member=member, store=store)
