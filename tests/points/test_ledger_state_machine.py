@@ -379,16 +379,17 @@ def make_machine(store, operator: User, counter: dict[str, int]):
         # -- a sale paid partly with points: a spend, a captured hold, or nothing ----------------
 
         @precondition(lambda self: self.members)
-        @rule(who=st.integers(0, 2), lines=sale_lines(), how_much=AMOUNT,
-              how=st.sampled_from(["spend", "hold", "forged"]), share=st.integers(1, 100),
-              advance=ADVANCE)
-        def paid_sale(self, who, lines, how_much, how, share, advance):
-            """At 100 points to the yuan, `points` pay ¥points/100 of the order (at most what
-            it costs after its coupons); a hold is captured for `share`% of itself."""
+        @rule(who=st.integers(0, 2), lines=sale_lines(), pay=st.integers(1, 100),
+              how=st.sampled_from(["spend", "spend", "hold", "hold", "forged"]),
+              share=st.integers(1, 100), advance=ADVANCE)
+        def paid_sale(self, who, lines, pay, how, share, advance):
+            """At 100 points to the yuan, `points` pay ¥points/100 of the order: `pay`% of
+            what the member has, at most what the order costs after its coupons; a hold is
+            captured for `share`% of itself."""
             self._step("paid_sale", advance)
             m = self.members[who % len(self.members)]
             room = sum((int((line.gross_amount - line.coupon_discount) * 100) for line in lines))
-            points = min(self._points(how_much, m), room)
+            points = min(-(-m.available * pay // 100), room)
             if how == "forged":  # points as cash reported, no payment behind it
                 counter["outcomes"]["paid sale: forged"] += 1
                 self._record_sale(m, with_points_cash(lines, points))
@@ -435,7 +436,11 @@ def make_machine(store, operator: User, counter: dict[str, int]):
         @rule(data=st.data(), advance=ADVANCE)
         def give_back(self, data, advance):
             self._step("give_back", advance)
-            sale = data.draw(st.sampled_from(self._returnable()), label="sale")
+            returnable = self._returnable()
+            paid = [s for s in returnable if s.payment is not None]
+            if paid and data.draw(st.booleans(), label="a sale paid with points"):
+                returnable = paid
+            sale = data.draw(st.sampled_from(returnable), label="sale")
             wanted = {}
             for line_no, left in sorted(sale.units_left.items()):
                 if left:
