@@ -23,6 +23,11 @@ class ApiErrorCode(ErrorCode):
     BASKET_SKU_REPEATED = ("basket_sku_repeated", 400,
                            _("Each SKU once in a basket: add up its quantity and amount."))
     BASKET_TOO_LARGE = ("basket_too_large", 400, _("The basket total is too large."))
+    POINTS_PAYMENT_ONE_OF = ("points_payment_one_of", 400,
+                             _("Name the points payment by a hold or by a spend, one of the "
+                               "two."))
+    GIFT_REPEATED = ("gift_repeated", 400,
+                     _("Each reward once among the gifts: add up its quantity."))
     INVALID_CURSOR = ("invalid_cursor", 400,
                       _("This cursor is not valid: follow the next or previous link of a page."))
     # answers of the HTTP layer, in the same shape as every other error

@@ -8,15 +8,17 @@ event answers what the first one did and fans out nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from core.clock import resolve_now
 from members.errors import MemberError, MemberErrorCode
 from members.models import ActivityKind, Member, MemberActivity, Order, Store
+from members.selectors import sale_fully_returned
 from members.services import (
     ActivityInput,
     MemberInput,
@@ -29,6 +31,9 @@ from members.services import (
 )
 from members.services.stats import stats_apply_return, stats_apply_sale
 from members.services.tag_rules import tag_rules_refresh_member
+from points.coupons import coupons_restore_for_order
+from points.models import Coupon, CouponEvent, PointsPayment
+from points.payments import PaymentRef, points_payment_link, points_return_payment
 from points.rules import BasketLine, EarnOutcome, EarnRequest, RuleResult, rules_earn
 from points.selectors import awards_for_source, entry_for_order
 from points.services import Movement, points_reverse_for_return
@@ -39,12 +44,25 @@ from tiers.services import growth_for_event, growth_for_sale, growth_reverse_for
 ONE = Decimal(1)
 
 
+class Notice:
+    """What an answer warns about without refusing: stable codes, words for people."""
+
+    POINTS_CASH_NOT_LINKED = "points_cash_not_linked"
+
+    TEXT = {
+        POINTS_CASH_NOT_LINKED: _("The points used as cash on this sale name no points "
+                                  "payment: a return gives no points back."),
+    }
+
+
 @dataclass(frozen=True)
 class SaleOutcome:
     order: Order
     created: bool
     points: Movement | None = None
     rules: list[RuleResult] = field(default_factory=list)
+    payment: PointsPayment | None = None
+    notices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,10 @@ class ReturnOutcome:
     order: Order
     created: bool
     points: Movement | None = None
+    points_cash: Movement | None = None    # the points used as cash, given back
+    coupons_restored: tuple[Coupon, ...] = ()
+    coupons_not_restored: tuple[tuple[Coupon, str], ...] = ()  # (coupon, reason)
+    notices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,15 +108,31 @@ def register_member(*, data: MemberInput, now: datetime | None = None) -> Regist
     return RegistrationOutcome(member=member, earned=earned)
 
 
-def record_sale(*, sale: SaleInput, now: datetime | None = None) -> SaleOutcome:
+def _sale_notices(sale: Order, payment: PointsPayment | None) -> tuple[str, ...]:
+    if sale.points_cash > 0 and payment is None:
+        return (Notice.POINTS_CASH_NOT_LINKED,)
+    return ()
+
+
+def record_sale(*, sale: SaleInput, payment: PaymentRef | None = None,
+                owner_id: int | None = None, now: datetime | None = None) -> SaleOutcome:
+    """A sale: stored, its points payment linked (when it names one), earned through the
+    rules, then growth, statistics and rule tags. A sale that used points as cash and names
+    no payment is recorded, with a notice that its return will give no points back."""
     now = resolve_now(now)
+    if payment is not None:
+        sale = replace(sale, payment_ref=payment.describe())
     with transaction.atomic():
         stored = order_record_sale(sale=sale, now=now)                    # members
         order = stored.order
         if not stored.created:
             entry = entry_for_order(order_id=order.pk, kind="earn")       # replay: no fan-out
+            paid = PointsPayment.objects.filter(order=order).first()
             return SaleOutcome(order=order, created=False,
-                               points=Movement(entry=entry, created=False) if entry else None)
+                               points=Movement(entry=entry, created=False) if entry else None,
+                               payment=paid, notices=_sale_notices(order, paid))
+        paid = (points_payment_link(order=order, ref=payment, owner_id=owner_id,  # points
+                                    now=now) if payment is not None else None)
         multiplier = tier_multiplier(order.member_id, now)                # tiers: benefits
         earned = rules_earn(EarnRequest(                                  # points: rules
             event="sale", member_id=order.member_id, occurred_at=order.ordered_at,
@@ -110,24 +148,63 @@ def record_sale(*, sale: SaleInput, now: datetime | None = None) -> SaleOutcome:
         stats_apply_sale(order=order, now=now)                            # members: statistics
         tag_rules_refresh_member(member_id=order.member_id, now=now)      # members: rule tags
     return SaleOutcome(order=order, created=True,
-                       points=earned.movements.get(order.member_id), rules=earned.results)
+                       points=earned.movements.get(order.member_id), rules=earned.results,
+                       payment=paid, notices=_sale_notices(order, paid))
 
 
 def record_return(*, ret: ReturnInput, now: datetime | None = None) -> ReturnOutcome:
+    """A return: stored against its sale; the points the sale paid as cash given back to
+    their lots (first, so taking back the earning can use them); the earning reversed for
+    the returned lines; on a full return the sale's coupons restored; then growth,
+    statistics and rule tags."""
     now = resolve_now(now)
     with transaction.atomic():
         stored = order_record_return(ret=ret, now=now)                    # members
+        order = stored.order
+        sale = order.original_order
+        paid = PointsPayment.objects.filter(order_id=sale.pk).first()
+        notices = _sale_notices(sale, paid)
         if not stored.created:
-            entry = entry_for_order(order_id=stored.order.pk, kind="reverse")
-            return ReturnOutcome(order=stored.order, created=False,
-                                 points=Movement(entry=entry, created=False) if entry else None)
-        points = points_reverse_for_return(ret=stored.order, now=now)     # points
+            return _replayed_return(order, notices)
+        points_cash = points_return_payment(ret=order, now=now)           # points: payment
+        points = points_reverse_for_return(ret=order, now=now)            # points: earning
         benefit_reverse_multiplier_bonus(reversed=points, now=now,        # tiers: benefit cost
-                                         sale_id=stored.order.original_order_id)
-        growth_reverse_for_return(ret=stored.order, now=now)              # tiers: growth
-        stats_apply_return(order=stored.order, now=now)                   # members: statistics
-        tag_rules_refresh_member(member_id=stored.order.member_id, now=now)  # members: rule tags
-    return ReturnOutcome(order=stored.order, created=True, points=points)
+                                         sale_id=sale.pk)
+        coupons = None
+        if sale_fully_returned(sale.pk):                                  # points: coupons
+            coupons = coupons_restore_for_order(member_id=sale.member_id,
+                                                order_no=sale.order_no,
+                                                return_no=order.order_no, now=now)
+        growth_reverse_for_return(ret=order, now=now)                     # tiers: growth
+        stats_apply_return(order=order, now=now)                          # members: statistics
+        tag_rules_refresh_member(member_id=order.member_id, now=now)      # members: rule tags
+    return ReturnOutcome(
+        order=order, created=True, points=points, points_cash=points_cash,
+        coupons_restored=tuple(coupons.restored) if coupons else (),
+        coupons_not_restored=tuple(coupons.not_restored) if coupons else (),
+        notices=notices)
+
+
+def _replayed_return(order: Order, notices: tuple[str, ...]) -> ReturnOutcome:
+    """What a return did the first time, read back: its reversal, the points given back,
+    and the coupons it restored (or could not)."""
+    reversal = entry_for_order(order_id=order.pk, kind="reverse")
+    refund = entry_for_order(order_id=order.pk, kind="refund")
+    sale = order.original_order
+    restored = tuple(Coupon.objects.filter(
+        pk__in=CouponEvent.objects.filter(member_id=order.member_id, order_no=order.order_no,
+                                          kind=CouponEvent.Kind.RESTORED)
+        .values("coupon_id")).order_by("id"))
+    kept = ()
+    if sale_fully_returned(sale.pk):
+        kept = tuple((coupon, "expired") for coupon in Coupon.objects.filter(
+            member_id=sale.member_id, order_no=sale.order_no,
+            state=Coupon.State.REDEEMED).order_by("id"))
+    return ReturnOutcome(
+        order=order, created=False,
+        points=Movement(entry=reversal, created=False) if reversal else None,
+        points_cash=Movement(entry=refund, created=False) if refund else None,
+        coupons_restored=restored, coupons_not_restored=kept, notices=notices)
 
 
 def record_activity(*, data: ActivityInput, now: datetime | None = None) -> ActivityOutcome:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from core.phones import normalise_mobile
 
-from .models import Member, Order, RfmSegment, StoreStaff
+from .models import Member, Order, OrderLine, RfmSegment, StoreStaff
 
 _DIGITS = re.compile(r"^\+?[\d\s-]+$")
 
@@ -115,3 +116,10 @@ def rfm_segment_name(code: str) -> str:
         return "-"
     segment = RfmSegment.objects.filter(code=code).first()
     return segment.display_name if segment else code
+
+
+def sale_fully_returned(sale_id: int) -> bool:
+    """Every unit of every line of the sale has come back (by one return or several)."""
+    return not (OrderLine.objects.filter(order_id=sale_id)
+                .annotate(back=Coalesce(Sum("returned_by__quantity"), 0))
+                .filter(back__lt=F("quantity")).exists())

@@ -10,7 +10,15 @@ from core.formats import number
 from members.admin_search import MemberSearchMixin, member_link
 
 from . import catalog_admin, report_admin, rule_admin  # noqa: F401  (register their admins)
-from .models import EntryLine, PointsAccount, PointsEntry, PointsLot, PointsSettings, RuleAward
+from .models import (
+    EntryLine,
+    PointsAccount,
+    PointsEntry,
+    PointsLot,
+    PointsLotMovement,
+    PointsSettings,
+    RuleAward,
+)
 from .reasons import reason_text
 
 
@@ -53,9 +61,18 @@ class EntryLineInline(ReadOnlyAdminMixin, admin.TabularInline):
         return number(obj.points)
 
 
+class LotMovementInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Which lots the entry put points into or took them out of, and how many."""
+
+    model = PointsLotMovement
+    fields = ("lot", "points", "held")
+    readonly_fields = fields
+    extra = 0
+
+
 @admin.register(PointsEntry)
 class PointsEntryAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
-    inlines = (RuleAwardInline, EntryLineInline)
+    inlines = (RuleAwardInline, EntryLineInline, LotMovementInline)
     list_display = ("id", "created_at", "member_no", "kind", "available_delta", "pending_delta",
                     "debt_delta", "order", "reason_text", "actor_user", "actor_api_key_id",
                     "store")

@@ -5,7 +5,9 @@ A template says what a coupon is worth (spend ¥200 save ¥30, 10% off, free shi
 product voucher, ¥10 off with no threshold) and how long it lasts (fixed dates, or N days
 from issue). A coupon is one code of a template: uploaded or generated codes wait in the
 template's pool until issued to a member; an issued coupon is redeemed once, voided, or
-expires. Every step writes a `CouponEvent`, which is never updated or deleted.
+expires. A coupon redeemed on an order that is returned in full goes back to issued
+(restored) while its validity lasts, and may be redeemed again. Every step writes a
+`CouponEvent`, which is never updated or deleted.
 """
 
 from __future__ import annotations
@@ -160,6 +162,7 @@ class CouponEvent(AttributedRow):
         REDEEMED = "redeemed", _("Redeemed")
         VOIDED = "voided", _("Voided")
         EXPIRED = "expired", _("Expired")
+        RESTORED = "restored", _("Restored")
 
     coupon = models.ForeignKey(Coupon, models.PROTECT, related_name="events",
                                verbose_name=_("coupon"))
@@ -177,8 +180,11 @@ class CouponEvent(AttributedRow):
         verbose_name = _("coupon event")
         verbose_name_plural = _("coupon events")
         constraints = [
-            # a coupon is issued, redeemed, voided and expired at most once each
-            models.UniqueConstraint(fields=["coupon", "kind"], name="coupon_event_once_per_kind"),
+            # a coupon is issued, voided and expired at most once each; it is redeemed again
+            # only after a return restored it (the coupon's row lock orders the steps)
+            models.UniqueConstraint(fields=["coupon", "kind"],
+                                    condition=Q(kind__in=["issued", "voided", "expired"]),
+                                    name="coupon_event_once_per_kind"),
         ]
         indexes = [
             models.Index(fields=["member", "-id"], name="coupon_event_member_idx"),

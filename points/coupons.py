@@ -288,6 +288,40 @@ def coupon_void(*, code: str, reason: str, now: datetime | None = None) -> Coupo
         return coupon
 
 
+@dataclass(frozen=True)
+class CouponsRestored:
+    restored: list[Coupon]
+    not_restored: list[tuple[Coupon, str]]  # (coupon, reason: "expired")
+
+
+def coupons_restore_for_order(*, member_id: int, order_no: str, return_no: str,
+                              now: datetime | None = None) -> CouponsRestored:
+    """An order returned in full gives its coupons back: each coupon the member redeemed on
+    it is issued again (a `restored` event) while its validity lasts, and may be used
+    again; one whose validity has ended stays redeemed (reason "expired")."""
+    now = resolve_now(now)
+    order_no = (order_no or "").strip()[:64]
+    restored, kept = [], []
+    with transaction.atomic():
+        coupons = (Coupon.objects.select_for_update().select_related("template")
+                   .filter(member_id=member_id, order_no=order_no,
+                           state=Coupon.State.REDEEMED).order_by("id"))
+        for coupon in coupons:
+            if coupon.valid_until <= now:
+                kept.append((coupon, "expired"))
+                continue
+            discount = coupon.discount
+            coupon.state = Coupon.State.ISSUED
+            coupon.redeemed_at = None
+            coupon.order_no = ""
+            coupon.discount = None
+            coupon.save(update_fields=["state", "redeemed_at", "order_no", "discount"])
+            _event(coupon, CouponEvent.Kind.RESTORED, now, order_no=return_no[:64],
+                   discount=discount, reason=f"order {order_no} returned"[:200])
+            restored.append(coupon)
+    return CouponsRestored(restored=restored, not_restored=kept)
+
+
 _EXPIRE_SQL = """
 WITH due AS (
     SELECT id FROM points_coupon

@@ -76,3 +76,17 @@ class PartnerErrorCode(ErrorCode):
                              "points left."))
     EXCHANGE_CONFLICT = ("exchange_conflict", 409,
                          _("This partner transaction was already recorded with other contents."))
+
+
+class PaymentErrorCode(ErrorCode):
+    POINTS_PAYMENT_NOT_FOUND = ("points_payment_not_found", 404,
+                                _("No such points payment for this member: {payment}."))
+    POINTS_PAYMENT_MISMATCH = ("points_payment_mismatch", 422,
+                               _("The points payment does not match this sale: {why}."))
+    POINTS_PAYMENT_TAKEN = ("points_payment_taken", 409,
+                            _("This points payment already paid order {order_no}."))
+    POINTS_OVER_ORDER_SHARE = ("points_over_order_share", 422,
+                               _("Points may pay at most ¥{max_cash} of this order: at most "
+                                 "{usable} points."))
+    POINTS_WORTH_NOTHING = ("points_worth_nothing", 422,
+                            _("{points} points are worth less than one cent."))

@@ -2,11 +2,11 @@
 or released (returned); a hold never closed expires by itself.
 
 While a hold is open its points sit in the member's `held` balance, taken out of the lots
-they came from (one `PointsHoldLot` row per lot), so they can be neither spent nor expired
-elsewhere. Capture spends at most the held amount, soonest-expiring parts first, and gives
-the rest back to its lots; release and expiry give everything back. Each hold is closed
-once: its capture and its release are ledger entries under the unique source keys
-`capture:hold:<id>` and `release:hold:<id>`.
+they came from (the hold entry's lot movements say how many from each), so they can be
+neither spent nor expired elsewhere. Capture spends at most the held amount,
+soonest-expiring parts first, and gives the rest back to its lots; release and expiry
+give everything back. Each hold is closed once: its capture and its release are ledger
+entries under the unique source keys `capture:hold:<id>` and `release:hold:<id>`.
 """
 
 from __future__ import annotations
@@ -63,21 +63,3 @@ class PointsHold(models.Model):
     def __str__(self) -> str:
         return str(_("Hold #%(hold)s: %(points)s points (%(state)s)") % {
             "hold": self.pk, "points": self.points, "state": self.get_state_display()})
-
-
-class PointsHoldLot(models.Model):
-    """How many of a hold's points came out of one lot (given back there on release)."""
-
-    hold = models.ForeignKey(PointsHold, models.PROTECT, related_name="parts",
-                             verbose_name=_("hold"))
-    lot = models.ForeignKey("points.PointsLot", models.PROTECT, related_name="+",
-                            verbose_name=_("lot"))
-    points = models.BigIntegerField(_("points"))
-
-    class Meta:
-        verbose_name = _("held lot part")
-        verbose_name_plural = _("held lot parts")
-        constraints = [
-            models.CheckConstraint(condition=Q(points__gt=0), name="points_hold_lot_positive"),
-            models.UniqueConstraint(fields=["hold", "lot"], name="points_hold_lot_once"),
-        ]

@@ -19,10 +19,12 @@ from core.clock import resolve_now
 from members.models import Member
 
 from .errors import HoldErrorCode, PointsError, PointsErrorCode
-from .hold_models import PointsHold, PointsHoldLot
+from .hold_models import PointsHold
+from .ledger import LotPart, post, spending_parts
 from .locks import lock_accounts
-from .models import EntryKind, PointsAccount, PointsEntry, PointsLot
-from .services import _check_amount, _member, _write
+from .models import EntryKind, PointsAccount, PointsEntry, PointsLotMovement, PointsSettings
+from .payment_models import PointsPayment
+from .services import _check_amount, _member
 
 DEFAULT_TTL = timedelta(minutes=30)
 MAX_TTL = timedelta(days=7)
@@ -45,32 +47,37 @@ def _locked_hold(hold_id: int, *, owner_id: int | None,
     return PointsHold.objects.select_for_update().get(pk=hold_id), account
 
 
+def _held_parts(hold: PointsHold) -> list[tuple[int, int, datetime | None]]:
+    """(lot, points, the lot's expiry) the hold took, latest-expiring first: the order in
+    which they go back, so what a capture keeps is what would have expired soonest."""
+    return list(PointsLotMovement.objects.filter(entry__source_key=f"hold:{hold.pk}")
+                .order_by(F("lot__expires_at").desc(nulls_first=True), "-lot_id")
+                .values_list("lot_id", "held", "lot__expires_at"))
+
+
 def _give_back(hold: PointsHold, account: PointsAccount, points: int, now: datetime,
-               reason: str) -> list[PointsEntry]:
-    """Return `points` of the hold to its lots, the latest-expiring parts first (so what a
-    capture keeps is what would have expired soonest), with one release entry. A part
-    whose lot has passed its expiry date meanwhile expires at once (its own entry, keyed by
-    hold and lot): the lot's own expiry may already be booked."""
-    parts = (PointsHoldLot.objects.filter(hold=hold).select_related("lot")
-             .order_by(F("lot__expires_at").desc(nulls_first=True), "-lot_id"))
-    lapsed = []
-    left = points
-    for part in parts:
+               reason: str, parts: list[tuple[int, int, datetime | None]]) -> list[PointsEntry]:
+    """Return `points` of the hold to its lots, in the order of `parts`, with one release
+    entry. A part whose lot has passed its expiry date meanwhile goes back and expires at
+    once (its own entry, keyed by hold and lot): the lot's own expiry may already be
+    booked."""
+    back, lapsed, left = [], [], points
+    for lot_id, held, expires_at in parts:
         if left <= 0:
             break
-        back = min(part.points, left)
-        left -= back
-        if part.lot.expires_at is not None and part.lot.expires_at <= now:
-            lapsed.append((part.lot_id, back))
-        else:
-            PointsLot.objects.filter(pk=part.lot_id).update(remaining=F("remaining") + back)
-    entries = [_write(account, PointsEntry(
+        n = min(held, left)
+        left -= n
+        back.append(LotPart(lot_id=lot_id, points=n, held=-n))
+        if expires_at is not None and expires_at <= now:
+            lapsed.append((lot_id, n))
+    entries = [post(account, PointsEntry(
         kind=EntryKind.RELEASE, available_delta=points, held_delta=-points,
-        source_key=f"release:hold:{hold.pk}", reason=reason), now)]
-    for lot_id, back in lapsed:
-        entries.append(_write(account, PointsEntry(
-            kind=EntryKind.EXPIRE, available_delta=-back, lot_id=lot_id,
-            source_key=f"expire:hold:{hold.pk}:lot:{lot_id}", reason="expiry"), now))
+        source_key=f"release:hold:{hold.pk}", reason=reason), now, parts=back)]
+    for lot_id, n in lapsed:
+        entries.append(post(account, PointsEntry(
+            kind=EntryKind.EXPIRE, available_delta=-n, lot_id=lot_id,
+            source_key=f"expire:hold:{hold.pk}:lot:{lot_id}", reason="expiry"), now,
+            parts=[LotPart(lot_id=lot_id, points=-n)]))
     return entries
 
 
@@ -97,21 +104,11 @@ def points_hold(*, member_id: int, points: int, owner_id: int | None = None,
         hold = PointsHold.objects.create(member_id=member_id, owner_id=owner_id, points=points,
                                          reference=reference[:100], expires_at=now + ttl,
                                          created_at=now)
-        lots = (PointsLot.objects.filter(member_id=member_id, state=PointsLot.State.AVAILABLE,
-                                         remaining__gt=0)
-                .order_by(F("expires_at").asc(nulls_last=True), "id"))
-        parts, taken = [], 0
-        for lot in lots.iterator(chunk_size=100):
-            if taken >= points:
-                break
-            part = min(lot.remaining, points - taken)
-            PointsLot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - part)
-            parts.append(PointsHoldLot(hold=hold, lot_id=lot.pk, points=part))
-            taken += part
-        PointsHoldLot.objects.bulk_create(parts)
-        entry = _write(account, PointsEntry(kind=EntryKind.HOLD, available_delta=-points,
-                                            held_delta=points, source_key=f"hold:{hold.pk}",
-                                            reason=reference[:200]), now)
+        parts = [LotPart(lot_id=part.lot_id, points=part.points, held=-part.points)
+                 for part in spending_parts(member_id, points)]
+        entry = post(account, PointsEntry(kind=EntryKind.HOLD, available_delta=-points,
+                                          held_delta=points, source_key=f"hold:{hold.pk}",
+                                          reason=reference[:200]), now, parts=parts)
         return HoldOutcome(hold=hold, entries=(entry,))
 
 
@@ -132,6 +129,8 @@ def points_hold_capture(*, hold_id: int, points: int, owner_id: int | None = Non
 
     A hold of 300 captured for 250 writes a capture of 250 and a release of 50. Capturing
     more than the hold, a closed hold or an expired one is refused and changes nothing.
+    The capture is a payment (`PointsPayment`, at today's point value) that the sale it
+    paid names, so a return can give its points back to the lots they came from.
     """
     now = resolve_now(now)
     _check_amount(points)
@@ -144,13 +143,25 @@ def points_hold_capture(*, hold_id: int, points: int, owner_id: int | None = Non
             raise PointsError(HoldErrorCode.CAPTURE_EXCEEDS_HOLD, requested=points,
                               held=hold.points)
         rest = hold.points - points
-        entries = [_write(account, PointsEntry(kind=EntryKind.CAPTURE, held_delta=-points,
-                                               source_key=f"capture:hold:{hold.pk}",
-                                               reason=hold.reference), now)]
+        parts = _held_parts(hold)
+        kept, left = [], rest  # the first `rest` points of `parts` go back
+        for lot_id, held, _expires_at in parts:
+            back = min(held, max(left, 0))
+            left -= back
+            if held - back:
+                kept.append(LotPart(lot_id=lot_id, held=-(held - back)))
+        capture = post(account, PointsEntry(kind=EntryKind.CAPTURE, held_delta=-points,
+                                            source_key=f"capture:hold:{hold.pk}",
+                                            reason=hold.reference), now, parts=kept)
+        entries = [capture]
         if rest:
-            entries += _give_back(hold, account, rest, now, "capture below hold")
+            entries += _give_back(hold, account, rest, now, "capture below hold", parts)
         hold.captured = points
         _close(hold, PointsHold.State.CAPTURED, now)
+        PointsPayment.objects.create(
+            member_id=hold.member_id, kind=PointsPayment.Kind.HOLD, entry=capture, hold=hold,
+            owner_id=hold.owner_id, points=points,
+            points_per_yuan=PointsSettings.load().points_per_yuan_value, created_at=now)
         return HoldOutcome(hold=hold, entries=tuple(entries))
 
 
@@ -165,7 +176,7 @@ def points_hold_release(*, hold_id: int, owner_id: int | None = None,
     with transaction.atomic():
         hold, account = _locked_hold(hold_id, owner_id=owner_id, now=now)
         _refuse_closed(hold)
-        entries = _give_back(hold, account, hold.points, now, "released")
+        entries = _give_back(hold, account, hold.points, now, "released", _held_parts(hold))
         _close(hold, PointsHold.State.RELEASED, now)
         return HoldOutcome(hold=hold, entries=tuple(entries))
 
@@ -181,12 +192,16 @@ WITH due AS (
     FROM due WHERE h.id = due.id
     RETURNING h.id
 ), parts AS (
-    SELECT hl.hold_id, hl.lot_id, hl.points, due.member_id,
+    -- what each hold took from each lot: its hold entry's movements
+    SELECT due.id AS hold_id, m.lot_id, m.held AS points, due.member_id,
            COALESCE(l.expires_at <= %(now)s, false) AS lapsed
-    FROM points_pointsholdlot hl
-    JOIN due ON due.id = hl.hold_id
-    JOIN points_pointslot l ON l.id = hl.lot_id
+    FROM due
+    JOIN points_pointsentry he ON he.source_key = 'hold:' || due.id
+    JOIN points_pointslotmovement m ON m.entry_id = he.id
+    JOIN points_pointslot l ON l.id = m.lot_id
 ), restored AS (
+    -- a lapsed part goes back and expires at once (below): its lot's remaining stays,
+    -- its movements record both steps
     UPDATE points_pointslot l SET remaining = l.remaining + p.points
     FROM (SELECT lot_id, SUM(points) AS points FROM parts WHERE NOT lapsed GROUP BY lot_id) p
     WHERE l.id = p.lot_id
@@ -198,7 +213,11 @@ WITH due AS (
     SELECT due.member_id, 'release', due.points, 0, -due.points, 0,
            'release:hold:' || due.id, 'hold expired', %(now)s
     FROM due
-    RETURNING member_id, available_delta, held_delta
+    RETURNING id, member_id, source_key, available_delta, held_delta
+), released_lots AS (
+    INSERT INTO points_pointslotmovement (entry_id, lot_id, member_id, points, held, created_at)
+    SELECT r.id, p.lot_id, p.member_id, p.points, -p.points, %(now)s
+    FROM releases r JOIN parts p ON r.source_key = 'release:hold:' || p.hold_id
 ), lapses AS (
     -- parts whose lot passed its own expiry while held expire now (see _give_back)
     INSERT INTO points_pointsentry
@@ -207,12 +226,16 @@ WITH due AS (
     SELECT member_id, 'expire', -points, 0, 0, 0, lot_id,
            'expire:hold:' || hold_id || ':lot:' || lot_id, 'expiry', %(now)s
     FROM parts WHERE lapsed
-    RETURNING member_id, available_delta, held_delta
+    RETURNING id, member_id, lot_id, available_delta, held_delta
+), lapsed_lots AS (
+    INSERT INTO points_pointslotmovement (entry_id, lot_id, member_id, points, held, created_at)
+    SELECT id, lot_id, member_id, available_delta, 0, %(now)s FROM lapses
 ), balances AS (
     UPDATE points_pointsaccount a
     SET available = a.available + s.available, held = a.held + s.held, updated_at = %(now)s
     FROM (SELECT member_id, SUM(available_delta) AS available, SUM(held_delta) AS held
-          FROM (SELECT * FROM releases UNION ALL SELECT * FROM lapses) x
+          FROM (SELECT member_id, available_delta, held_delta FROM releases
+                UNION ALL SELECT member_id, available_delta, held_delta FROM lapses) x
           GROUP BY member_id) s
     WHERE a.member_id = s.member_id
     RETURNING a.member_id

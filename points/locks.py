@@ -2,7 +2,11 @@
 
 Every write to a member's balances, lots or entries holds the lock on their
 `PointsAccount` row, so two writers for one member queue instead of racing; writers for
-several members take the locks in ascending id order, so they never deadlock.
+several members take the locks in ascending id order, so they never deadlock. The other
+rows a purchase touches are locked after the account, never before it: a hold, a points
+payment, the coupon redeemed, a reward's stock, a rule's budget shards — so a checkout
+commit, which takes several of them, queues behind one member's other writes instead of
+deadlocking with them.
 """
 
 from __future__ import annotations

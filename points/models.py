@@ -5,8 +5,11 @@ Every balance on `PointsAccount` equals the sum of its column over the member's 
     held      = Σ held_delta        debt    = Σ debt_delta
 and, lot by lot, the points still in lots equal the balances they back:
     available = Σ remaining of available lots   pending = Σ remaining of pending lots
-Entries are never updated or deleted (a trigger refuses it); mistakes are corrected with
-new entries. Entries carry only the member's id, never personal data.
+Every entry that puts points into a lot or takes them out says how many, lot by lot
+(`PointsLotMovement`), so each lot is the sum of its movements:
+    lot.remaining = Σ points of its movements   held = Σ held of the member's movements
+Entries and movements are never updated or deleted (triggers refuse it); mistakes are
+corrected with new entries. Entries carry only the member's id, never personal data.
 """
 
 from __future__ import annotations
@@ -103,7 +106,7 @@ class EntryKind(models.TextChoices):
     REVERSE = "reverse", _("Reverse")
     ADJUST = "adjust", _("Adjustment")
     UNLOCK = "unlock", _("Unlock")
-    REFUND = "refund", _("Refund of a redemption")
+    REFUND = "refund", _("Refund")
     HOLD = "hold", _("Hold")
     CAPTURE = "capture", _("Capture")
     RELEASE = "release", _("Release")
@@ -218,13 +221,51 @@ class PointsLot(models.Model):
             "lot": self.pk, "remaining": self.remaining, "original": self.original})
 
 
+class PointsLotMovement(models.Model):
+    """How many points one entry put into or took out of one lot.
+
+    A spend of 300 from lots of 200 and 500 writes −200 and −100; a hold moves the same
+    amounts from the lots into `held` (points −, held +), its capture takes them out of
+    `held`, a release puts them back. Written only by the ledger-posting path
+    (points.ledger.post) and the set-based jobs, never updated or deleted. Rows without an
+    entry carry over what each lot held when movements began to be recorded.
+    """
+
+    entry = models.ForeignKey(PointsEntry, models.PROTECT, null=True, blank=True,
+                              related_name="lot_movements", verbose_name=_("entry"),
+                              db_index=False)  # (entry, lot) is unique
+    lot = models.ForeignKey(PointsLot, models.PROTECT, related_name="movements",
+                            verbose_name=_("lot"), db_index=False)  # (lot, id) is indexed
+    member = models.ForeignKey(Member, models.PROTECT, related_name="+", db_index=False,
+                               verbose_name=_("member"))
+    points = models.BigIntegerField(_("change to the lot"), default=0)
+    held = models.BigIntegerField(_("change to points held"), default=0)
+    created_at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("lot movement")
+        verbose_name_plural = _("lot movements")
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "lot"], name="points_lot_movement_once"),
+            models.CheckConstraint(condition=~Q(points=0) | ~Q(held=0),
+                                   name="points_lot_movement_moves"),
+        ]
+        indexes = [
+            models.Index(fields=["lot", "id"], name="points_lot_movement_lot_idx"),
+            models.Index(fields=["member", "id"], name="points_lot_movement_member_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lot {self.lot_id}: {self.points:+d}"
+
+
 from .coupon_models import (  # noqa: E402  (coupons live in their own module)
     Coupon,
     CouponEvent,
     CouponKind,
     CouponTemplate,
 )
-from .hold_models import PointsHold, PointsHoldLot  # noqa: E402
+from .hold_models import PointsHold  # noqa: E402
 from .liability_models import PointsMonthTotal, PointsRollupCursor  # noqa: E402
 from .partner_models import (  # noqa: E402
     ExchangeDirection,
@@ -232,6 +273,7 @@ from .partner_models import (  # noqa: E402
     PartnerExchange,
     PartnerProgramme,
 )
+from .payment_models import PointsPayment  # noqa: E402
 from .reward_models import Reward, RewardRedemption  # noqa: E402
 from .rule_models import (  # noqa: E402  (earning rules live in their own module)
     EarningRule,
@@ -240,9 +282,10 @@ from .rule_models import (  # noqa: E402  (earning rules live in their own modul
     RuleBudget,
 )
 
-__all__ = ["PointsSettings", "PointsAccount", "EntryKind", "AdjustReason", "PointsEntry", "PointsLot",
+__all__ = ["PointsSettings", "PointsAccount", "EntryKind", "AdjustReason", "PointsEntry",
+           "PointsLot", "PointsLotMovement", "PointsPayment",
            "EarningRule", "EntryLine", "RuleAward", "RuleBudget",
            "Coupon", "CouponEvent", "CouponKind", "CouponTemplate", "Reward", "RewardRedemption",
-           "PointsHold", "PointsHoldLot",
+           "PointsHold",
            "PointsMonthTotal", "PointsRollupCursor", "ExchangeDirection", "PartnerDailyTotal",
            "PartnerExchange", "PartnerProgramme"]

@@ -23,11 +23,12 @@ from members.models import Member, MemberTag, Store
 
 from .coupons import coupon_issue
 from .errors import PointsError, PointsErrorCode
+from .ledger import post
 from .locks import lock_accounts
 from .models import EntryKind, PointsEntry, PointsLot, PointsSettings, Reward, RewardRedemption
 from .reward_models import Fulfilment, RewardKind
 from .reward_selectors import redeemed_units
-from .services import MAX_POINTS, _expiry, _write, points_spend
+from .services import MAX_POINTS, _expiry, points_spend
 
 MAX_QUANTITY = 1000
 State = RewardRedemption.State
@@ -177,14 +178,12 @@ def redemption_cancel(*, redemption_id: int, reason: str,
             raise PointsError(PointsErrorCode.REDEMPTION_STATE,
                               state=redemption.get_state_display(), action=_("cancelled"))
         account = lock_accounts([redemption.member_id], now=now)[redemption.member_id]
-        lot = PointsLot.objects.create(
-            member_id=redemption.member_id, original=redemption.points,
-            remaining=redemption.points, state=PointsLot.State.AVAILABLE,
-            expires_at=_expiry(PointsSettings.load(), now), created_at=now)
-        entry = _write(account, PointsEntry(
+        lot = PointsLot(original=redemption.points, state=PointsLot.State.AVAILABLE,
+                        expires_at=_expiry(PointsSettings.load(), now))
+        entry = post(account, PointsEntry(
             kind=EntryKind.REFUND, available_delta=redemption.points,
-            lot=lot, source_key=f"reward-cancel:{redemption.pk}",
-            reason=f"reward cancelled: {reason}"[:200]), now)
+            source_key=f"reward-cancel:{redemption.pk}",
+            reason=f"reward cancelled: {reason}"[:200]), now, new_lot=lot)
         if redemption.reward.stock is not None:
             Reward.objects.filter(pk=redemption.reward_id).update(
                 stock=F("stock") + redemption.quantity)

@@ -13,8 +13,10 @@ How rules combine (the same text is in the rule admin's help and in the docs):
    passes applies last, to everything.
 4. Caps (per member per day / week / month / year / lifetime, in Beijing time) and budgets
    count the points actually awarded, after every multiplier. A points cap trims the award
-   to what is left; a times cap or a spent budget gives nothing. A multiplier's caps and
-   budget count the extra points it adds.
+   to what is left — a multiplier's extra too —; a times cap or a spent budget gives
+   nothing. When a cap or budget trims a multiplied award, each part of it (the base
+   points, each multiplier's extra, the tier's) keeps the same share, and a multiplier's
+   caps and budget count only the extra it really added.
 5. Points are recorded per order line, so a return reverses what the returned lines earned.
 """
 
@@ -23,7 +25,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from fractions import Fraction
+from math import ceil, floor
 
 from django.db import connection, transaction
 from django.db.models import Count, Sum
@@ -53,13 +57,14 @@ STACKING_HELP = _(
     "and multiply each other; the member's tier multiplier applies last. Caps (per member "
     "per day, week, month, year or lifetime, in Beijing time) and budgets count the points "
     "actually awarded, after every multiplier: a points cap trims the award, a times cap or "
-    "a spent budget gives nothing. A multiplier's caps and budget count the extra points it "
-    "adds. Points are recorded per order line, so a return takes back what the returned "
-    "lines earned. Every change to a rule creates a new version; past awards keep pointing "
-    "at the version that paid them."
+    "a spent budget gives nothing. A points cap trims a multiplier's extra too. When a cap "
+    "trims a multiplied award, each part of it (the base points, each multiplier's extra, "
+    "the tier's) keeps the same share, and a multiplier's caps and budget count only the "
+    "extra it really added. Points are recorded per order line, so a return takes back what "
+    "the returned lines earned. Every change to a rule creates a new version; past awards "
+    "keep pointing at the version that paid them."
 )
 ONE = Decimal(1)
-ROUNDING = {Rounding.DOWN: ROUND_FLOOR, Rounding.HALF_UP: ROUND_HALF_UP, Rounding.UP: ROUND_CEILING}
 BUDGET_SHARDS = 8
 
 
@@ -146,6 +151,8 @@ class RuleResult:
     detail: str = ""
     line_points: dict[int, int] = field(default_factory=dict)
     factor: Decimal = ONE
+    # of a base rule's points, those the member's benefit (tier) multiplier added
+    benefit_points: int = 0
 
     @property
     def reason_text(self) -> str:
@@ -159,6 +166,12 @@ class EarnOutcome:
 
     def points_for(self, member_id: int) -> int:
         return sum(r.points for r in self.results
+                   if r.beneficiary_id == member_id and r.rule.formula != Formula.MULTIPLIER)
+
+    def benefit_points_for(self, member_id: int) -> int:
+        """Of the member's points, those their benefit multiplier added (the engine's own
+        split of each award, so the cost per tier never re-derives it)."""
+        return sum(r.benefit_points for r in self.results
                    if r.beneficiary_id == member_id and r.rule.formula != Formula.MULTIPLIER)
 
 
@@ -277,8 +290,9 @@ def budget_left(rule_key: str) -> int | None:
     return None if row["a"] is None else row["a"] - row["s"]
 
 
-def _reserve_budget(rule_key: str, points: int, member_id: int) -> bool:
-    """Take `points` from the rule's budget, all or nothing, never overspending.
+def _reserve_budget(rule_key: str, points: int, member_id: int) -> dict[int, int] | None:
+    """Take `points` from the rule's budget, all or nothing, never overspending; returns
+    what was taken from which shard (None when the budget cannot pay them).
 
     Earnings start at a shard chosen by member, so concurrent earnings under one rule lock
     different rows; only when no single shard has enough are the shards locked together
@@ -290,7 +304,7 @@ def _reserve_budget(rule_key: str, points: int, member_id: int) -> bool:
     the joint path's in-order locking.
     """
     if points <= 0:
-        return True
+        return {}
     start = member_id % BUDGET_SHARDS
     order = [(start + i) % BUDGET_SHARDS for i in range(BUDGET_SHARDS)]
     with connection.cursor() as cursor:
@@ -301,23 +315,37 @@ def _reserve_budget(rule_key: str, points: int, member_id: int) -> bool:
                     "WHERE rule_key = %s AND shard = %s AND allotted - spent >= %s RETURNING id",
                     [points, rule_key, shard, points],
                 )
-                if cursor.fetchone():
-                    return True
+                if row := cursor.fetchone():
+                    return {row[0]: points}
                 transaction.set_rollback(True)  # let go of a lock the failed attempt kept
         cursor.execute(
             "SELECT id, allotted - spent FROM points_rulebudget WHERE rule_key = %s "
             "ORDER BY shard FOR UPDATE", [rule_key])
         rows = cursor.fetchall()
         if sum(left for _id, left in rows) < points:
-            return False
-        need = points
+            return None
+        need, taken = points, {}
         for shard_id, left in rows:
             take = min(left, need)
             if take:
                 cursor.execute("UPDATE points_rulebudget SET spent = spent + %s WHERE id = %s",
                                [take, shard_id])
+                taken[shard_id] = take
                 need -= take
-        return True
+        return taken
+
+
+def _release_budget(taken: dict[int, int], points: int) -> None:
+    """Give back `points` of a reservation to the shards it came from (rows this
+    transaction already holds), when the award turned out smaller than reserved."""
+    with connection.cursor() as cursor:
+        for shard_id, take in sorted(taken.items()):
+            back = min(take, points)
+            if back <= 0:
+                break
+            cursor.execute("UPDATE points_rulebudget SET spent = spent - %s WHERE id = %s",
+                           [back, shard_id])
+            points -= back
 
 
 def _has_budget(rule: EarningRule) -> bool:
@@ -341,27 +369,43 @@ def _beneficiaries(rule: EarningRule, request: EarnRequest) -> list[int | None]:
     return [request.member_id, request.referrer_id]
 
 
-def _round(value: Decimal, rule: EarningRule) -> int:
-    return int(value.to_integral_value(rounding=ROUNDING[rule.rounding]))
+def _round(value: Fraction, rule: EarningRule) -> int:
+    if rule.rounding == Rounding.UP:
+        return ceil(value)
+    if rule.rounding == Rounding.HALF_UP:
+        return floor(value + Fraction(1, 2))
+    return floor(value)
 
 
-def _allocate(total: int, weights: dict[int, Decimal]) -> dict[int, int]:
-    """Split an integer over keys in proportion to weights (largest remainder), exactly."""
+def _allocate(total: int, weights: dict[int, Fraction]) -> dict[int, int]:
+    """Split an integer over keys in proportion to weights (largest remainder, ties to the
+    lower key), exactly."""
     positive = {k: w for k, w in weights.items() if w > 0}
     if total <= 0 or not positive:
         return {}
     whole = sum(positive.values())
-    shares = {k: Decimal(total) * w / whole for k, w in positive.items()}
-    result = {k: int(v.to_integral_value(rounding=ROUND_FLOOR)) for k, v in shares.items()}
+    shares = {k: total * w / whole for k, w in positive.items()}
+    result = {k: floor(v) for k, v in shares.items()}
     left = total - sum(result.values())
     for k in sorted(shares, key=lambda k: (-(shares[k] - result[k]), k))[:left]:
         result[k] += 1
     return result
 
 
-def _evaluate(request: EarnRequest, *, now: datetime, write: bool) -> list[RuleResult]:
-    """Run the rules; with write=True also reserve budgets (the caller holds the locks)."""
-    rules = _rules_for(request)
+@dataclass
+class _Multiplied:
+    """A multiplier that applies: what it may add at most (after its own cap), what it
+    reserved of its budget, and its exact share of each base award it multiplied."""
+
+    result: RuleResult
+    bound: int
+    reserved: dict[int, int] | None
+    parts: dict[int, Fraction] = field(default_factory=dict)  # id(base result) → exact extra
+
+
+def _conditions(request: EarnRequest, rules: list[EarningRule]) -> tuple[list[RuleResult],
+                                                                           list[RuleResult]]:
+    """Every rule's result (failed conditions already explained) and those that apply."""
     ids = {request.member_id} | ({request.referrer_id} if request.referrer_id else set())
     members = {m.pk: m for m in Member.objects.filter(pk__in=ids).only("pk", "status")}
     tags: dict[int, set[int]] = defaultdict(set)
@@ -388,69 +432,112 @@ def _evaluate(request: EarnRequest, *, now: datetime, write: bool) -> list[RuleR
             applicable.append(result)
         if rule.stop_further and any(r.rule is rule for r in applicable):
             stopped_by = rule
+    return results, applicable
+
+
+def _evaluate(request: EarnRequest, *, now: datetime, write: bool) -> list[RuleResult]:
+    """Run the rules; with write=True also reserve budgets (the caller holds the locks).
+
+    Each base award is split exactly into layers — its own points, the extra of each
+    multiplier in priority order, the benefit multiplier's extra last — so that when a cap
+    trims the award every layer keeps the same share of it, and a multiplier is recorded
+    and charged for what it really added.
+    """
+    results, applicable = _conditions(request, _rules_for(request))
 
     # Base points per line (exact), per applicable base rule.
-    base: dict[int, dict[int, Decimal]] = {}  # id(result) → line_no → exact points
-    for result in applicable:
+    base: dict[int, dict[int, Fraction]] = {}  # id(result) → line_no → exact points
+    bases = [r for r in applicable if r.rule.formula != Formula.MULTIPLIER]
+    for result in bases:
         rule = result.rule
         if rule.formula == Formula.PER_YUAN:
-            base[id(result)] = {line.line_no: line.net_amount * rule.points_per_yuan
+            rate = Fraction(rule.points_per_yuan)
+            base[id(result)] = {line.line_no: Fraction(line.net_amount) * rate
                                 for line in request.lines if _line_in_scope(rule, line)}
-        elif rule.formula == Formula.FIXED:
-            base[id(result)] = {0: Decimal(rule.fixed_points)}
+        else:
+            base[id(result)] = {0: Fraction(rule.fixed_points)}
 
-    # Multipliers, in priority order, each on the lines it matches.
-    factors: dict[int, Decimal] = defaultdict(lambda: ONE)  # line_no → product of factors
+    # Multipliers, in priority order, each on the lines it matches of its member's awards.
+    factors: dict[tuple[int | None, int], Fraction] = defaultdict(lambda: Fraction(1))
+    multiplied: list[_Multiplied] = []
     for result in (r for r in applicable if r.rule.formula == Formula.MULTIPLIER):
-        rule = result.rule
+        rule, who = result.rule, result.beneficiary_id
         lines = {line.line_no for line in request.lines if _line_in_scope(rule, line)}
-        before = sum((points * factors[line_no] for pts in base.values()
-                      for line_no, points in pts.items() if line_no in lines), Decimal(0))
-        extra = _round(before * (rule.multiplier - ONE)
-                       * request.multiplier_for(result.beneficiary_id), rule)
-        if before <= 0:
+        step = Fraction(rule.multiplier) - 1
+        raw = {id(b): sum((points * factors[who, n] * step
+                           for n, points in base[id(b)].items() if n in lines), Fraction(0))
+               for b in bases if b.beneficiary_id == who}
+        exact = sum(raw.values(), Fraction(0))
+        if exact <= 0:
             result.reason = Reason.NOTHING_TO_MULTIPLY
             continue
-        capped, reason = _apply_cap(rule, result.beneficiary_id, max(extra, 0), request.occurred_at)
-        if reason == Reason.CAP_REACHED or (reason == Reason.CAPPED and capped < extra):
-            result.reason = reason if reason == Reason.CAP_REACHED else Reason.CAP_REACHED
+        extra = _round(exact, rule)
+        bound, reason = _apply_cap(rule, who, extra, request.occurred_at)
+        if reason == Reason.CAP_REACHED:
+            result.reason = reason
             continue
-        if _has_budget(rule) and write and not _reserve_budget(rule.rule_key, max(extra, 0),
-                                                               result.beneficiary_id):
-            result.reason = Reason.BUDGET_SPENT
-            continue
-        if _has_budget(rule) and not write and (budget_left(rule.rule_key) or 0) < extra:
-            result.reason = Reason.BUDGET_SPENT
-            continue
+        reserved = None
+        if _has_budget(rule):
+            if write:
+                reserved = _reserve_budget(rule.rule_key, bound, who)
+                spent = reserved is None
+            else:
+                spent = (budget_left(rule.rule_key) or 0) < bound
+            if spent:
+                result.reason = Reason.BUDGET_SPENT
+                continue
+        # a points cap trims the multiplier: on its lines it multiplies by less
+        share = Fraction(bound) / exact if reason == Reason.CAPPED else Fraction(1)
         for line_no in lines:
-            factors[line_no] *= rule.multiplier
-        result.points, result.factor = extra, rule.multiplier
+            factors[who, line_no] *= 1 + step * share
+        multiplied.append(_Multiplied(result=result, bound=bound, reserved=reserved,
+                                      parts={k: v * share for k, v in raw.items()}))
+        result.points, result.reason, result.factor = bound, reason, rule.multiplier
         result.detail = f"×{rule.multiplier.normalize()}"
 
-    # Base awards after every multiplier and the tier multiplier, then caps and budgets.
-    for result in applicable:
-        if id(result) not in base:
-            continue
-        rule = result.rule
-        multiplier = request.multiplier_for(result.beneficiary_id)
-        exact = {line_no: points * factors[line_no] * multiplier
-                 for line_no, points in base[id(result)].items()}
-        points = _round(sum(exact.values(), Decimal(0)), rule)
-        points, reason = _apply_cap(rule, result.beneficiary_id, points, request.occurred_at)
+    # Base awards after every multiplier and the benefit multiplier, then caps and budgets.
+    paid: dict[int, int] = defaultdict(int)  # id(_Multiplied) → points it really added
+    for result in bases:
+        rule, who = result.rule, result.beneficiary_id
+        benefit = Fraction(request.multiplier_for(who))
+        exact = {n: points * factors[who, n] * benefit for n, points in base[id(result)].items()}
+        whole = sum(exact.values(), Fraction(0))
+        points, reason = _apply_cap(rule, who, _round(whole, rule), request.occurred_at)
         if points > 0 and _has_budget(rule):
-            ok = (_reserve_budget(rule.rule_key, points, result.beneficiary_id) if write
+            ok = (_reserve_budget(rule.rule_key, points, who) is not None if write
                   else (budget_left(rule.rule_key) or 0) >= points)
             if not ok:
                 points, reason = 0, Reason.BUDGET_SPENT
         result.points, result.reason = points, reason
         if rule.formula == Formula.FIXED and request.lines:
-            weights = {line.line_no: line.net_amount for line in request.lines
+            weights = {line.line_no: Fraction(line.net_amount) for line in request.lines
                        if _line_in_scope(rule, line)}
         else:
             weights = {k: v for k, v in exact.items() if k != 0}
         result.line_points = _allocate(points, weights)
         if rule.formula == Formula.PER_YUAN:
             result.detail = f"{rule.points_per_yuan.normalize()}/¥"
+        # the award in layers: 0 its own points, 1… each multiplier, last the benefit's
+        unmultiplied = sum(base[id(result)].values(), Fraction(0))
+        layers = {0: unmultiplied}
+        for n, m in enumerate(multiplied, start=1):
+            layers[n] = m.parts.get(id(result), Fraction(0))
+        layers[len(multiplied) + 1] = whole - whole / benefit if benefit > 0 else Fraction(0)
+        split = _allocate(points, layers)
+        for n, m in enumerate(multiplied, start=1):
+            paid[id(m)] += split.get(n, 0)
+        result.benefit_points = split.get(len(multiplied) + 1, 0)
+
+    # Each multiplier is what it added to the awards, never more than its cap let it add.
+    for m in multiplied:
+        added = min(paid[id(m)], m.bound)
+        if m.reserved and added < m.bound:
+            _release_budget(m.reserved, m.bound - added)
+        if added == 0 and m.bound > 0:
+            m.result.reason = Reason.NOTHING_TO_MULTIPLY
+        elif added < m.bound:
+            m.result.reason = Reason.CAPPED
+        m.result.points = added
     return results
 
 

@@ -1,5 +1,6 @@
 """Writes to the points ledger. Every function takes `now`, holds the member's account lock
-(points.locks) and writes entries, lots and balances together or not at all."""
+(points.locks) and posts entries, lot movements and balances together or not at all
+(points.ledger.post)."""
 
 from __future__ import annotations
 
@@ -11,19 +12,18 @@ from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
 from django.db.models import F, Sum
 
-from core.actor import actor_columns, actor_store_id
 from core.clock import resolve_now
 from members.errors import MemberError, MemberErrorCode
 from members.models import Member, MemberNote, Order, OrderLine
 
 from .errors import PointsError, PointsErrorCode
 from .expiry import lot_expires_at
+from .ledger import LotPart, post, spending_parts, taken
 from .locks import lock_accounts
 from .models import (
     AdjustReason,
     EntryKind,
     EntryLine,
-    PointsAccount,
     PointsEntry,
     PointsLot,
     PointsSettings,
@@ -73,47 +73,6 @@ def _expiry(settings: PointsSettings, earned_at: datetime) -> datetime | None:
     return lot_expires_at(settings, earned_at)
 
 
-def _write(account: PointsAccount, entry: PointsEntry, now: datetime) -> PointsEntry:
-    """Apply an entry's deltas to the locked account and store both."""
-    entry.member_id = account.member_id
-    entry.created_at = now
-    for column, value in actor_columns().items():
-        setattr(entry, column, value)
-    entry.store_id = actor_store_id(entry.store_id)
-    entry.save(force_insert=True)
-    account.available += entry.available_delta
-    account.pending += entry.pending_delta
-    account.held += entry.held_delta
-    account.debt += entry.debt_delta
-    account.updated_at = now
-    account.save(update_fields=["available", "pending", "held", "debt", "updated_at"])
-    return entry
-
-
-def _take_from_lot(lot: PointsLot, points: int) -> int:
-    part = min(lot.remaining, points)
-    if part:
-        lot.remaining -= part
-        lot.save(update_fields=["remaining"])
-    return part
-
-
-def _take_from_lots(member_id: int, points: int, *, skip_lot_id: int | None = None) -> int:
-    """Consume up to `points` from a member's available lots in spending order: the
-    soonest-expiring first, lots that never expire last, older before newer. Returns what
-    was taken."""
-    lots = (PointsLot.objects.filter(member_id=member_id, state=PointsLot.State.AVAILABLE,
-                                     remaining__gt=0)
-            .exclude(pk=skip_lot_id)
-            .order_by(F("expires_at").asc(nulls_last=True), "id"))
-    taken = 0
-    for lot in lots.iterator(chunk_size=100):
-        if taken >= points:
-            break
-        taken += _take_from_lot(lot, points - taken)
-    return taken
-
-
 def points_earn(*, member_id: int, points: int, now: datetime | None = None,
                 order_id: int | None = None, source_key: str | None = None,
                 reason: str = "", pending_days: int | None = None) -> Movement | None:
@@ -143,22 +102,22 @@ def points_earn(*, member_id: int, points: int, now: datetime | None = None,
         lot = None
         if credited:
             pending = days > 0
-            lot = PointsLot.objects.create(
-                member_id=member_id, original=credited, remaining=credited, order_id=order_id,
+            lot = PointsLot(
+                original=credited, order_id=order_id,
                 state=PointsLot.State.PENDING if pending else PointsLot.State.AVAILABLE,
                 unlocks_at=now + relativedelta(days=days) if pending else None,
-                expires_at=_expiry(settings, now), created_at=now,
+                expires_at=_expiry(settings, now),
             )
         pending_credit = credited if lot is not None and lot.state == PointsLot.State.PENDING else 0
         entry = PointsEntry(
             kind=EntryKind.EARN, available_delta=credited - pending_credit,
-            pending_delta=pending_credit, debt_delta=-collected, order_id=order_id, lot=lot,
+            pending_delta=pending_credit, debt_delta=-collected, order_id=order_id,
             source_key=source_key, reason=reason[:200],
             # the store where the points were earned: the sale's
             store_id=Order.objects.filter(pk=order_id).values_list("store_id", flat=True)
             .first() if order_id else None,
         )
-        return Movement(entry=_write(account, entry, now), created=True)
+        return Movement(entry=post(account, entry, now, new_lot=lot), created=True)
 
 
 def _reversal_target(sale: Order, earned: PointsEntry, earned_points: int) -> int:
@@ -216,19 +175,23 @@ def points_reverse_for_return(*, ret: Order, now: datetime | None = None) -> Mov
         if points <= 0:
             return None
         own = PointsLot.objects.filter(pk=earned.lot_id).first() if earned.lot_id else None
-        from_pending = from_available = 0
-        if own is not None and own.state == PointsLot.State.PENDING:
-            from_pending = _take_from_lot(own, points)
-        elif own is not None:
-            from_available = _take_from_lot(own, points)
-        from_available += _take_from_lots(ret.member_id, points - from_pending - from_available,
-                                          skip_lot_id=own.pk if own else None)
+        parts, from_pending, from_available = [], 0, 0
+        if own is not None and own.remaining:
+            part = min(own.remaining, points)
+            parts.append(LotPart(lot_id=own.pk, points=-part))
+            if own.state == PointsLot.State.PENDING:
+                from_pending = part
+            else:
+                from_available = part
+        others = spending_parts(ret.member_id, points - from_pending - from_available,
+                                skip_lot_id=own.pk if own else None)
+        from_available += taken(others)
         shortfall = points - from_pending - from_available
         entry = PointsEntry(kind=EntryKind.REVERSE, available_delta=-from_available,
                             pending_delta=-from_pending, debt_delta=shortfall, order_id=ret.pk,
                             store_id=ret.store_id, source_key=f"reverse:order:{ret.pk}",
                             reason="return")
-        return Movement(entry=_write(account, entry, now), created=True)
+        return Movement(entry=post(account, entry, now, parts=parts + others), created=True)
 
 
 def points_spend(*, member_id: int, points: int, source_key: str | None = None,
@@ -251,10 +214,10 @@ def points_spend(*, member_id: int, points: int, source_key: str | None = None,
         if account.available < points:
             raise PointsError(PointsErrorCode.INSUFFICIENT_POINTS, available=account.available,
                               requested=points)
-        _take_from_lots(member_id, points)
         entry = PointsEntry(kind=EntryKind.SPEND, available_delta=-points,
                             source_key=source_key, reason=reason[:200])
-        return Movement(entry=_write(account, entry, now), created=True)
+        return Movement(entry=post(account, entry, now, parts=spending_parts(member_id, points)),
+                        created=True)
 
 
 def points_adjust(*, member_id: int, points: int, operator_id: int | None, reason: str,
@@ -285,23 +248,21 @@ def points_adjust(*, member_id: int, points: int, operator_id: int | None, reaso
         if (replay := _replay(source_key, member_id=member_id, kind=EntryKind.ADJUST,
                               available_delta=points)) is not None:
             return replay
-        lot = None
+        lot, parts = None, []
         if points > 0:
-            lot = PointsLot.objects.create(
-                member_id=member_id, original=points, remaining=points,
-                state=PointsLot.State.AVAILABLE, expires_at=_expiry(PointsSettings.load(), now),
-                created_at=now)
+            lot = PointsLot(original=points, state=PointsLot.State.AVAILABLE,
+                            expires_at=_expiry(PointsSettings.load(), now))
         else:
             if account.available < -points:
                 raise PointsError(PointsErrorCode.INSUFFICIENT_POINTS,
                                   available=account.available, requested=-points)
-            _take_from_lots(member_id, -points)
+            parts = spending_parts(member_id, -points)
         note = MemberNote.objects.create(member_id=member_id, text=reason[:500],
                                          created_by_id=operator_id, created_at=now)
-        entry = PointsEntry(kind=EntryKind.ADJUST, available_delta=points, lot=lot,
+        entry = PointsEntry(kind=EntryKind.ADJUST, available_delta=points,
                             operator_id=operator_id, reason=reason_code, note=note,
                             source_key=source_key)
-        return Movement(entry=_write(account, entry, now), created=True)
+        return Movement(entry=post(account, entry, now, parts=parts, new_lot=lot), created=True)
 
 
 # --- batch jobs: set-based SQL over chunks of members ------------------------------------------
@@ -323,7 +284,10 @@ WITH due AS (
     SELECT due.member_id, 'expire', -due.remaining, 0, 0, 0, due.id,
            'expire:lot:' || due.id, 'expiry', %(now)s
     FROM due
-    RETURNING member_id, available_delta
+    RETURNING id, member_id, lot_id, available_delta
+), movements AS (
+    INSERT INTO points_pointslotmovement (entry_id, lot_id, member_id, points, held, created_at)
+    SELECT id, lot_id, member_id, available_delta, 0, %(now)s FROM entries
 )
 UPDATE points_pointsaccount a
 SET available = a.available + s.delta, updated_at = %(now)s

@@ -227,15 +227,15 @@ def benefit_record_multiplier_bonus(*, earned: EarnOutcome, member_id: int,
                                     applied: AppliedBenefit,
                                     now: datetime | None = None) -> MultiplierBonus | None:
     """Record the extra points a multiplier benefit added to a member's earning, for the
-    cost per tier. Earning applies the multiplier to every point of the award, so of 300
-    points at 1.5× the benefit gave 100: points × (m − 1) / m, rounded half up."""
+    cost per tier. The benefit applies last, to every point of the award: of 300 points at
+    1.5× it gave 100. The rule engine splits each award into its parts and answers the
+    benefit's (`EarnOutcome.benefit_points_for`), so a capped award counts only what the
+    benefit really added."""
     now = resolve_now(now)
     movement = earned.movements.get(member_id)
     if applied.value <= ONE or movement is None or not movement.created:
         return None
-    total = earned.points_for(member_id)
-    extra = int((Decimal(total) * (applied.value - ONE) / applied.value)
-                .to_integral_value(rounding=ROUND_HALF_UP))
+    extra = earned.benefit_points_for(member_id)
     if extra <= 0:
         return None
     return MultiplierBonus.objects.create(

@@ -12,13 +12,16 @@ from members.errors import MemberErrorCode, OrderErrorCode
 from members.models import Order, OrderLine
 from members.services import LineInput, ReturnInput, ReturnLineInput, SaleInput
 from members.services.orders import MAX_LINES
-from points.errors import PointsErrorCode
+from points.errors import PaymentErrorCode, PointsErrorCode
+from points.payments import PaymentRef
 
-from ..intake import record_return, record_sale
+from ..errors import ApiError, ApiErrorCode
+from ..intake import Notice, record_return, record_sale
 from .base import MAX_ID, ApiView
 from .events import RuleResultSerializer, rule_results
 from .fields import DateTime, Input, Integer, Money, Text
 from .idempotency import run_idempotent
+from .points import spend_reference
 
 ZERO = Decimal("0")
 
@@ -39,6 +42,21 @@ class LineSerializer(Input):
                                  "exceed gross.")
 
 
+class PointsPaymentSerializer(Input):
+    """The payment that took the points used as cash: a captured hold or a spend, one of
+    the two (`points_payment_one_of`)."""
+
+    hold = Integer(min_value=1, max_value=MAX_ID, required=False,
+                   help_text="A checkout hold this integrator captured.")
+    spend = Text(max_length=255, required=False,
+                 help_text="The Idempotency-Key of a spend sent with this API key.")
+
+    def validate(self, attrs):
+        if len(attrs) != 1:
+            raise ApiError(ApiErrorCode.POINTS_PAYMENT_ONE_OF)
+        return attrs
+
+
 class SaleInputSerializer(Input):
     store = Text(max_length=32, help_text="Store code.")
     order_no = Text(max_length=64, help_text="Unique per store.")
@@ -47,6 +65,11 @@ class SaleInputSerializer(Input):
     lines = LineSerializer(many=True, allow_empty=False, max_length=MAX_LINES,
                            help_text="Each line number once; the order's gross total at most "
                                      "9999999999.99.")
+    points_payment = PointsPaymentSerializer(
+        required=False, help_text="When the sale used points as cash: the payment that took "
+                                  "them. Its points at their point value must equal the "
+                                  "sale's points_cash (`points_payment_mismatch`). Without "
+                                  "one, a return gives no points back.")
 
 
 class ReturnLineSerializer(Input):
@@ -87,6 +110,25 @@ class OrderOutputSerializer(serializers.ModelSerializer):
                   "points_cash", "net_amount", "lines")
 
 
+class PointsPaymentOutputSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text='"spend" or "hold".')
+    hold = serializers.IntegerField(source="hold_id", allow_null=True,
+                                    help_text="The captured hold; null for a spend.")
+    points = serializers.IntegerField()
+    points_per_yuan = serializers.IntegerField(help_text="The point value when they were taken.")
+    cash_value = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class WarningSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class CouponNotRestoredSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    reason = serializers.CharField(help_text='"expired": its validity has ended.')
+
+
 class OrderOutcomeSerializer(serializers.Serializer):
     order = OrderOutputSerializer()
     created = serializers.BooleanField(help_text="False when this order was already recorded.")
@@ -95,18 +137,48 @@ class OrderOutcomeSerializer(serializers.Serializer):
     debt = serializers.IntegerField(help_text="Points reversed beyond the balance, owed.")
     rules = RuleResultSerializer(many=True, help_text="For a new sale: what each earning rule "
                                                       "gave and why; empty otherwise.")
+    points_payment = PointsPaymentOutputSerializer(
+        allow_null=True, required=False,
+        help_text="A sale: the points payment linked to it (null when none); absent for a "
+                  "return.")
+    points_cash_returned = serializers.IntegerField(
+        required=False, help_text="A return: points used as cash given back to their lots.")
+    coupons_restored = serializers.ListField(
+        child=serializers.CharField(), required=False,
+        help_text="A return completing the sale: its coupons, issued again.")
+    coupons_not_restored = CouponNotRestoredSerializer(
+        many=True, required=False, help_text="A return completing the sale: coupons that "
+                                             "stay redeemed, and why.")
+    warnings = WarningSerializer(many=True, help_text='e.g. "points_cash_not_linked": the '
+                                                      "sale used points as cash without "
+                                                      "naming a payment.")
+
+
+def warnings_body(notices) -> list[dict]:
+    return [{"code": code, "message": str(Notice.TEXT[code])} for code in notices]
 
 
 def outcome_body(outcome) -> dict:
     entry = outcome.points.entry if outcome.points else None
-    return {
+    body = {
         "order": OrderOutputSerializer(outcome.order).data,
         "created": outcome.created,
         "points": (entry.available_delta + entry.pending_delta) if entry else 0,
         "points_pending": entry.pending_delta if entry else 0,
         "debt": entry.debt_delta if entry else 0,
         "rules": rule_results(getattr(outcome, "rules", [])),
+        "warnings": warnings_body(outcome.notices),
     }
+    if outcome.order.kind == Order.Kind.SALE:
+        payment = outcome.payment
+        body["points_payment"] = PointsPaymentOutputSerializer(payment).data if payment else None
+    else:
+        refund = outcome.points_cash.entry if outcome.points_cash else None
+        body["points_cash_returned"] = refund.available_delta if refund else 0
+        body["coupons_restored"] = [coupon.code for coupon in outcome.coupons_restored]
+        body["coupons_not_restored"] = [{"code": coupon.code, "reason": reason}
+                                        for coupon, reason in outcome.coupons_not_restored]
+    return body
 
 
 class SaleView(ApiView):
@@ -116,14 +188,19 @@ class SaleView(ApiView):
     same sale again answers it (200, `created: false`) and does nothing more; another sale
     under a used number is refused. A frozen member's sale is recorded but earns nothing.
     A sale that would earn more than 100,000,000 points at once is refused
-    (`amount_too_large`)."""
+    (`amount_too_large`). A sale that used points as cash names the payment that took them
+    (`points_payment`); it is linked to the sale once, so the sale's return gives the points
+    back. Without one the sale is recorded with the warning `points_cash_not_linked`, and its
+    return gives no points back."""
 
     required_scopes = ("orders:write",)
     idempotency = "optional"
     errors = (MemberErrorCode.MEMBER_NOT_FOUND, MemberErrorCode.MEMBER_CLOSED,
               MemberErrorCode.STORE_NOT_FOUND, OrderErrorCode.INVALID_ORDER,
               OrderErrorCode.AMOUNTS_DO_NOT_ADD_UP, OrderErrorCode.ORDER_NUMBER_CONFLICT,
-              PointsErrorCode.AMOUNT_TOO_LARGE)
+              PointsErrorCode.AMOUNT_TOO_LARGE, ApiErrorCode.POINTS_PAYMENT_ONE_OF,
+              PaymentErrorCode.POINTS_PAYMENT_NOT_FOUND,
+              PaymentErrorCode.POINTS_PAYMENT_MISMATCH, PaymentErrorCode.POINTS_PAYMENT_TAKEN)
 
     @extend_schema(operation_id="saleRecord", request=SaleInputSerializer,
                    responses={201: OrderOutcomeSerializer, 200: OrderOutcomeSerializer},
@@ -135,9 +212,15 @@ class SaleView(ApiView):
         sale = SaleInput(store_code=data["store"], order_no=data["order_no"],
                          member_id=data["member"], ordered_at=data["ordered_at"],
                          lines=tuple(LineInput(**line) for line in data["lines"]))
+        named = data.get("points_payment")
+        payment = None
+        if named:
+            spend = named.get("spend")
+            payment = PaymentRef(hold_id=named.get("hold"), spend_key=spend_reference(
+                request.auth.pk, spend) if spend is not None else None)
 
         def work():
-            outcome = record_sale(sale=sale)
+            outcome = record_sale(sale=sale, payment=payment, owner_id=request.auth.owner_id)
             return Response(outcome_body(outcome),
                             status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
@@ -146,9 +229,12 @@ class SaleView(ApiView):
 
 class ReturnView(ApiView):
     """Record a return against its sale, line by line (part of a line's quantity may come
-    back). The points the returned lines earned are reversed in proportion — from pending
-    first, then available, and any shortfall becomes debt — and growth and statistics
-    follow. Idempotent by store + the return's own number, like a sale."""
+    back). The points the sale paid as cash (through a linked payment) come back first, in
+    proportion to the points cash returned, into the lots they came from. Then the points
+    the returned lines earned are reversed in proportion — from pending first, then
+    available, and any shortfall becomes debt — and growth and statistics follow. When the
+    return completes the sale, the coupons redeemed on it are restored while still valid.
+    Idempotent by store + the return's own number, like a sale."""
 
     required_scopes = ("orders:write",)
     idempotency = "optional"

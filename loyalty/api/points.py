@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
@@ -9,11 +11,12 @@ from rest_framework.response import Response
 from points import selectors
 from points.errors import PointsErrorCode
 from points.models import AdjustReason, EntryKind, PointsEntry
-from points.services import MAX_POINTS, points_adjust, points_spend
+from points.payments import points_pay
+from points.services import MAX_POINTS, points_adjust
 
 from .base import ApiView, member_or_404
 from .fields import DateTime, Input, Integer, Text
-from .idempotency import run_idempotent
+from .idempotency import idempotency_key, run_idempotent
 from .pagination import Page
 
 
@@ -130,6 +133,14 @@ class MovementSerializer(serializers.Serializer):
     balance = BalanceSerializer()
 
 
+def spend_reference(api_key_id: int, key: str) -> str:
+    """A spend's payment reference: its Idempotency-Key, scoped (like every key) to the API
+    key that sent it, so a sale sent with the same API key names it by that key alone."""
+    if len(key) > 200:
+        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return f"api-key:{api_key_id}:{key}"
+
+
 def movement_body(movement) -> dict:
     return {"entry": EntrySerializer(movement.entry).data,
             "balance": BalanceSerializer(selectors.account_for(movement.entry.member_id)).data}
@@ -138,7 +149,9 @@ def movement_body(movement) -> dict:
 class SpendView(ApiView):
     """Spend a member's available points, soonest-expiring first (points on hold at checkout
     are not touched). A frozen member cannot spend. The answer is the ledger entry and the
-    balances after it."""
+    balances after it. The spend is a points payment: a sale that used these points as cash
+    names it with `points_payment: {"spend": "<this Idempotency-Key>"}` (sent with the same
+    API key), so that its return gives them back."""
 
     required_scopes = ("points:write",)
     idempotency = "required"
@@ -154,9 +167,12 @@ class SpendView(ApiView):
         data = serializer.validated_data
 
         def work():
-            movement = points_spend(member_id=member.pk, points=data["points"],
-                                    reason=data["reason"])
-            return Response(movement_body(movement), status=status.HTTP_201_CREATED)
+            # a points payment under the request's key: a sale names it {"spend": key}
+            key = idempotency_key(request, required=True)
+            paid = points_pay(member_id=member.pk, points=data["points"], reason=data["reason"],
+                              reference=spend_reference(request.auth.pk, key),
+                              owner_id=request.auth.owner_id)
+            return Response(movement_body(paid.movement), status=status.HTTP_201_CREATED)
 
         return run_idempotent(request, work, required=True)
 

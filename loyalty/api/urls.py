@@ -3,6 +3,7 @@ from django.urls import path, re_path
 from . import (
                benefits,
                checkout,
+               checkout_commit,
                converters,  # noqa: F401  (registers <code:…> for tag and segment codes)
                coupons,
                errors,
@@ -53,6 +54,7 @@ urlpatterns = [
     path("coupons/redeem", coupons.RedeemView.as_view(), name="coupon-redeem"),
     path("coupons/void", coupons.VoidView.as_view(), name="coupon-void"),
     path("checkout/preview", checkout.PreviewView.as_view(), name="checkout-preview"),
+    path("checkout/commit", checkout_commit.CommitView.as_view(), name="checkout-commit"),
     # benefits and paid membership
     path("members/<int:member_id>/benefits", benefits.MemberBenefitsView.as_view(),
          name="member-benefits"),

@@ -50,6 +50,7 @@ from points.coupons import Basket, BasketLine, coupon_redeem, coupons_expire_due
 from points.holds import points_hold, points_hold_capture, points_holds_expire_due
 from points.liability import points_liability_rollup
 from points.models import Coupon, PointsAccount, PointsSettings, Reward
+from points.payments import PaymentRef
 from points.rewards import redemption_advance, redemption_cancel, reward_redeem
 from points.services import points_expire_due, points_unlock_due
 from tiers.benefit_models import BenefitGrant, GrantCoupon
@@ -324,11 +325,12 @@ class Year:
                           "tier_discount": (gross * (1 - rate)).quantize(CENT, ROUND_HALF_UP)})
         self.use_coupon(when, shopper, order_no, lines)
         hold = self.points_as_cash(when, shopper, order_no, lines)
+        if hold is not None:  # the payment the sale names, so a return gives the points back
+            points_hold_capture(hold_id=hold.pk, points=hold.points, now=when)
         intake.record_sale(sale=SaleInput(
             store_code=shopper.store_code, order_no=order_no, member_id=shopper.member_id,
-            ordered_at=when, lines=tuple(LineInput(**line) for line in lines)), now=when)
-        if hold is not None:
-            points_hold_capture(hold_id=hold.pk, points=hold.points, now=when)
+            ordered_at=when, lines=tuple(LineInput(**line) for line in lines)),
+            payment=PaymentRef(hold_id=hold.pk) if hold is not None else None, now=when)
         self.month["sales"] += 1
         if rng.random() < RETURN_RATE:
             self.at(when + rng.randint(1, 5) * DAY + timedelta(minutes=rng.randint(0, 120)),
@@ -373,7 +375,7 @@ class Year:
     def points_as_cash(self, when: datetime, shopper: Shopper, order_no: str,
                        lines: list[dict]):
         """Now and then a big spender pays part of the largest line with points: held at
-        checkout, captured once the sale is recorded."""
+        checkout, captured when the sale is paid; the sale names the captured hold."""
         if shopper.profile.basket[0] < 1000 or self.rng.random() >= POINTS_AS_CASH:
             return None
         available = (PointsAccount.objects.filter(member_id=shopper.member_id)

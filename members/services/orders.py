@@ -49,6 +49,9 @@ class SaleInput:
     member_id: int
     ordered_at: datetime
     lines: tuple[LineInput, ...] = field(default_factory=tuple)
+    # the payment that took the points used as cash, as the caller named it: part of the
+    # order's identity, so a replay must name the same one
+    payment_ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -189,10 +192,11 @@ def order_record_sale(*, sale: SaleInput, now: datetime | None = None) -> OrderO
     now = resolve_now(now)
     order_no = _order_no(sale.order_no)
     rows = _sale_lines(tuple(sale.lines))
-    fingerprint = _fingerprint({
-        "kind": "sale", "store": sale.store_code, "order_no": order_no,
-        "member": sale.member_id, "at": _utc(sale.ordered_at), "lines": rows,
-    })
+    identity = {"kind": "sale", "store": sale.store_code, "order_no": order_no,
+                "member": sale.member_id, "at": _utc(sale.ordered_at), "lines": rows}
+    if sale.payment_ref:
+        identity["payment"] = sale.payment_ref
+    fingerprint = _fingerprint(identity)
     with transaction.atomic():
         store = _store(sale.store_code)
         if (existing := _existing(store, order_no, fingerprint)) is not None:

@@ -94,7 +94,8 @@ def _basket(lines: list) -> list:
 # The client's own unique keys: a generated "0" reused with other contents is a conflict.
 UNIQUE_KEYS = {"eventRecord": "event_id", "saleRecord": "order_no", "returnRecord": "order_no",
                "paidMembershipPurchase": "purchase_id", "partnerExchangeIn": "external_id",
-               "partnerExchangeOut": "external_id", "couponRedeem": "order_no"}
+               "partnerExchangeOut": "external_id", "couponRedeem": "order_no",
+               "checkoutCommit": "order_no"}
 
 
 def _map_body(operation: str, body: dict, w: World) -> None:
@@ -143,6 +144,14 @@ def _map_body(operation: str, body: dict, w: World) -> None:
         body["lines"] = _basket(body.get("lines") or [])
         if body.get("coupon"):
             body["coupon"] = w.pick(w.mine["coupons"])
+    elif operation == "checkoutCommit":
+        body["lines"] = _basket(body.get("lines") or [])
+        if body.get("coupon"):
+            body["coupon"] = w.pick(w.mine["coupons"])
+        if body.get("points"):
+            body["points"] = w.small(body["points"], 50)
+        if body.get("gifts"):
+            body["gifts"] = [{"reward": w.pick(SEED["rewards"]), "quantity": 1}]
     elif operation == "benefitGrantUse":
         body["units"] = 1
     elif operation == "paidMembershipPurchase":

@@ -86,6 +86,11 @@ def test_entries_are_read_only(admin_client, admin_user, member):
                                  {"post": "yes"})
     assert response.status_code == 403
     assert PointsEntry.objects.count() == 1
+    # the entry's page shows the lot it put its points into
+    page = admin_client.get(reverse("admin:points_pointsentry_change", args=[entry.pk]))
+    assert page.status_code == 200
+    movements = page.context["inline_admin_formsets"][-1].formset.queryset
+    assert list(movements.values_list("lot_id", "points")) == [(entry.lot_id, 10)]
 
 
 def test_api_key_is_shown_once_and_stored_hashed(admin_client, admin_user):

@@ -9,7 +9,13 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from members.services import LineInput, ReturnInput, ReturnLineInput, SaleInput
-from points.models import PointsAccount, PointsEntry, PointsLot, PointsSettings
+from points.models import (
+    PointsAccount,
+    PointsEntry,
+    PointsLot,
+    PointsLotMovement,
+    PointsSettings,
+)
 
 D = Decimal
 
@@ -68,9 +74,16 @@ def lot_sums(member_id: int) -> dict[str, int]:
     return sums
 
 
+def movement_sums(member_id: int) -> dict[int, int]:
+    """lot id → the sum of its movements' points."""
+    return dict(PointsLotMovement.objects.filter(lot__member_id=member_id).values("lot_id")
+                .annotate(s=Sum("points")).values_list("lot_id", "s"))
+
+
 def assert_ledger_consistent(member_id: int) -> dict[str, int]:
     """Every balance equals the sum of its entries, the lots back the balances exactly,
-    nothing is negative and no lot holds more than it was given. Returns the balances."""
+    each lot equals the sum of its movements and held points the sum of theirs, nothing is
+    negative and no lot holds more than it was given. Returns the balances."""
     held = balances(member_id)
     assert entry_sums(member_id) == held, f"member {member_id}: entries ≠ balances"
     lots = lot_sums(member_id)
@@ -78,8 +91,14 @@ def assert_ledger_consistent(member_id: int) -> dict[str, int]:
         f"member {member_id}: lots {lots} ≠ balances {held}")
     assert all(value >= 0 for value in held.values()), held
     assert not PointsLot.objects.filter(member_id=member_id, remaining__lt=0).exists()
+    moved = movement_sums(member_id)
     for lot in PointsLot.objects.filter(member_id=member_id):
         assert 0 <= lot.remaining <= lot.original, lot
+        assert lot.remaining == moved.get(lot.pk, 0), (
+            f"lot {lot.pk}: remaining {lot.remaining} ≠ movements {moved.get(lot.pk, 0)}")
+    in_holds = (PointsLotMovement.objects.filter(member_id=member_id)
+                .aggregate(s=Sum("held"))["s"] or 0)
+    assert in_holds == held["held"], f"member {member_id}: held movements {in_holds} ≠ held"
     return held
 
 
@@ -95,7 +114,14 @@ SELECT m.id,
        (SELECT COALESCE(SUM(l.remaining) FILTER (WHERE l.state = 'pending'), 0)
         FROM points_pointslot l WHERE l.member_id = m.id),
        (SELECT COUNT(*) FROM points_pointslot l
-        WHERE l.member_id = m.id AND (l.remaining < 0 OR l.remaining > l.original))
+        WHERE l.member_id = m.id AND (l.remaining < 0 OR l.remaining > l.original)),
+       -- lots whose remaining is not the sum of their movements
+       (SELECT COUNT(*) FROM points_pointslot l
+        WHERE l.member_id = m.id
+          AND l.remaining <> (SELECT COALESCE(SUM(mv.points), 0)
+                              FROM points_pointslotmovement mv WHERE mv.lot_id = l.id)),
+       (SELECT COALESCE(SUM(mv.held), 0) FROM points_pointslotmovement mv
+        WHERE mv.member_id = m.id)
 FROM members_member m LEFT JOIN points_pointsaccount a ON a.member_id = m.id
 WHERE m.id = ANY(%s)
 """
@@ -110,7 +136,8 @@ def assert_ledgers_consistent(member_ids: list[int]) -> dict[int, dict[str, int]
         rows = cursor.fetchall()
     assert len(rows) == len(set(member_ids))
     result = {}
-    for pk, available, pending, held, debt, sums, lots_available, lots_pending, bad in rows:
+    for (pk, available, pending, held, debt, sums, lots_available, lots_pending, bad,
+         unmoved, in_holds) in rows:
         held_balances = {"available": available, "pending": pending, "held": held, "debt": debt}
         entry_totals = [int(x) for x in sums.strip("()").split(",")]
         assert entry_totals == [available, pending, held, debt], (
@@ -119,5 +146,7 @@ def assert_ledgers_consistent(member_ids: list[int]) -> dict[int, dict[str, int]
             f"member {pk}: lots ({lots_available}, {lots_pending}) ≠ balances {held_balances}")
         assert all(v >= 0 for v in held_balances.values()), held_balances
         assert bad == 0, f"member {pk}: a lot's remaining is outside 0..original"
+        assert unmoved == 0, f"member {pk}: {unmoved} lots ≠ the sum of their movements"
+        assert in_holds == held, f"member {pk}: held movements {in_holds} ≠ held {held}"
         result[pk] = held_balances
     return result

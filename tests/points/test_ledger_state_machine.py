@@ -1,22 +1,26 @@
 """A Hypothesis state machine drives the points services with a controlled clock over 2–3
-members — sales and returns through the intake, spends, adjustments, checkout holds with
-their capture, release and expiry, the expiry and unlock jobs, freezing — and keeps its
-own model of every member's lots, pending points, holds and debt, computed from what each
-operation should do (never by reading the ledger back).
+members — sales and returns through the intake, sales paid partly with points (a spend or
+a captured hold linked to the sale, or points as cash reported without one), spends,
+adjustments, checkout holds with their capture, release and expiry, the expiry and unlock
+jobs, freezing — and keeps its own model of every member's lots, pending points, holds,
+debt and what each payment took from which lot, computed from what each operation should
+do (never by reading the ledger back).
 
 After every step the database must match the model lot by lot, and the ledger's own
 invariants must hold: each balance equals the sum of its entries, the lots back the
-balances exactly, nothing is negative.
+balances exactly, each lot equals the sum of its per-lot movements and held points the
+sum of theirs, nothing is negative.
 
 Each example runs inside one transaction that is rolled back at its end, so examples are
 independent and fast."""
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from math import floor
 
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth.models import User
@@ -51,6 +55,7 @@ from points.holds import (
     points_holds_expire_due,
 )
 from points.models import EntryKind, PointsEntry, PointsHold, PointsLot
+from points.payments import PaymentRef, points_pay
 from points.services import (
     points_adjust,
     points_expire_due,
@@ -169,6 +174,17 @@ class HoldModel:
 
 
 @dataclass
+class PaymentModel:
+    """Points a sale paid as cash: what the payment took from each lot, and what the sale's
+    returns gave back so far."""
+
+    points: int
+    taken: dict[int, int]                 # lot seq → points taken
+    given: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    refunded: int = 0
+
+
+@dataclass
 class SaleModel:
     order_no: str
     member: MemberModel
@@ -181,6 +197,9 @@ class SaleModel:
     line_net: dict[int, Decimal] = field(default_factory=dict)
     line_points: dict[int, int] = field(default_factory=dict)  # what each line earned
     line_returned: dict[int, Decimal] = field(default_factory=dict)
+    points_cash: Decimal = Decimal(0)
+    returned_cash: Decimal = Decimal(0)
+    payment: PaymentModel | None = None
 
 
 def split_by_largest_remainder(total: int, weights: dict[int, Decimal]) -> dict[int, int]:
@@ -201,6 +220,16 @@ def split_by_largest_remainder(total: int, weights: dict[int, Decimal]) -> dict[
 
 def amount(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def with_points_cash(lines: tuple[LineInput, ...], cents: int) -> tuple[LineInput, ...]:
+    """Spread `cents` of points as cash over the lines in proportion to what each costs
+    after its coupon (largest remainder), never more than a line costs."""
+    rooms = {line.line_no: int((line.gross_amount - line.coupon_discount) * 100)
+             for line in lines}
+    shares = split_by_largest_remainder(cents, {n: Decimal(r) for n, r in rooms.items()})
+    return tuple(replace(line, points_cash=amount(shares.get(line.line_no, 0)))
+                 for line in lines)
 
 
 @st.composite
@@ -233,6 +262,7 @@ def make_machine(store, operator: User, counter: dict[str, int]):
             self.expiry_months: int | None = None
             self.per_yuan = 1
             self.holds: list[HoldModel] = []
+            self.payments = 0
             counter["examples"] += 1
 
         def teardown(self):
@@ -298,25 +328,33 @@ def make_machine(store, operator: User, counter: dict[str, int]):
         @rule(who=st.integers(0, 2), lines=sale_lines(), advance=ADVANCE)
         def sale(self, who, lines, advance):
             self._step("sale", advance)
-            m = self.members[who % len(self.members)]
+            self._record_sale(self.members[who % len(self.members)], lines)
+
+        def _record_sale(self, m: MemberModel, lines: tuple[LineInput, ...],
+                         payment: PaymentModel | None = None,
+                         ref: PaymentRef | None = None) -> SaleModel:
             self.orders += 1
             order_no = f"S-{self.orders}"
-            net = sum((line.gross_amount - line.coupon_discount for line in lines), Decimal(0))
+            line_net = {line.line_no: line.gross_amount - line.coupon_discount - line.points_cash
+                        for line in lines}
+            net = sum(line_net.values(), Decimal(0))
             points = int(net * self.per_yuan)  # whole yuan, rounded down (net ≥ 0)
 
             outcome = record_sale(sale=SaleInput(store_code=store.code, order_no=order_no,
                                                  member_id=m.pk, ordered_at=self.now,
-                                                 lines=lines), now=self.now)
+                                                 lines=lines), payment=ref, now=self.now)
 
             assert outcome.created and outcome.order.net_amount == net
             sale = SaleModel(order_no=order_no, member=m, net=net, earned=0, lot=None,
                              units_left={line.line_no: line.quantity for line in lines},
-                             line_net={line.line_no: line.gross_amount - line.coupon_discount
-                                       for line in lines})
+                             line_net=line_net, points_cash=outcome.order.points_cash,
+                             payment=payment)
+            assert (outcome.payment is not None) == (payment is not None)
+            assert bool(outcome.notices) == (sale.points_cash > 0 and payment is None)
             self.sales.append(sale)
             if m.frozen or points == 0:
                 assert outcome.points is None
-                return
+                return sale
             collected = min(m.debt, points)
             credited = points - collected
             m.debt -= collected
@@ -336,6 +374,58 @@ def make_machine(store, operator: User, counter: dict[str, int]):
                 assert entry.lot_id is None
             # an earning pays the debt first: afterwards no debt, or nothing was credited
             assert balances(m.pk)["debt"] == 0 or credited == 0
+            return sale
+
+        # -- a sale paid partly with points: a spend, a captured hold, or nothing ----------------
+
+        @precondition(lambda self: self.members)
+        @rule(who=st.integers(0, 2), lines=sale_lines(), pay=st.integers(1, 100),
+              how=st.sampled_from(["spend", "spend", "hold", "hold", "forged"]),
+              share=st.integers(1, 100), advance=ADVANCE)
+        def paid_sale(self, who, lines, pay, how, share, advance):
+            """At 100 points to the yuan, `points` pay ¥points/100 of the order: `pay`% of
+            what the member has, at most what the order costs after its coupons; a hold is
+            captured for `share`% of itself."""
+            self._step("paid_sale", advance)
+            m = self.members[who % len(self.members)]
+            room = sum((int((line.gross_amount - line.coupon_discount) * 100) for line in lines))
+            points = min(-(-m.available * pay // 100), room)
+            if how == "forged":  # points as cash reported, no payment behind it
+                counter["outcomes"]["paid sale: forged"] += 1
+                self._record_sale(m, with_points_cash(lines, points))
+                return
+            if points <= 0 or m.frozen or points > m.available:
+                counter["outcomes"]["paid sale: nothing to pay with"] += 1
+                self._record_sale(m, lines)
+                return
+            self.payments += 1
+            parts = m.take(points)
+            if how == "spend":
+                key = f"pay-{self.payments}"
+                paid = points_pay(member_id=m.pk, points=points, reference=key, now=self.now)
+                assert (paid.movement.created, paid.payment.points) == (True, points)
+                taken = {lot.seq: n for lot, n in parts}
+                ref = PaymentRef(spend_key=key)
+            else:
+                hold = points_hold(member_id=m.pk, points=points, now=self.now).hold
+                captured = max(1, points * share // 100)
+                points_hold_capture(hold_id=hold.pk, points=captured, now=self.now)
+                taken, back = {}, points - captured
+                for lot, n in reversed(parts):  # the latest-expiring parts go back first
+                    given = min(n, back)
+                    back -= given
+                    if given and not (lot.expires_at is not None and lot.expires_at <= self.now):
+                        lot.remaining += given
+                    if n - given:
+                        taken[lot.seq] = n - given
+                self.holds.append(HoldModel(db_id=hold.pk, member=m, points=points,
+                                            parts=parts, expires_at=hold.expires_at,
+                                            state="captured"))
+                points = captured
+                ref = PaymentRef(hold_id=hold.pk)
+            counter["outcomes"][f"paid sale: {how}"] += 1
+            self._record_sale(m, with_points_cash(lines, points),
+                              payment=PaymentModel(points=points, taken=taken), ref=ref)
 
         # -- returns through the intake --------------------------------------------------------
 
@@ -346,7 +436,11 @@ def make_machine(store, operator: User, counter: dict[str, int]):
         @rule(data=st.data(), advance=ADVANCE)
         def give_back(self, data, advance):
             self._step("give_back", advance)
-            sale = data.draw(st.sampled_from(self._returnable()), label="sale")
+            returnable = self._returnable()
+            paid = [s for s in returnable if s.payment is not None]
+            if paid and data.draw(st.booleans(), label="a sale paid with points"):
+                returnable = paid
+            sale = data.draw(st.sampled_from(returnable), label="sale")
             wanted = {}
             for line_no, left in sorted(sale.units_left.items()):
                 if left:
@@ -372,6 +466,7 @@ def make_machine(store, operator: User, counter: dict[str, int]):
             if fully_returned:
                 assert sale.returned_net == sale.net
             m = sale.member
+            self._give_back_points_cash(sale, outcome, fully_returned)
             # each line gives back its own points in proportion to its net returned
             target = 0
             for line_no, earned in sale.line_points.items():
@@ -400,6 +495,46 @@ def make_machine(store, operator: User, counter: dict[str, int]):
                 -from_available, -from_pending, shortfall)
             if fully_returned:  # partial returns add up exactly to the earning
                 assert sale.reversed == sale.earned
+
+        def _give_back_points_cash(self, sale: SaleModel, outcome, fully_returned: bool):
+            """The payment's points come back before the earning is reversed: its share of
+            the points cash returned so far (rounded down, all of it on a full return), into
+            the lots it took them from, the latest-expiring first; a lot past its date takes
+            them and expires them at once."""
+            sale.returned_cash += outcome.order.points_cash
+            paid = sale.payment
+            if paid is None or sale.points_cash <= 0:
+                assert outcome.points_cash is None
+                return
+            target = min(floor(Decimal(paid.points) * sale.returned_cash / sale.points_cash),
+                         paid.points)
+            points = target - paid.refunded
+            if fully_returned:
+                assert target == paid.points
+            if points <= 0:
+                assert outcome.points_cash is None
+                return
+            lots = {lot.seq: lot for lot in sale.member.lots}
+            left, lapsed = points, 0
+            for seq in sorted(paid.taken, key=lambda q: lots[q].spend_key(), reverse=True):
+                n = min(paid.taken[seq] - paid.given[seq], left)
+                if n <= 0:
+                    continue
+                left -= n
+                paid.given[seq] += n
+                lot = lots[seq]
+                if lot.expires_at is not None and lot.expires_at <= self.now:
+                    lapsed += n
+                else:
+                    lot.remaining += n
+            assert left == 0
+            paid.refunded += points
+            entry = outcome.points_cash.entry
+            assert (entry.kind, entry.available_delta) == (EntryKind.REFUND, points)
+            expired = PointsEntry.objects.filter(
+                source_key__startswith=f"expire:return:{outcome.order.pk}:lot:")
+            assert -sum(e.available_delta for e in expired) == lapsed
+            counter["outcomes"]["return: points cash given back"] += 1
 
         # -- spending --------------------------------------------------------------------------
 
@@ -651,3 +786,6 @@ def test_the_ledger_matches_its_model_through_random_operations(store):
     outcomes = counter["outcomes"]
     assert outcomes["hold: ok"] >= 3, outcomes
     assert outcomes["capture: ok"] + outcomes["release: ok"] >= 3, outcomes
+    # sales were paid with points both ways, and returns gave points back
+    assert outcomes["paid sale: spend"] >= 3 and outcomes["paid sale: hold"] >= 3, outcomes
+    assert outcomes["return: points cash given back"] >= 3, outcomes

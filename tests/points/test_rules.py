@@ -482,8 +482,11 @@ def test_the_tier_multiplier_applies_last_and_caps_count_it(member, now):
                                    occurred_at=now, tier_multiplier=D("1.5")),
                        source_key="tier-event", now=now, pending_days=0)
 
-    # 100 × 2 × 1.5 = 300, trimmed by the 250 cap; the fixed 30 becomes 45
-    assert outcome(sale.results) == {"base": (250, Reason.CAPPED), "double": (150, Reason.AWARDED)}
+    # 100 × 2 × 1.5 = 300 — 100 of the base, 100 the double adds, 100 the tier adds to
+    # both — trimmed by the 250 cap, each part keeping 250/300 of itself (the one point
+    # left over by rounding goes to the first part); the fixed 30 becomes 45, 15 by the tier
+    assert outcome(sale.results) == {"base": (250, Reason.CAPPED), "double": (83, Reason.CAPPED)}
+    assert (sale.benefit_points_for(member.pk), event.benefit_points_for(member.pk)) == (83, 15)
     assert outcome(event.results) == {"poster": (45, Reason.AWARDED)}
     assert total(member) == 295
 
@@ -498,6 +501,45 @@ def test_caps_count_points_after_multipliers(store, member, now):
     assert outcome(first.rules)["base"] == (150, Reason.CAPPED)   # 200 before the cap
     assert outcome(second.rules)["base"] == (0, Reason.CAP_REACHED)
     assert total(member) == 150
+
+
+def test_a_multiplier_points_cap_trims_its_extra(store, member, now):
+    """A points cap trims the award (README, "How rules combine"), a multiplier's too."""
+    per_yuan(now, "base")
+    multiplier(now, "double", "2", cap_period="day", cap_points=30)
+
+    first = buy(store, member, ("TEA-01", "tea", "100.00"), when=now)
+    second = buy(store, member, ("TEA-01", "tea", "10.00"), when=now + timedelta(hours=1))
+
+    # the double would add 100; 30 of its cap are left, so it adds 30
+    assert outcome(first.rules) == {"base": (130, Reason.AWARDED),
+                                    "double": (30, Reason.CAPPED)}
+    assert sale_points(first) == 130
+    assert outcome(second.rules) == {"base": (10, Reason.AWARDED),
+                                     "double": (0, Reason.CAP_REACHED)}
+    assert total(member) == 140
+    assert dict(RuleAward.objects.filter(rule_key="double").values_list("rule_key", "points")) \
+        == {"double": 30}
+
+
+def test_a_multiplier_counts_only_what_the_base_cap_leaves_it(store, member, now):
+    """A budget counts the points actually awarded by its rule: when the base rule's cap
+    trims the multiplied award, the multiplier's explanation and budget shrink with it."""
+    per_yuan(now, "base", cap_period="day", cap_points=150)
+    multiplier(now, "double", "2", budget_points=1000)
+
+    first = buy(store, member, ("TEA-01", "tea", "100.00"), when=now)
+    second = buy(store, member, ("TEA-01", "tea", "10.00"), when=now + timedelta(hours=1))
+
+    # 100 base + 100 extra = 200, trimmed to 150: each part keeps three quarters
+    assert outcome(first.rules) == {"base": (150, Reason.CAPPED),
+                                    "double": (75, Reason.CAPPED)}
+    assert outcome(second.rules)["base"] == (0, Reason.CAP_REACHED)
+    assert outcome(second.rules)["double"][0] == 0
+    assert total(member) == 150
+    awarded = RuleAward.objects.filter(rule_key="double").aggregate(s=Sum("points"))["s"]
+    spent = RuleBudget.objects.filter(rule_key="double").aggregate(s=Sum("spent"))["s"]
+    assert awarded == spent == 75
 
 
 # --- points per order line ------------------------------------------------------------------------

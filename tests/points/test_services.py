@@ -12,14 +12,13 @@ from decimal import Decimal
 import pytest
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth.models import User
-from django.db import transaction
 
 from loyalty.intake import record_return, record_sale
 from members.errors import MemberError
 from members.models import Member, Order
 from members.services import member_set_status
 from points.errors import PointsError
-from points.locks import lock_accounts
+from points.holds import points_hold
 from points.models import EntryKind, PointsEntry, PointsLot, PointsSettings
 from points.rules import BasketLine, EarnRequest, rules_earn, rules_try
 from points.services import (
@@ -254,20 +253,9 @@ def test_pending_points_cannot_be_spent(store, member, now, settings_7d, operato
     assert balances(member.pk) == {"available": 0, "pending": 100, "held": 0, "debt": 0}
 
 
-def _hold(member, points: int, now: datetime) -> None:
-    """Put points on hold the way a hold writes: an entry and its balance, under the lock.
-    (Holds have no service of their own yet; this only needs `held` to be non-zero.)"""
-    with transaction.atomic():
-        account = lock_accounts([member.pk], now=now)[member.pk]
-        PointsEntry.objects.create(member_id=member.pk, kind=EntryKind.HOLD, held_delta=points,
-                                   reason="hold", created_at=now)
-        account.held += points
-        account.save(update_fields=["held"])
-
-
 def test_held_points_cannot_be_spent(member, now, operator):
-    give(member, 30, now, operator)
-    _hold(member, 50, now)
+    give(member, 80, now, operator)
+    points_hold(member_id=member.pk, points=50, now=now)
     assert balances(member.pk) == {"available": 30, "pending": 0, "held": 50, "debt": 0}
 
     error = refused("insufficient_points",

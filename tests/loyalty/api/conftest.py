@@ -32,8 +32,8 @@ BUSINESS_TABLES = (
     "members_member", "members_order", "members_orderline", "points_pointsentry",
     "points_pointsaccount", "points_pointslot", "members_memberactivity",
     "points_reward", "points_rewardredemption", "points_coupon", "points_couponevent",
-    "points_pointshold", "points_pointsholdlot", "points_partnerexchange",
-    "points_partnerdailytotal",
+    "points_pointshold", "points_pointslotmovement", "points_pointspayment",
+    "points_partnerexchange", "points_partnerdailytotal",
 )
 
 

@@ -16,7 +16,8 @@ from .conftest import ALL_SCOPES, API, client_for, error_code, new_idem
 
 pytestmark = pytest.mark.django_db
 
-# Every operation with the one scope it needs: (operationId, method, path).
+# Every operation with the scope it needs (a few need two, joined by "+"):
+# (operationId, method, path, scope).
 SCOPED_OPERATIONS = [
     ("memberRegister", "post", "/members", "members:write"),
     ("memberGet", "get", "/members/{id}", "members:read"),
@@ -43,6 +44,7 @@ SCOPED_OPERATIONS = [
     ("couponRedeem", "post", "/coupons/redeem", "points:write"),
     ("couponVoid", "post", "/coupons/void", "points:admin"),
     ("checkoutPreview", "post", "/checkout/preview", "members:read"),
+    ("checkoutCommit", "post", "/checkout/commit", "orders:write+points:write"),
     ("memberBenefits", "get", "/members/{id}/benefits", "members:read"),
     ("benefitGrantsList", "get", "/members/{id}/benefit-grants", "members:read"),
     ("benefitGrantClaim", "post", "/members/{id}/benefit-grants/1/claim",
@@ -158,13 +160,15 @@ def test_revoked_key_is_401(make_key, member):
 @pytest.mark.parametrize("operation_id,method,path,scope", SCOPED_OPERATIONS,
                          ids=[row[0] for row in SCOPED_OPERATIONS])
 def test_key_lacking_the_scope_is_403(make_key, member, operation_id, method, path, scope):
-    _, without = make_key([s for s in ALL_SCOPES if s != scope])
-    response = _send(client_for(without), method, path, member)
-    assert response.status_code == 403, response.content
-    assert error_code(response) == "permission_denied"
+    needed = scope.split("+")
+    for missing in needed:
+        _, without = make_key([s for s in ALL_SCOPES if s != missing])
+        response = _send(client_for(without), method, path, member)
+        assert response.status_code == 403, response.content
+        assert error_code(response) == "permission_denied"
 
-    # the one scope is enough to get past the permission check
-    _, only = make_key([scope])
+    # the scopes it needs are enough to get past the permission check
+    _, only = make_key(needed)
     response = _send(client_for(only), method, path, member)
     assert response.status_code not in (401, 403), response.content
 

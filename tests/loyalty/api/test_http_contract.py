@@ -96,7 +96,7 @@ def test_an_unavailable_database_is_503_with_retry_after(api, member, monkeypatc
     def gone(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(points, "points_spend", gone)
+    monkeypatch.setattr(points, "points_pay", gone)
     response = api.post(f"{API}/members/{member.pk}/points/spend", {"points": 1},
                         format="json", HTTP_IDEMPOTENCY_KEY=new_idem())
     assert_error(response, 503, "service_unavailable")

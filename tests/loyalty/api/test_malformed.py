@@ -203,6 +203,11 @@ def baselines(w) -> dict[str, Baseline]:
         "checkoutPreview": Baseline(body={
             "member": w.member.pk, "coupon": w.coupon.code, "shipping_fee": "10.00",
             "lines": [{"sku": "SKU-1", "category": "tops", "quantity": 2, "amount": "250.00"}]}),
+        "checkoutCommit": Baseline(body={
+            "member": w.member.pk, "store": w.store.code, "order_no": "C-NEW",
+            "ordered_at": "2026-03-14T10:30:00+08:00", "coupon": w.coupon.code, "points": 10,
+            "lines": [{"sku": "SKU-1", "category": "tops", "quantity": 2, "amount": "250.00"}],
+            "gifts": [{"reward": w.reward.pk, "quantity": 1}]}),
         "holdCreate": Baseline(body={
             "member": w.member.pk, "points": 10, "ttl_minutes": 30, "reference": "B-NEW"}),
         "holdGet": Baseline(path={"hold_id": w.hold.pk}),
@@ -300,6 +305,17 @@ def business_cases(w, base: dict[str, Baseline]) -> dict[str, list[tuple[str, di
              {**base["paidMembershipPurchase"].body, "purchase_id": "P-BASE",
               "amount": "1.00"}),
         ],
+        "checkoutCommit": [
+            ("another member's coupon",
+             {**base["checkoutCommit"].body, "coupon": w.others_coupon.code}),
+            ("a used coupon", {**base["checkoutCommit"].body, "coupon": w.used_coupon.code}),
+            ("more points than available", {**base["checkoutCommit"].body, "points": 71}),
+            ("a reward no longer offered", {**base["checkoutCommit"].body,
+                                            "gifts": [{"reward": w.ended.pk}]}),
+            ("the number of a recorded sale", {**base["checkoutCommit"].body,
+                                               "order_no": "S-BASE"}),
+            ("an unknown store", {**base["checkoutCommit"].body, "store": "NOWHERE"}),
+        ],
         "holdCreate": [
             ("more than available", {"member": w.member.pk, "points": 81}),
         ],
@@ -330,7 +346,7 @@ OPERATION_IDS = [
     "returnRecord", "eventRecord",
     "rewardsList", "rewardRedeem", "couponsList",
     "couponIssue", "couponRedeem", "couponVoid",
-    "checkoutPreview", "redemptionsList",
+    "checkoutPreview", "checkoutCommit", "redemptionsList",
     "redemptionCancel", "couponHistory",
     "memberBenefits",
     "benefitGrantsList", "benefitGrantClaim",
@@ -612,7 +628,7 @@ def test_every_operation_documents_400_and_401_with_the_error_component(anon):
 def test_points_writes_declare_a_required_idempotency_header(anon):
     schema = load_schema(anon)
     ops = operations(schema)
-    for operation_id in ("pointsSpend", "pointsAdjust"):
+    for operation_id in ("pointsSpend", "pointsAdjust", "checkoutCommit"):
         headers = [p for p in ops[operation_id][2]["parameters"]
                    if p["in"] == "header" and p["name"] == "Idempotency-Key"]
         assert len(headers) == 1 and headers[0]["required"] is True, operation_id
