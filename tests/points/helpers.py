@@ -116,10 +116,13 @@ SELECT m.id,
        (SELECT COUNT(*) FROM points_pointslot l
         WHERE l.member_id = m.id AND (l.remaining < 0 OR l.remaining > l.original)),
        -- lots whose remaining is not the sum of their movements
+       -- (one grouped pass per member: a correlated sum per lot is quadratic inside the
+       -- state machine's long transaction, where the planner has no statistics)
        (SELECT COUNT(*) FROM points_pointslot l
-        WHERE l.member_id = m.id
-          AND l.remaining <> (SELECT COALESCE(SUM(mv.points), 0)
-                              FROM points_pointslotmovement mv WHERE mv.lot_id = l.id)),
+        LEFT JOIN (SELECT mv.lot_id, SUM(mv.points) AS points
+                   FROM points_pointslotmovement mv WHERE mv.member_id = m.id
+                   GROUP BY mv.lot_id) moved ON moved.lot_id = l.id
+        WHERE l.member_id = m.id AND l.remaining <> COALESCE(moved.points, 0)),
        (SELECT COALESCE(SUM(mv.held), 0) FROM points_pointslotmovement mv
         WHERE mv.member_id = m.id)
 FROM members_member m LEFT JOIN points_pointsaccount a ON a.member_id = m.id
