@@ -19,6 +19,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.models import AttributedRow, ProgrammeSettings
 from members.models import Member, MemberNote, Order, Store
@@ -232,7 +233,8 @@ class PointsLotMovement(models.Model):
     """
 
     entry = models.ForeignKey(PointsEntry, models.PROTECT, null=True, blank=True,
-                              related_name="lot_movements", verbose_name=_("entry"),
+                              related_name="lot_movements",
+                              verbose_name=pgettext_lazy("ledger entry", "entry"),
                               db_index=False)  # (entry, lot) is unique
     lot = models.ForeignKey(PointsLot, models.PROTECT, related_name="movements",
                             verbose_name=_("lot"), db_index=False)  # (lot, id) is indexed

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from members.models import Member, Order
 
@@ -38,7 +39,7 @@ class PointsPayment(models.Model):
                                verbose_name=_("member"))
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     entry = models.OneToOneField("points.PointsEntry", models.PROTECT, related_name="payment",
-                                 verbose_name=_("entry"),
+                                 verbose_name=pgettext_lazy("ledger entry", "entry"),
                                  help_text=_("The spend or the capture that took the points."))
     hold = models.OneToOneField("points.PointsHold", models.PROTECT, null=True, blank=True,
                                 related_name="payment", verbose_name=_("hold"))
