@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdminMixin, ScaleAdmin
+from core.admin import ReadOnlyAdminMixin, ScaleAdmin, permission_view
 from core.formats import number
 from members.admin_search import member_link
 
@@ -95,14 +95,11 @@ class LiabilityReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         # the month × kind rows are the report's working totals, not records to open
         opts = self.model._meta
-        return [path("", self.admin_site.admin_view(self.changelist_view),
+        return [path("", permission_view(self.admin_site, self.changelist_view,
+                                         "points.view_pointsentry"),
                      name=f"{opts.app_label}_{opts.model_name}_changelist")]
 
     def changelist_view(self, request, extra_context=None):
-        if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
-            raise PermissionDenied
         report = liability_report()
         context = {**self.admin_site.each_context(request), "opts": self.model._meta,
                    "title": _("Points liability"), "report": report,
