@@ -174,7 +174,10 @@ def _require_password() -> None:
     superuser the password and ask for it from now on."""
     hba = PGDATA / "pg_hba.conf"
     text = hba.read_text() if os.access(hba, os.R_OK) else ""
-    if " trust" not in text:
+    # initdb's own comments say "trust" too ("If you do not trust all your local users"):
+    # only a rule line counts, or every start after the switch would try to trust again
+    rules = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    if not any(" trust" in line for line in rules):
         return
     import psycopg
     from psycopg import sql

@@ -56,3 +56,50 @@ def test_a_planted_link_is_refused(checkout, tmp_path):
     sock.symlink_to(target)
     with pytest.raises(RuntimeError, match="not a directory this project made"):
         embedded_db._private_socket_dir()
+
+
+def _hba(checkout, method: str) -> None:
+    (checkout / "pgdata").mkdir(parents=True)
+    (checkout / "pgdata" / "pg_hba.conf").write_text(
+        "# CAUTION: Configuring the system for local \"trust\" authentication\n"
+        "# allows any local user to connect as any PostgreSQL user, including\n"
+        "# the database superuser.  If you do not trust all your local users,\n"
+        "# use another authentication method.\n"
+        f"local   all             all                                     {method}\n")
+
+
+def test_a_server_that_asks_for_the_password_is_left_alone(checkout, monkeypatch):
+    """initdb's comments mention trust: only rule lines count, or every start after the
+    switch would try to connect without the password and fail."""
+    import psycopg
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("connected without the password")
+
+    monkeypatch.setattr(psycopg, "connect", refuse)
+    _hba(checkout, "scram-sha-256")
+    embedded_db._require_password()  # nothing to switch
+
+
+def test_a_trusting_server_is_switched_to_the_password(checkout, monkeypatch):
+    import psycopg
+
+    statements = []
+
+    class Conn:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def execute(self, statement):
+            statements.append(statement)
+
+    monkeypatch.setattr(psycopg, "connect", lambda *a, **k: Conn())
+    monkeypatch.setattr(embedded_db.subprocess, "run", lambda *a, **k: None)
+    _hba(checkout, "trust")
+    embedded_db._require_password()
+    assert len(statements) == 1
+    rules = (checkout / "pgdata" / "pg_hba.conf").read_text().splitlines()[-1]
+    assert rules.endswith("scram-sha-256") and "trust" not in rules
