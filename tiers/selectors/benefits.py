@@ -1,5 +1,7 @@
 """Reads of benefits: the benefit a member gets applied (the better of tier and active paid
-plan, never stacked), what a member holds, and warnings about the ladder's benefits."""
+plan, never stacked), what a member holds, warnings about the ladder's benefits, and what
+benefits cost per tier and month (a fixed handful of aggregate queries, whatever the member
+count)."""
 
 from __future__ import annotations
 
@@ -170,6 +172,9 @@ def benefit_isolation_warnings() -> list[str]:
                         "%(higher)s gets fewer %(kind)s a period (%(h)d) than %(lower)s "
                         "(%(l)d).") % {**words, "h": high.quantity, "l": low.quantity})
     return warnings
+
+
+# --- what benefits cost --------------------------------------------------------------------------
 
 CENT = Decimal("0.01")
 
