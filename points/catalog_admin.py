@@ -29,6 +29,7 @@ from members.selectors import member_ids_matching
 
 from .coupons import coupon_issue, coupon_void, coupons_upload
 from .models import Coupon, CouponEvent, CouponTemplate, Reward, RewardRedemption
+from .reasons import reason_with_note
 from .reward_models import Fulfilment
 from .rewards import MAX_QUANTITY, redemption_advance, redemption_cancel, reward_redeem
 
@@ -348,8 +349,8 @@ class CouponAdmin(DeclaredPermissionsMixin, CouponSearchMixin, ReadOnlyAdminMixi
 @admin.register(CouponEvent)
 class CouponEventAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
     list_display = ("id", "created_at", "coupon", "member_no", "kind", "order_no", "discount",
-                    "reason")
-    list_select_related = ("coupon", "member")
+                    "reason_text")
+    list_select_related = ("coupon", "member", "note")
     list_filter = ("kind",)
     show_facets = admin.ShowFacets.NEVER
     ordering = ("-id",)
@@ -357,6 +358,10 @@ class CouponEventAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("points.view_couponevent")
+
+    @admin.display(description=_("reason"))
+    def reason_text(self, obj: CouponEvent) -> str:
+        return reason_with_note(obj.reason, obj.note)
 
     @admin.display(description=_("member"))
     def member_no(self, obj: CouponEvent):

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from points.coupons import coupon_issue
+from points.coupons import coupon_issue, coupons_upload
 from points.models import Coupon, CouponEvent, PointsSettings, Reward, RewardRedemption
 from tests.points.catalog_helpers import give_points, make_reward, make_template, tag_member
 from tests.points.helpers import balances
@@ -94,6 +94,21 @@ def test_void_over_http(api, member, now):
                         format="json")
     assert response.status_code == 200 and response.json()["state"] == "voided"
     assert Coupon.objects.get(pk=coupon.pk).state == "voided"
+    # the typed reason is a note beside the append-only event, shown as its `note`
+    event = CouponEvent.objects.select_related("note").get(coupon=coupon, kind="voided")
+    assert (event.reason, event.note.text, event.note.member_id) == ("", "发错了", member.pk)
+    history = api.get(f"{API}/members/{member.pk}/coupons/history").json()["results"]
+    assert [(e["kind"], e["reason"], e["note"]) for e in history] == [
+        ("voided", "", "发错了"), ("issued", "", "")]
+
+
+def test_a_pool_coupon_voided_keeps_its_reason_in_a_note_about_no_member(api, now):
+    coupons_upload(template_id=make_template(now).pk, codes=["POOL-0001"], now=now)
+    response = api.post(f"{API}/coupons/void", {"code": "POOL-0001", "reason": "批次作废"},
+                        format="json")
+    assert response.status_code == 200 and response.json()["state"] == "voided"
+    event = CouponEvent.objects.select_related("note").get(coupon__code="POOL-0001")
+    assert (event.reason, event.note.text, event.note.member_id) == ("", "批次作废", None)
 
 
 def test_preview_points_as_cash_and_coupons(api, member, make_member, now):
