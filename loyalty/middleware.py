@@ -1,9 +1,11 @@
 """The admin's side of `core.actor`: a signed-in staff user is the actor of every write their
-request makes. (API requests name their key in loyalty.api.base instead.)"""
+request makes (API requests name their key in loyalty.api.base instead), and the viewer whose
+permissions decide which links a page shows (`core.admin.link`)."""
 
 from __future__ import annotations
 
 from core.actor import Actor, acting_as
+from core.admin import viewing
 from members.selectors import staff_store_ids
 
 
@@ -19,5 +21,5 @@ class StaffActorMiddleware:
         # a clerk bound to one store acts for it; bound to several, the row's own store
         # (the order's, the pickup store) is the one that applies
         store_id = stores[0] if stores is not None and len(stores) == 1 else None
-        with acting_as(Actor(user_id=user.pk, store_id=store_id)):
+        with acting_as(Actor(user_id=user.pk, store_id=store_id)), viewing(user):
             return self.get_response(request)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
     DeclaredPermissionsMixin,
+    PermittedColumnsMixin,
     ReadOnlyAdminMixin,
     ScaleAdmin,
     permission_view,
@@ -100,10 +101,11 @@ class RedeemForm(forms.Form):
 
 
 @admin.register(Reward)
-class RewardAdmin(CatalogFormMixin, admin.ModelAdmin):
+class RewardAdmin(PermittedColumnsMixin, CatalogFormMixin, admin.ModelAdmin):
     form = RewardForm
     list_display = ("name", "kind", "points_cost", "stock", "per_member_limit", "starts_at",
                     "ends_at", "is_active", "redeem_link")
+    column_permissions = {"redeem_link": "points.add_rewardredemption"}
     list_filter = ("kind", "is_active")
     search_fields = ("name",)
     autocomplete_fields = ("eligible_tags", "coupon_template")
@@ -239,9 +241,10 @@ class IssueForm(forms.Form):
 
 
 @admin.register(CouponTemplate)
-class CouponTemplateAdmin(CatalogFormMixin, admin.ModelAdmin):
+class CouponTemplateAdmin(PermittedColumnsMixin, CatalogFormMixin, admin.ModelAdmin):
     list_display = ("name", "kind", "threshold", "amount", "percent_off", "valid_until",
                     "valid_days", "code_source", "is_active", "links")
+    column_permissions = {"links": "points.add_coupon"}
     list_filter = ("kind", "code_source", "is_active")
     search_fields = ("name",)
     exclude = ("created_at",)
