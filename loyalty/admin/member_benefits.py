@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import link
 from members.models import Member
 from tiers.models.benefits import BenefitGrant
 from tiers.models.paid import PaidMembership
@@ -44,12 +45,14 @@ class MemberBenefitsMixin:
                                     "<td>{}</td></tr>",
                                 ((g.benefit.name, g.period, g.used_quantity, g.quantity,
                                   g.get_status_display(), _day(g.expires_at)) for g in grants))
-        grants_url = reverse("admin:tiers_benefitgrant_changelist") + f"?q={obj.member_no}"
+        all_grants = link(reverse("admin:tiers_benefitgrant_changelist")
+                          + f"?q={obj.member_no}", _("All grants of this member"),
+                          "tiers.view_benefitgrant")
         return format_html(
             "<p>{}: ×{} · {}: {} · {}: {}</p><p>{}: {}</p>"
             "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>"
-            "<p><a href='{}'>{}</a></p>",
+            "<p>{}</p>",
             _("points multiplier"), multiplier.normalize(), _("discount rate"),
             rate.normalize(), _("paid membership"), paid, _("benefits held"), held or "-",
             _("benefit"), _("period"), _("used"), _("status"), _("expires at"), rows,
-            grants_url, _("All grants of this member"))
+            all_grants)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import permission_view
+from core.admin import link, permission_view
 from core.errors import LoyaltyError
 from core.formats import number
 from members.admin.members import MemberAdmin as BaseMemberAdmin
@@ -67,16 +67,20 @@ class MemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
         expiring = (_("%(points)s points expire by %(date)s.") % {
             "points": number(soon.points), "date": soon.date} if soon.points else
             _("No points expire in the next %(days)s days.") % {"days": soon.within_days})
-        entries = reverse("admin:points_pointsentry_changelist") + f"?q={obj.member_no}"
-        adjust = reverse("admin:loyalty_member_adjust_points", args=[obj.pk])
+        links = [
+            link(reverse("admin:points_pointsentry_changelist") + f"?q={obj.member_no}",
+                 _("Points history"), "points.view_pointsentry"),
+            link(reverse("admin:loyalty_member_adjust_points", args=[obj.pk]),
+                 _("Adjust points"), "points.add_pointsentry", css_class="button"),
+        ]
         return format_html(
             "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>"
-            "<p>{}</p><p><a href='{}'>{}</a> · <a class='button' href='{}'>{}</a></p>",
+            "<p>{}</p><p>{}</p>",
             _("available"), _("pending"), _("held"), _("debt"),
             number(account.available), number(account.pending), number(account.held),
             number(account.debt), expiring,
-            entries, _("Points history"), adjust, _("Adjust points"),
+            format_html_join(" · ", "{}", ((item,) for item in links if item)),
         )
 
     @admin.display(description=_("tier"))

@@ -61,12 +61,14 @@ class AccessEvent(AttributedRow):
 
 
 class MemberNote(models.Model):
-    """Text a person typed about a member (why points were adjusted, …). Append-only rows
-    point here instead of carrying the text, so erasing a member blanks the note and leaves
-    the ledger whole."""
+    """Text a person typed about a member (why points were adjusted or spent, why a coupon
+    was voided). Append-only rows point here instead of carrying the text, so erasing a
+    member blanks the note and leaves the ledger whole."""
 
-    member = models.ForeignKey("members.Member", models.PROTECT, related_name="+",
-                               db_index=False, verbose_name=_("member"))
+    member = models.ForeignKey("members.Member", models.PROTECT, null=True, blank=True,
+                               related_name="+", db_index=False, verbose_name=_("member"),
+                               help_text=_("Empty for a note about a coupon not yet issued "
+                                           "to anyone."))
     text = models.CharField(_("note"), max_length=500, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True,
                                    blank=True, related_name="+", verbose_name=_("written by"))

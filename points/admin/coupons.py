@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
     DeclaredPermissionsMixin,
+    PermittedColumnsMixin,
     ReadOnlyAdminMixin,
     ScaleAdmin,
     permission_view,
@@ -23,6 +24,7 @@ from core.errors import LoyaltyError
 from members.admin.search import MemberSearchMixin, member_link
 
 from ..models import Coupon, CouponEvent, CouponTemplate
+from ..reasons import reason_with_note
 from ..services.coupons import coupon_issue, coupon_void, coupons_upload
 from .rewards import CatalogFormMixin, MemberField
 
@@ -39,9 +41,10 @@ class IssueForm(forms.Form):
 
 
 @admin.register(CouponTemplate)
-class CouponTemplateAdmin(CatalogFormMixin, admin.ModelAdmin):
+class CouponTemplateAdmin(PermittedColumnsMixin, CatalogFormMixin, admin.ModelAdmin):
     list_display = ("name", "kind", "threshold", "amount", "percent_off", "valid_until",
                     "valid_days", "code_source", "is_active", "links")
+    column_permissions = {"links": "points.add_coupon"}
     list_filter = ("kind", "code_source", "is_active")
     search_fields = ("name",)
     exclude = ("created_at",)
@@ -149,8 +152,8 @@ class CouponAdmin(DeclaredPermissionsMixin, CouponSearchMixin, ReadOnlyAdminMixi
 @admin.register(CouponEvent)
 class CouponEventAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
     list_display = ("id", "created_at", "coupon", "member_no", "kind", "order_no", "discount",
-                    "reason")
-    list_select_related = ("coupon", "member")
+                    "reason_text")
+    list_select_related = ("coupon", "member", "note")
     list_filter = ("kind",)
     show_facets = admin.ShowFacets.NEVER
     ordering = ("-id",)
@@ -158,6 +161,10 @@ class CouponEventAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("points.view_couponevent")
+
+    @admin.display(description=_("reason"))
+    def reason_text(self, obj: CouponEvent) -> str:
+        return reason_with_note(obj.reason, obj.note)
 
     @admin.display(description=_("member"))
     def member_no(self, obj: CouponEvent):

@@ -17,7 +17,7 @@ from ..models import (
     PointsLotMovement,
     RuleAward,
 )
-from ..reasons import reason_text
+from ..reasons import reason_with_note
 
 
 class RuleAwardInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -69,7 +69,7 @@ class PointsEntryAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
     list_display = ("id", "created_at", "member_no", "kind", "available_delta", "pending_delta",
                     "debt_delta", "order", "reason_text", "actor_user", "actor_api_key_id",
                     "store")
-    list_select_related = ("member", "order", "order__store", "actor_user", "store")
+    list_select_related = ("member", "order", "order__store", "actor_user", "store", "note")
     fields = ("member", "kind", "available_delta", "pending_delta", "held_delta", "debt_delta",
               "order", "lot", "source_key", "reason_text", "operator", "actor_user",
               "actor_api_key_id", "store", "created_at")
@@ -88,7 +88,7 @@ class PointsEntryAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
 
     @admin.display(description=_("reason"))
     def reason_text(self, obj: PointsEntry) -> str:
-        return reason_text(obj.reason)
+        return reason_with_note(obj.reason, obj.note)
 
 
 @admin.register(PointsLot)

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
+    PermittedColumnsMixin,
     ScaleAdmin,
     permission_view,
 )
@@ -95,10 +96,11 @@ class RedeemForm(forms.Form):
 
 
 @admin.register(Reward)
-class RewardAdmin(CatalogFormMixin, admin.ModelAdmin):
+class RewardAdmin(PermittedColumnsMixin, CatalogFormMixin, admin.ModelAdmin):
     form = RewardForm
     list_display = ("name", "kind", "points_cost", "stock", "per_member_limit", "starts_at",
                     "ends_at", "is_active", "redeem_link")
+    column_permissions = {"redeem_link": "points.add_rewardredemption"}
     list_filter = ("kind", "is_active")
     search_fields = ("name",)
     autocomplete_fields = ("eligible_tags", "coupon_template")

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.models import AttributedRow
-from members.models import Member, Store
+from members.models import Member, MemberNote, Store
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -172,6 +172,10 @@ class CouponEvent(AttributedRow):
     order_no = models.CharField(_("order number"), max_length=64, blank=True)
     discount = models.DecimalField(_("discount given (¥)"), **MONEY, null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
+    note = models.ForeignKey(MemberNote, models.PROTECT, null=True, blank=True,
+                             related_name="+", db_index=False, verbose_name=_("note"),
+                             help_text=_("What the person who voided the coupon wrote; "
+                                         "erasure blanks it."))
     store = models.ForeignKey(Store, models.PROTECT, null=True, blank=True, related_name="+",
                               db_index=False, verbose_name=_("store"))
     created_at = models.DateTimeField(_("time"))

@@ -17,7 +17,7 @@ def coupons_for(member_id: int) -> QuerySet[Coupon]:
 
 
 def coupon_events_for(member_id: int) -> QuerySet[CouponEvent]:
-    return (CouponEvent.objects.filter(member_id=member_id).select_related("coupon")
+    return (CouponEvent.objects.filter(member_id=member_id).select_related("coupon", "note")
             .order_by("-id"))
 
 

@@ -31,7 +31,7 @@ def account_for(member_id: int) -> PointsAccount:
 def entries_for(member_id: int) -> QuerySet[PointsEntry]:
     """A member's history, newest first, each entry with the rule versions that paid it."""
     return (PointsEntry.objects.filter(member_id=member_id).order_by("-id")
-            .prefetch_related("awards__rule"))
+            .select_related("note").prefetch_related("awards__rule"))
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from core.clock import programme_tz, resolve_now
 from core.money import CENT, ZERO
 from members.errors import MemberError, MemberErrorCode
 from members.models import Member
+from members.services.access import member_note_write
 
 from ..errors import PointsError, PointsErrorCode
 from ..models import Coupon, CouponEvent, CouponKind, CouponTemplate
@@ -273,7 +274,9 @@ def coupon_redeem(*, code: str, member_id: int, basket: Basket, order_no: str,
 
 
 def coupon_void(*, code: str, reason: str, now: datetime | None = None) -> Coupon:
-    """Withdraw a coupon that is issued or still in the pool; a used one cannot be voided."""
+    """Withdraw a coupon that is issued or still in the pool; a used one cannot be voided.
+    The reason someone typed is kept as a note the `voided` event points at (erasure blanks
+    it), never on the event itself."""
     now = resolve_now(now)
     reason = (reason or "").strip()
     if not reason:
@@ -284,7 +287,8 @@ def coupon_void(*, code: str, reason: str, now: datetime | None = None) -> Coupo
             raise PointsError(PointsErrorCode.COUPON_NOT_USABLE, state=coupon.get_state_display())
         coupon.state = Coupon.State.VOIDED
         coupon.save(update_fields=["state"])
-        _event(coupon, CouponEvent.Kind.VOIDED, now, reason=reason[:200])
+        _event(coupon, CouponEvent.Kind.VOIDED, now,
+               note=member_note_write(member_id=coupon.member_id, text=reason, now=now))
         return coupon
 
 

@@ -14,7 +14,8 @@ from django.db.models import F, Sum
 
 from core.clock import resolve_now
 from members.errors import MemberError, MemberErrorCode
-from members.models import Member, MemberNote, Order, OrderLine
+from members.models import Member, Order, OrderLine
+from members.services.access import member_note_write
 
 from ..errors import PointsError, PointsErrorCode
 from ..expiry import lot_expires_at
@@ -188,8 +189,12 @@ def points_reverse_for_return(*, ret: Order, now: datetime | None = None) -> Mov
 
 
 def points_spend(*, member_id: int, points: int, source_key: str | None = None,
-                 reason: str = "", now: datetime | None = None) -> Movement:
+                 reason: str = "", note: str = "", now: datetime | None = None) -> Movement:
     """Spend available points, soonest-expiring lots first.
+
+    `reason` is the system's short label (a reward, an order, a partner); what a person or an
+    integrator typed goes in `note`, kept as a member note the entry points at (erasure
+    blanks it; the ledger carries no typed text).
 
     A member with 120 available spends 100: lots are consumed oldest expiry first. Pending
     and held points cannot be spent. A frozen member cannot spend.
@@ -208,7 +213,8 @@ def points_spend(*, member_id: int, points: int, source_key: str | None = None,
             raise PointsError(PointsErrorCode.INSUFFICIENT_POINTS, available=account.available,
                               requested=points)
         entry = PointsEntry(kind=EntryKind.SPEND, available_delta=-points,
-                            source_key=source_key, reason=reason[:200])
+                            source_key=source_key, reason=reason[:200],
+                            note=member_note_write(member_id=member_id, text=note, now=now))
         return Movement(entry=post(account, entry, now, parts=spending_parts(member_id, points)),
                         created=True)
 
@@ -250,8 +256,8 @@ def points_adjust(*, member_id: int, points: int, operator_id: int | None, reaso
                 raise PointsError(PointsErrorCode.INSUFFICIENT_POINTS,
                                   available=account.available, requested=-points)
             parts = spending_parts(member_id, -points)
-        note = MemberNote.objects.create(member_id=member_id, text=reason[:500],
-                                         created_by_id=operator_id, created_at=now)
+        note = member_note_write(member_id=member_id, text=reason, created_by_id=operator_id,
+                                 now=now)
         entry = PointsEntry(kind=EntryKind.ADJUST, available_delta=points,
                             operator_id=operator_id, reason=reason_code, note=note,
                             source_key=source_key)

@@ -58,7 +58,7 @@ class Payment:
 
 
 def points_pay(*, member_id: int, points: int, reference: str = "",
-               owner_id: int | None = None, reason: str = "",
+               owner_id: int | None = None, reason: str = "", note: str = "",
                now: datetime | None = None) -> Payment:
     """Spend points as cash and record the payment at today's point value.
 
@@ -78,7 +78,8 @@ def points_pay(*, member_id: int, points: int, reference: str = "",
             if done.points != points:
                 raise PointsError(PointsErrorCode.SOURCE_KEY_CONFLICT)
             return Payment(payment=done, movement=Movement(entry=done.entry, created=False))
-        movement = points_spend(member_id=member_id, points=points, reason=reason, now=now)
+        movement = points_spend(member_id=member_id, points=points, reason=reason, note=note,
+                                now=now)
         payment = PointsPayment.objects.create(
             member_id=member_id, kind=PointsPayment.Kind.SPEND, entry=movement.entry,
             owner_id=owner_id, reference=reference, points=points,

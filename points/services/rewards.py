@@ -20,6 +20,7 @@ from core.actor import actor_columns
 from core.clock import resolve_now
 from members.errors import MemberError, MemberErrorCode
 from members.models import Member, MemberTag, Store
+from members.services.access import member_note_write
 
 from ..errors import PointsError, PointsErrorCode
 from ..locks import lock_accounts
@@ -166,7 +167,8 @@ def redemption_advance(*, redemption_id: int, state: str, tracking_no: str = "",
 def redemption_cancel(*, redemption_id: int, reason: str,
                       now: datetime | None = None) -> RewardRedemption:
     """Cancel a goods redemption not yet delivered: the points come back as a new ledger
-    entry (a fresh lot, expiring like any other), the units go back into stock."""
+    entry (a fresh lot, expiring like any other), the units go back into stock. The reason
+    typed is kept as a note the refund entry points at, not on the entry."""
     now = resolve_now(now)
     reason = (reason or "").strip()
     if not reason:
@@ -182,8 +184,9 @@ def redemption_cancel(*, redemption_id: int, reason: str,
                         expires_at=_expiry(PointsSettings.load(), now))
         entry = post(account, PointsEntry(
             kind=EntryKind.REFUND, available_delta=redemption.points,
-            source_key=f"reward-cancel:{redemption.pk}",
-            reason=f"reward cancelled: {reason}"[:200]), now, new_lot=lot)
+            source_key=f"reward-cancel:{redemption.pk}", reason="reward cancelled",
+            note=member_note_write(member_id=redemption.member_id, text=reason, now=now)),
+            now, new_lot=lot)
         if redemption.reward.stock is not None:
             Reward.objects.filter(pk=redemption.reward_id).update(
                 stock=F("stock") + redemption.quantity)

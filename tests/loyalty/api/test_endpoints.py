@@ -293,7 +293,10 @@ def test_spend(api, member, owner):
     body = response.json()
     assert body["entry"]["kind"] == "spend"
     assert body["entry"]["points"] == -30
-    assert body["entry"]["reason"] == "兑换咖啡"
+    # what the integrator typed is a note beside the append-only entry, never on it
+    assert (body["entry"]["reason"], body["entry"]["note"]) == ("", "兑换咖啡")
+    entry = PointsEntry.objects.select_related("note").get(pk=body["entry"]["id"])
+    assert (entry.reason, entry.note.text, entry.note.member_id) == ("", "兑换咖啡", member.pk)
     assert body["balance"]["available"] == 70
     assert balance(member.pk)["available"] == 70
     response = api.post(f"{API}/members/{member.pk}/points/spend", {"points": 71},

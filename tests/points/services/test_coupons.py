@@ -166,7 +166,8 @@ def test_void_needs_a_reason_and_an_unused_coupon(member, now):
     assert voided.state == "voided"
     with pytest.raises(PointsError):
         coupon_void(code=coupon.code, reason="again", now=now)
-    assert CouponEvent.objects.filter(coupon=coupon, kind="voided").get().reason == "运营撤回"
+    event = CouponEvent.objects.select_related("note").get(coupon=coupon, kind="voided")
+    assert (event.reason, event.note.text) == ("", "运营撤回")  # typed text: a note
 
 
 def test_expiry_is_a_batch_over_chunks_and_a_rerun_does_nothing(member, make_member, now):

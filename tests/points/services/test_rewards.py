@@ -165,6 +165,8 @@ def test_cancelling_returns_points_with_a_new_entry_and_the_stock(member, now):
     refund = cancelled.refund_entry
     assert refund.kind == EntryKind.REFUND and refund.available_delta == 200
     assert refund.created_at == later
+    # the reason typed is a note beside the entry; the entry keeps the system's label
+    assert (refund.reason, refund.note.text) == ("reward cancelled", "缺货")
     reward.refresh_from_db()
     assert reward.stock == 1
     assert balances(member.pk)["available"] == 300
