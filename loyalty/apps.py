@@ -20,6 +20,9 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the deployment checks)
+        from .health import connect_signals
+
+        connect_signals()  # beat records its heartbeat when it sends the health task
 
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="loyalty_roles_sync")
 

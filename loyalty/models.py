@@ -98,3 +98,6 @@ class CheckoutCommit(models.Model):
     class Meta:
         verbose_name = _("checkout")
         verbose_name_plural = _("checkouts")
+
+
+from .health_models import Heartbeat  # noqa: E402,F401  (the worker and beat heartbeats)
