@@ -28,7 +28,7 @@ from django.views.decorators.http import require_safe
 
 from core.errors import error_body
 
-from .health_models import Heartbeat
+from .models.health import Heartbeat
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from loyalty.models import Scope
-from loyalty.services import api_key_create
+from loyalty.services.api_keys import api_key_create
 from members.models import Segment
 
 ROOT = Path(__file__).resolve().parents[2]
