@@ -5,6 +5,8 @@ DATABASE_URL      required, except for `dev.py run` and `dev.py test`, which ask
 CACHE_URL         Redis for the rate limits and throttles (`check --deploy` requires it)
 CELERY_BROKER_URL unset: the filesystem transport under ./var/celery (no server needed)
 SECRET_KEY, DEBUG, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, SECURE_SSL_REDIRECT
+SECURE_HSTS_SECONDS, SECURE_HSTS_PRELOAD (off unless set: preloading is hard to undo)
+HEALTH_PROBE_TOKEN a monitor's token for /healthz/detail (unset: staff sessions only)
 STAFF_IDLE_MINUTES a staff session ends after this long without a request (default 120)
 TRUSTED_PROXIES   how many reverse proxies in front set X-Forwarded-For (default 0)
 """
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp import constants as csp
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "import_export",
     "django_celery_beat",
+    "csp",
     "config.apps.LoginProtectionConfig",  # django-axes
     # the layers, bottom up: each imports only the ones above it in this list
     "members",
@@ -67,8 +71,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "loyalty.api.middleware.RequestIdMiddleware",  # X-Request-ID on every answer and log line
+    # the load balancer's probe, before anything that could refuse it (host, HTTPS redirect)
+    "loyalty.health.HealthProbeMiddleware",
+    "config.headers.NoStoreApiMiddleware",  # /api/v1/: Cache-Control: no-store, errors too
     "loyalty.api.middleware.ApiErrorShapeMiddleware",  # /api/: JSON errors from any layer
     "django.middleware.security.SecurityMiddleware",
+    "config.headers.ContentSecurityPolicyMiddleware",  # django-csp, a nonce on every page
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -183,12 +191,30 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+# Preloading puts the domain in the browsers' built-in lists, hard to take back: opt in.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]  # "SECURE_HSTS_PRELOAD is not True": on purpose
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp). Scripts only from this site or inline with the
+# request's nonce (config.headers makes one for every page); inline styles stay allowed
+# (the admin's templates use style attributes); no plugins, no framing, no other origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF, csp.UNSAFE_INLINE],
+        "img-src": [csp.SELF, "data:"],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    },
+}
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -229,6 +255,11 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# --- health ---------------------------------------------------------------------------------
+# /healthz/detail also answers a monitor that sends `Authorization: Bearer <this token>`
+# (compared in constant time); unset, only a staff session sees it (loyalty.health).
+HEALTH_PROBE_TOKEN = os.environ.get("HEALTH_PROBE_TOKEN", "")
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")

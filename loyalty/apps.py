@@ -22,6 +22,9 @@ class LoyaltyConfig(AppConfig):
         from core.admin import guard_readonly_links
 
         from . import checks  # noqa: F401  (registers the deployment checks)
+        from .health import connect_signals
+
+        connect_signals()  # beat records its heartbeat when it sends the health task
 
         guard_readonly_links()
 

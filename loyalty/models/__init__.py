@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from .api_keys import ApiKey, Scope
 from .checkout import CheckoutCommit
+from .health import Heartbeat
 from .idempotency import IdempotencyRecord
 
 __all__ = [
-    "Scope", "ApiKey", "IdempotencyRecord", "CheckoutCommit",
+    "Scope", "ApiKey", "IdempotencyRecord", "CheckoutCommit", "Heartbeat",
 ]
