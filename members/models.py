@@ -337,6 +337,7 @@ class MemberActivity(models.Model):
 
 
 from .access_models import AccessEvent, MemberNote, StoreStaff  # noqa: E402,F401
+from .batch_models import BatchRun  # noqa: E402,F401
 from .insight_models import (  # noqa: E402,F401  (statistics, tag rules, segments)
     Lifecycle,
     MemberStats,
