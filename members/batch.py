@@ -20,13 +20,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from .batch_models import BatchRun
+
+T = TypeVar("T")
 
 
 class BatchProgress:
@@ -90,6 +92,12 @@ class BatchProgress:
         """Inside `chunk()`: keep values the rest of the run needs (e.g. boundaries)."""
         self.state.update(values)
         self._moved = True
+
+    def close(self, result: T) -> T:
+        """Finish a run that found nothing to do (outside `chunk()`); returns `result`."""
+        with self.chunk():
+            self.finish()
+        return result
 
     def finish(self) -> None:
         """Inside `chunk()`: nothing is left; a later delivery of the run does nothing."""

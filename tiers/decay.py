@@ -65,9 +65,9 @@ def growth_decay_due(*, now: datetime | None = None, chunk: int = 5000,
     while still on a tier that takes growth). Each chunk commits with the run's position
     (members.batch). Returns the members decayed."""
     settings = TierSettings.objects.filter(singleton=True).first() or TierSettings()
-    if settings.decay_per_day <= 0:
-        return 0
     progress = batch_run("tiers.decay", run_key=run_key, now=resolve_now(now))
+    if settings.decay_per_day <= 0:
+        return progress.close(0)
     now = progress.now
     today = local_date(now)
     # lapsed more than N days: the paid period ended before 00:00 (Beijing) N days ago

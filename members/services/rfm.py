@@ -161,7 +161,7 @@ def preference_tags_refresh(*, now: datetime | None = None,
     tag_ids = list(Tag.objects.filter(code__startswith=PREFERENCE_PREFIX, kind=Tag.Kind.SYSTEM)
                    .values_list("pk", flat=True))
     if not tag_ids:
-        return TagSync(0, 0)
+        return progress.close(TagSync(0, 0))
     categories = list(tags)
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM members_member")

@@ -79,7 +79,7 @@ def tag_rules_refresh(*, rule_ids: list[int] | None = None,
     rules = [r for r in active if rule_ids is None or r.pk in rule_ids]
     retired = _retired_tag_ids(active) if rule_ids is None else []
     if not rules and not retired:
-        return TagSync(0, 0)
+        return progress.close(TagSync(0, 0))
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM members_member")
         low, high = cursor.fetchone()

@@ -87,6 +87,19 @@ def _kill(worker: subprocess.Popen) -> None:
     worker.wait(timeout=20)
 
 
+def _pool_children(pid: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry))
+    return children
+
+
 def _stop(worker: subprocess.Popen) -> None:
     if worker.poll() is None:
         try:
@@ -106,7 +119,11 @@ def _run(timeout: float, until):
     return None
 
 
-def _kill_mid_batch_and_resume(broker: str, extra_env: dict[str, str]) -> None:
+def _kill_mid_batch_and_resume(broker: str, extra_env: dict[str, str], *,
+                               pool_child_only: bool = False) -> None:
+    """Kill the whole worker (main process and pool child) and start a new one; or, with
+    `pool_child_only`, only the pool process running the task (what the kernel's OOM killer
+    does), after which the same worker must take the task again."""
     from celery import Celery
 
     now = timezone.now()
@@ -121,12 +138,17 @@ def _kill_mid_batch_and_resume(broker: str, extra_env: dict[str, str]) -> None:
         run = _run(40, lambda: BatchRun.objects.filter(
             job="tiers.reevaluate", run_key=task_id, after_id__gt=0).first())
         assert run is not None, "the first worker never committed a chunk"
-        _kill(first)
+        if pool_child_only:
+            for child in _pool_children(first.pid):
+                os.kill(child, signal.SIGKILL)
+        else:
+            _kill(first)
         killed_at = BatchRun.objects.get(pk=run.pk)
         assert killed_at.finished_at is None and 0 < killed_at.done < MEMBERS, \
             "the kill came too late to be mid-batch"
 
-        second = _start_worker(broker, queue, extra_env)
+        if not pool_child_only:
+            second = _start_worker(broker, queue, extra_env)
         finished = _run(45, lambda: BatchRun.objects.filter(
             pk=run.pk, finished_at__isnull=False).first())
         assert finished is not None, "the run was not carried on after the worker was killed"
@@ -155,6 +177,18 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing_on_redis():
     need(_reachable(url, 6379), "no Redis server on 127.0.0.1:6379")
     broker = f"{url.rsplit('/', 1)[0] if url.count('/') > 2 else url}/13"
     _kill_mid_batch_and_resume(broker, {"CELERY_VISIBILITY_TIMEOUT": "5"})
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_pool_process_killed_mid_batch_gives_its_task_back():
+    """task_reject_on_worker_lost: without it the task is marked failed and acknowledged,
+    and the rest of the batch never runs."""
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+    need(_reachable(url, 6379), "no Redis server on 127.0.0.1:6379")
+    broker = f"{url.rsplit('/', 1)[0] if url.count('/') > 2 else url}/13"
+    _kill_mid_batch_and_resume(broker, {"CELERY_VISIBILITY_TIMEOUT": "3600"},
+                               pool_child_only=True)
 
 
 @pytest.mark.rabbitmq
