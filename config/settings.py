@@ -307,12 +307,13 @@ CELERY_BEAT_SCHEDULE = {
 
 # One line per event on the console: 4xx answers without a traceback (the client's mistake;
 # 5xx keep theirs), the development server's access log without static files and health
-# checks. Django's own loggers write here once (not also through its default handlers).
+# checks; mobile numbers in query strings masked on every handler. Django's own loggers write here once (not also through its default handlers).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "client_errors_in_one_line": {"()": "config.log_filters.ClientErrorsInOneLine"},
+        "mask_mobiles": {"()": "config.log_filters.MaskMobilesInQueries"},
         "quiet_server_requests": {"()": "config.log_filters.QuietServerRequests"},
         "request_id": {"()": "loyalty.api.middleware.RequestIdLogFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
@@ -324,10 +325,10 @@ LOGGING = {
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain",
-                    "filters": ["request_id", "client_errors_in_one_line"]},
+                    "filters": ["request_id", "client_errors_in_one_line", "mask_mobiles"]},
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
-                          "filters": ["quiet_server_requests"]},
-        "mail_admins": {"level": "ERROR", "filters": ["require_debug_false"],
+                          "filters": ["quiet_server_requests", "mask_mobiles"]},
+        "mail_admins": {"level": "ERROR", "filters": ["require_debug_false", "mask_mobiles"],
                         "class": "django.utils.log.AdminEmailHandler"},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
