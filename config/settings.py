@@ -307,7 +307,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # One line per event on the console: 4xx answers without a traceback (the client's mistake;
 # 5xx keep theirs), the development server's access log without static files and health
-# checks; mobile numbers in query strings masked on every handler. Django's own loggers write here once (not also through its default handlers).
+# checks; mobile numbers in query strings masked on every handler. Django's own loggers
+# write here once (not also through its default handlers).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
