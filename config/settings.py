@@ -220,6 +220,10 @@ SPECTACULAR_SETTINGS = {
         "loyalty.api.schema.describe",
     ],
 }
+# An Idempotency-Key's response is replayed for this many days; then the daily job removes
+# the stored response (personal data) and keeps the key, request hash and status, so a late
+# replay gets 409 idempotency_response_expired and is never run again (loyalty.services)
+IDEMPOTENCY_RESPONSE_DAYS = 30
 # Wrong API keys from one address in a minute before it gets 429 (loyalty.api.auth)
 API_KEY_FAILURES_PER_MINUTE = int(os.environ.get("API_KEY_FAILURES_PER_MINUTE", "20"))
 # The per-key rate limit and the throttles count here; production needs a shared cache
