@@ -138,7 +138,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.5"))  # hours
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
 AXES_RESET_ON_SUCCESS = True
-AXES_ENABLE_ADMIN = False  # loyalty.access_admin shows attempts read-only
+AXES_ENABLE_ADMIN = False  # loyalty.admin.access shows attempts read-only
 AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = env_bool("AXES_VERBOSE", False)  # lockouts are logged either way
@@ -256,7 +256,7 @@ elif CELERY_BROKER_URL.split("://", 1)[0] in {"redis", "rediss", "sentinel"}:
     # A task taken but not acknowledged goes back on the queue when its worker has not
     # acknowledged it within the visibility timeout (a worker killed outright never will).
     # It must exceed the longest job (a job that outlives it is delivered to a second
-    # worker; the chunks still happen once, members.batch) and any countdown or ETA.
+    # worker; the chunks still happen once, members.services.batch) and any countdown or ETA.
     # The sweep that puts such tasks back runs every tenth of the timeout (at most 10 s).
     _visibility = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -272,7 +272,7 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TIMEZONE = TIME_ZONE
 # A task is acknowledged when it ends, not when it starts, and a worker process that dies
 # mid-task (killed, out of memory) gives it back to the queue instead of marking it failed;
-# batch jobs then carry on from their progress rows (members.batch).
+# batch jobs then carry on from their progress rows (members.services.batch).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Seconds to wait after each committed chunk of a batch job (a brake on a busy database)

@@ -23,7 +23,7 @@ def run_in_chunks(sql: str, params: dict[str, Any], *, chunk: int) -> int:
     Each chunk commits on its own, so locks are short, a crash loses at most the chunk in
     flight, and running the job again simply carries on (the statement selects what is
     still due, e.g. `WHERE expires_at <= %(now)s … LIMIT %(limit)s`). Batch jobs that keep
-    their position between deliveries use `members.batch.batch_in_chunks` with
+    their position between deliveries use `members.services.batch.batch_in_chunks` with
     `execute_limited` instead.
     """
     total = 0

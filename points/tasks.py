@@ -1,13 +1,13 @@
 """Beat jobs of the points layer. Each passes its task id as the run key, so a task
-delivered again after a lost worker carries on where it stopped (members.batch); the
+delivered again after a lost worker carries on where it stopped (members.services.batch); the
 liability rollup keeps its own cursor (points.liability)."""
 
 from celery import shared_task
 
-from .coupons import coupons_expire_due
-from .holds import points_holds_expire_due
-from .liability import points_liability_rollup
-from .services import points_expire_due, points_unlock_due
+from .services.coupons import coupons_expire_due
+from .services.holds import points_holds_expire_due
+from .services.ledger import points_expire_due, points_unlock_due
+from .services.liability import points_liability_rollup
 
 
 @shared_task(bind=True, acks_late=True)

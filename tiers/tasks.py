@@ -1,13 +1,13 @@
 """Beat jobs of the tiers layer. Each passes its task id as the run key: a broker that
 delivers the task again after a lost worker keeps the id, so the run carries on after its
-last committed chunk (members.batch) instead of starting over."""
+last committed chunk (members.services.batch) instead of starting over."""
 
 from celery import shared_task
 
-from .benefits import benefit_grants_expire_due, benefit_grants_issue_due
-from .decay import growth_decay_due
-from .paid import paid_lapse_due
-from .services import tier_recalculate_if_due, tier_reevaluate_due
+from .services.benefits import benefit_grants_expire_due, benefit_grants_issue_due
+from .services.decay import growth_decay_due
+from .services.ladder import tier_recalculate_if_due, tier_reevaluate_due
+from .services.paid import paid_lapse_due
 
 
 @shared_task(bind=True, acks_late=True)

@@ -16,8 +16,8 @@ from django.utils.text import slugify
 
 from core.clock import resolve_now
 
-from ..batch import batch_by_ranges, batch_run
 from ..models import MemberSettings, RfmRun, Tag, TagChange, TagGroup
+from .batch import batch_by_ranges, batch_run
 from .tags import TagSync, member_tags_sync, retry_deadlocks
 
 CHUNK = 20_000

@@ -16,8 +16,8 @@ from django.db import connection, transaction
 
 from core.clock import resolve_now
 
-from ..batch import batch_by_ranges, batch_run
 from ..models import MemberSettings, Order
+from .batch import batch_by_ranges, batch_run
 
 CHUNK = 20_000  # member ids per rebuild statement, and per advisory lock
 LOCK_CLASS = 0x4D53  # "MS": the advisory lock namespace of member statistics
@@ -163,7 +163,7 @@ def _rebuild_range(cursor, lo: int, hi: int) -> None:
 def stats_rebuild(*, member_from: int | None = None, member_to: int | None = None,
                   now: datetime | None = None, run_key: str | None = None) -> int:
     """Recount every member's statistics from the orders, one statement per chunk of
-    member ids (each its own transaction with the run's position, members.batch;
+    member ids (each its own transaction with the run's position, members.services.batch;
     re-running changes nothing). Returns the number of chunks."""
     progress = batch_run("members.statistics", run_key=run_key, now=resolve_now(now))
     with connection.cursor() as cursor:

@@ -10,9 +10,9 @@ from django.db import connection
 
 from core.clock import resolve_now
 
-from ..batch import batch_by_ranges, batch_run
 from ..models import TagChange, TagRule
 from ..tag_conditions import compile_rule
+from .batch import batch_by_ranges, batch_run
 from .tags import TagSync, member_tags_sync, retry_deadlocks
 
 CHUNK = 20_000
@@ -70,7 +70,7 @@ def tag_rules_refresh_member(*, member_id: int, now: datetime | None = None) -> 
 def tag_rules_refresh(*, rule_ids: list[int] | None = None,
                       now: datetime | None = None, run_key: str | None = None) -> TagSync:
     """Every active rule (or the given ones) over every member, chunk by chunk; each chunk
-    commits on its own with the run's position (members.batch), and running it again
+    commits on its own with the run's position (members.services.batch), and running it again
     changes nothing. The full refresh also takes the tags of switched-off rules off their
     members."""
     progress = batch_run("members.rule_tags", run_key=run_key, now=resolve_now(now))
