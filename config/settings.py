@@ -4,6 +4,9 @@ DATABASE_URL      required, except for `dev.py run` and `dev.py test`, which ask
                   embedded PostgreSQL under ./var/ (LOYALTY_EMBEDDED_DB=1)
 CACHE_URL         Redis for the rate limits and throttles (`check --deploy` requires it)
 CELERY_BROKER_URL unset: the filesystem transport under ./var/celery (no server needed)
+CELERY_VISIBILITY_TIMEOUT Redis broker: seconds before an unacknowledged task is given to
+                  another worker (default 3600; above the longest job)
+BATCH_CHUNK_PAUSE_SECONDS wait after each chunk of a batch job (default 0)
 SECRET_KEY, DEBUG, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, SECURE_SSL_REDIRECT
 SECURE_HSTS_SECONDS, SECURE_HSTS_PRELOAD (off unless set: preloading is hard to undo)
 HEALTH_PROBE_TOKEN a monitor's token for /healthz/detail (unset: staff sessions only)
@@ -243,6 +246,10 @@ SPECTACULAR_SETTINGS = {
         "loyalty.api.schema.describe",
     ],
 }
+# An Idempotency-Key's response is replayed for this many days; then the daily job removes
+# the stored response (personal data) and keeps the key, request hash and status, so a late
+# replay gets 409 idempotency_response_expired and is never run again (loyalty.services)
+IDEMPOTENCY_RESPONSE_DAYS = 30
 # Wrong API keys from one address in a minute before it gets 429 (loyalty.api.auth)
 API_KEY_FAILURES_PER_MINUTE = int(os.environ.get("API_KEY_FAILURES_PER_MINUTE", "20"))
 # The per-key rate limit and the throttles count here; production needs a shared cache
@@ -276,9 +283,31 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_control),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.split("://", 1)[0] in {"redis", "rediss", "sentinel"}:
+    # A task taken but not acknowledged goes back on the queue when its worker has not
+    # acknowledged it within the visibility timeout (a worker killed outright never will).
+    # It must exceed the longest job (a job that outlives it is delivered to a second
+    # worker; the chunks still happen once, members.services.batch) and any countdown or ETA.
+    # The sweep that puts such tasks back runs every tenth of the timeout (at most 10 s).
+    _visibility = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _visibility,
+        "unacked_restore_interval": max(1, min(10, _visibility // 10)),
+        "unacked_restore_throttle": 1,
+    }
+# RabbitMQ gives an unacknowledged task back as soon as its worker's connection drops. It
+# also closes a channel whose delivery stays unacknowledged longer than its
+# `consumer_timeout` (30 minutes by default): set it above the longest job in rabbitmq.conf
+# (README, "Running in production").
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TIMEZONE = TIME_ZONE
+# A task is acknowledged when it ends, not when it starts, and a worker process that dies
+# mid-task (killed, out of memory) gives it back to the queue instead of marking it failed;
+# batch jobs then carry on from their progress rows (members.services.batch).
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Seconds to wait after each committed chunk of a batch job (a brake on a busy database)
+BATCH_CHUNK_PAUSE_SECONDS = float(os.environ.get("BATCH_CHUNK_PAUSE_SECONDS", "0"))
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
@@ -307,16 +336,20 @@ CELERY_BEAT_SCHEDULE = {
     "points-holds-expire": {"task": "points.tasks.expire_holds", "schedule": 60.0},
     "points-liability-rollup": {"task": "points.tasks.rollup_liability",
                                 "schedule": crontab(minute=5)},  # hourly
+    "batch-runs-prune": {"task": "members.tasks.prune_batch_runs",
+                         "schedule": crontab(minute=50, hour=3)},
 }
 
 # One line per event on the console: 4xx answers without a traceback (the client's mistake;
 # 5xx keep theirs), the development server's access log without static files and health
-# checks. Django's own loggers write here once (not also through its default handlers).
+# checks; mobile numbers in query strings masked on every handler. Django's own loggers
+# write here once (not also through its default handlers).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "client_errors_in_one_line": {"()": "config.log_filters.ClientErrorsInOneLine"},
+        "mask_mobiles": {"()": "config.log_filters.MaskMobilesInQueries"},
         "quiet_server_requests": {"()": "config.log_filters.QuietServerRequests"},
         "request_id": {"()": "loyalty.api.middleware.RequestIdLogFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
@@ -328,10 +361,10 @@ LOGGING = {
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain",
-                    "filters": ["request_id", "client_errors_in_one_line"]},
+                    "filters": ["request_id", "client_errors_in_one_line", "mask_mobiles"]},
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
-                          "filters": ["quiet_server_requests"]},
-        "mail_admins": {"level": "ERROR", "filters": ["require_debug_false"],
+                          "filters": ["quiet_server_requests", "mask_mobiles"]},
+        "mail_admins": {"level": "ERROR", "filters": ["require_debug_false", "mask_mobiles"],
                         "class": "django.utils.log.AdminEmailHandler"},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .access import AccessEvent, MemberNote, StoreStaff
 from .activity import ActivityKind, MemberActivity
+from .batch import BatchRun
 from .members import Member
 from .orders import Order, OrderLine
 from .segments import Segment, SegmentFacts, SegmentSnapshot, SnapshotMember
@@ -16,5 +17,5 @@ __all__ = [
     "MemberSettings", "Store", "Member", "Order", "OrderLine", "TagGroup", "Tag", "MemberTag",
     "TagChange", "TagRule", "TagCondition", "ActivityKind", "MemberActivity", "StoreStaff",
     "AccessEvent", "MemberNote", "Lifecycle", "Quadrant", "MemberStats", "RfmSegment", "RfmRun",
-    "SegmentFacts", "Segment", "SegmentSnapshot", "SnapshotMember",
+    "SegmentFacts", "Segment", "SegmentSnapshot", "SnapshotMember", "BatchRun",
 ]

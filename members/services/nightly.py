@@ -10,19 +10,23 @@ from datetime import datetime
 
 from core.clock import resolve_now
 
+from .batch import batch_run
 from .rfm import preference_tags_refresh, rfm_score
 from .stats import lifecycle_refresh, stats_rebuild
 from .tag_rules import tag_rules_refresh
 
 
-def insights_rebuild(*, now: datetime | None = None) -> dict[str, float]:
-    """Returns the seconds each step took (the nightly task logs them)."""
-    now = resolve_now(now)
+def insights_rebuild(*, now: datetime | None = None,
+                     run_key: str | None = None) -> dict[str, float]:
+    """Returns the seconds each step took (the nightly task logs them). With a run key each
+    step keeps its own position (members.services.batch): a run delivered again skips the finished
+    steps and carries on inside the one it was in."""
+    now = batch_run("members.insights", run_key=run_key, now=resolve_now(now)).now
     timings: dict[str, float] = {}
     for name, step in (("statistics", stats_rebuild), ("lifecycle", lifecycle_refresh),
                        ("rfm", rfm_score), ("preferences", preference_tags_refresh),
                        ("rule_tags", tag_rules_refresh)):
         started = time.monotonic()
-        step(now=now)
+        step(now=now, run_key=run_key)
         timings[name] = round(time.monotonic() - started, 2)
     return timings

@@ -19,12 +19,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from core.actor import actor_columns, actor_store_id
-from core.batch import run_in_chunks
+from core.batch import execute_limited
 from core.clock import programme_tz, resolve_now
 from core.money import CENT, ZERO
 from members.errors import MemberError, MemberErrorCode
 from members.models import Member
 from members.services.access import member_note_write
+from members.services.batch import batch_in_chunks, batch_run
 
 from ..errors import PointsError, PointsErrorCode
 from ..models import Coupon, CouponEvent, CouponKind, CouponTemplate
@@ -342,8 +343,12 @@ SELECT id, member_id, 'expired', '', '', %(now)s FROM expired
 """
 
 
-def coupons_expire_due(*, now: datetime | None = None, chunk: int = 5000) -> int:
+def coupons_expire_due(*, now: datetime | None = None, chunk: int = 5000,
+                       run_key: str | None = None) -> int:
     """Expire every issued coupon whose validity has ended, a chunk per statement and per
     transaction; coupons being redeemed right now are skipped and caught by the next run.
-    Returns the number expired."""
-    return run_in_chunks(_EXPIRE_SQL, {"now": resolve_now(now)}, chunk=chunk)
+    An expired coupon is no longer due, so no chunk acts twice; the run's row
+    (members.services.batch) keeps its `now` and count. Returns the number expired."""
+    progress = batch_run("coupons.expire", run_key=run_key, now=resolve_now(now))
+    return batch_in_chunks(progress, lambda: execute_limited(
+        _EXPIRE_SQL, {"now": progress.now}, chunk=chunk), chunk=chunk)

@@ -17,6 +17,7 @@ from django.db.models import F
 
 from core.clock import resolve_now
 from members.models import Member
+from members.services.batch import batch_by_ids, batch_run
 
 from ..errors import HoldErrorCode, PointsError, PointsErrorCode
 from ..locks import lock_accounts
@@ -244,26 +245,30 @@ SELECT count(*) FROM closed
 """
 
 
-def points_holds_expire_due(*, now: datetime | None = None, chunk: int = 2000) -> int:
+def points_holds_expire_due(*, now: datetime | None = None, chunk: int = 2000,
+                            run_key: str | None = None) -> int:
     """Release every hold past its time to live, a chunk of members per transaction: one
-    release entry per hold, lots and balances restored in the same statement. Re-runnable:
-    an expired hold is no longer `held`, so a second run (or one racing this) finds nothing.
+    release entry per hold, lots and balances restored in the same statement, the run's
+    position recorded with them (members.services.batch). Re-runnable: an expired hold is no longer
+    `held`, so a second run (or one racing this) finds nothing.
     Returns the number of holds expired."""
-    now = resolve_now(now)
-    expired, after = 0, 0
-    while True:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    """
-                    SELECT DISTINCT member_id FROM points_pointshold
-                    WHERE state = 'held' AND expires_at <= %(now)s AND member_id > %(after)s
-                    ORDER BY member_id LIMIT %(limit)s
-                    """, {"now": now, "after": after, "limit": chunk})
-                members = [row[0] for row in cursor.fetchall()]
-                if not members:
-                    return expired
-                lock_accounts(members, now=now)
-                cursor.execute(_EXPIRE_HOLDS_SQL, {"members": members, "now": now})
-                expired += cursor.fetchone()[0]
-        after = members[-1]
+    progress = batch_run("points.holds_expire", run_key=run_key, now=resolve_now(now))
+    now = progress.now
+
+    def next_ids(after: int) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT DISTINCT member_id FROM points_pointshold
+                WHERE state = 'held' AND expires_at <= %(now)s AND member_id > %(after)s
+                ORDER BY member_id LIMIT %(limit)s
+                """, {"now": now, "after": after, "limit": chunk})
+            return [row[0] for row in cursor.fetchall()]
+
+    def apply(members: list[int]) -> int:
+        lock_accounts(members, now=now)
+        with connection.cursor() as cursor:
+            cursor.execute(_EXPIRE_HOLDS_SQL, {"members": members, "now": now})
+            return cursor.fetchone()[0]
+
+    return batch_by_ids(progress, next_ids=next_ids, apply=apply)

@@ -16,6 +16,7 @@ from core.clock import resolve_now
 from members.errors import MemberError, MemberErrorCode
 from members.models import Member, Order, OrderLine
 from members.services.access import member_note_write
+from members.services.batch import batch_by_ids, batch_run
 
 from ..errors import PointsError, PointsErrorCode
 from ..expiry import lot_expires_at
@@ -319,26 +320,31 @@ WHERE a.member_id = s.member_id
 """
 
 
-def _run_chunked(*, candidates_sql: str, apply_sql: str, now: datetime, chunk: int) -> int:
+def _run_chunked(*, job: str, candidates_sql: str, apply_sql: str, now: datetime, chunk: int,
+                 run_key: str | None) -> int:
     """Find members with due lots a chunk at a time; per chunk, in one transaction, lock
-    their accounts in id order and apply one statement. Each chunk commits on its own, so a
-    crash loses nothing and a re-run picks up exactly what is still due."""
-    members_done = 0
-    after = 0
-    while True:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(candidates_sql, {"now": now, "after": after, "limit": chunk})
-                members = [row[0] for row in cursor.fetchall()]
-                if not members:
-                    return members_done
-                lock_accounts(members, now=now)
-                cursor.execute(apply_sql, {"members": members, "now": now})
-        members_done += len(members)
-        after = members[-1]
+    their accounts in id order, apply one statement and record the run's position
+    (members.services.batch). Each chunk commits on its own, so a crash loses nothing and the run
+    delivered again carries on after the last chunk, for the same `now`."""
+    progress = batch_run(job, run_key=run_key, now=now)
+    now = progress.now
+
+    def next_ids(after: int) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(candidates_sql, {"now": now, "after": after, "limit": chunk})
+            return [row[0] for row in cursor.fetchall()]
+
+    def apply(members: list[int]) -> int:
+        lock_accounts(members, now=now)
+        with connection.cursor() as cursor:
+            cursor.execute(apply_sql, {"members": members, "now": now})
+        return len(members)
+
+    return batch_by_ids(progress, next_ids=next_ids, apply=apply)
 
 
-def points_expire_due(*, now: datetime | None = None, chunk: int = 2000) -> int:
+def points_expire_due(*, now: datetime | None = None, chunk: int = 2000,
+                      run_key: str | None = None) -> int:
     """Expire every lot whose date has come: one entry per lot, balances updated per member.
     Returns the number of members touched."""
     now = resolve_now(now)
@@ -348,10 +354,12 @@ def points_expire_due(*, now: datetime | None = None, chunk: int = 2000) -> int:
           AND member_id > %(after)s
         ORDER BY member_id LIMIT %(limit)s
     """
-    return _run_chunked(candidates_sql=candidates, apply_sql=_EXPIRE_SQL, now=now, chunk=chunk)
+    return _run_chunked(job="points.expire", candidates_sql=candidates, apply_sql=_EXPIRE_SQL,
+                        now=now, chunk=chunk, run_key=run_key)
 
 
-def points_unlock_due(*, now: datetime | None = None, chunk: int = 2000) -> int:
+def points_unlock_due(*, now: datetime | None = None, chunk: int = 2000,
+                      run_key: str | None = None) -> int:
     """Make pending purchase points spendable once their return window is over."""
     now = resolve_now(now)
     candidates = """
@@ -359,4 +367,5 @@ def points_unlock_due(*, now: datetime | None = None, chunk: int = 2000) -> int:
         WHERE state = 'pending' AND unlocks_at <= %(now)s AND member_id > %(after)s
         ORDER BY member_id LIMIT %(limit)s
     """
-    return _run_chunked(candidates_sql=candidates, apply_sql=_UNLOCK_SQL, now=now, chunk=chunk)
+    return _run_chunked(job="points.unlock", candidates_sql=candidates, apply_sql=_UNLOCK_SQL,
+                        now=now, chunk=chunk, run_key=run_key)

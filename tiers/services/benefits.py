@@ -19,8 +19,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
 
-from core.batch import run_in_chunks
+from core.batch import execute_limited
 from core.clock import local_date, programme_tz, resolve_now
+from members.services.batch import batch_by_ranges, batch_in_chunks, batch_run
 from points.services.coupons import coupon_issue
 from points.services.ledger import Movement
 from points.services.rules import EarnOutcome
@@ -97,11 +98,13 @@ def _period_key(grant_period: str, today: date) -> str:
 
 
 def benefit_grants_issue(*, grant_period: str, now: datetime | None = None,
-                         chunk: int = 20_000) -> int:
+                         chunk: int = 20_000, run_key: str | None = None) -> int:
     """Grant one kind of period's benefits to every member who holds them; returns the
-    grants written (0 on a re-run). Members are taken in id ranges, one statement and one
-    transaction per range."""
-    now = resolve_now(now)
+    grants written by the run (0 on a re-run: ON CONFLICT). Members are taken in id ranges,
+    one statement and one transaction per range, with the run's position (members.services.batch)."""
+    progress = batch_run(f"benefits.grant.{grant_period}", run_key=run_key,
+                         now=resolve_now(now))
+    now = progress.now
     expires, condition = _GRANTS[GrantPeriod(grant_period)]
     sql = _GRANT_SQL.format(expires=expires, condition=condition)
     today = local_date(now)
@@ -109,23 +112,23 @@ def benefit_grants_issue(*, grant_period: str, now: datetime | None = None,
               "period": _period_key(grant_period, today),
               "month_end": _local_midnight(today.replace(day=1) + relativedelta(months=1))}
     with connection.cursor() as cursor:
-        cursor.execute("SELECT min(id), max(id) FROM members_member")
+        cursor.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM members_member")
         lowest, highest = cursor.fetchone()
-    if lowest is None:
-        return 0
-    written = 0
-    for lo in range(lowest, highest + 1, chunk):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, {**params, "lo": lo, "hi": lo + chunk - 1})
-            written += cursor.rowcount
-    return written
+
+    def apply(lo: int, hi: int) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {**params, "lo": lo, "hi": hi - 1})
+            return cursor.rowcount
+
+    return batch_by_ranges(progress, low=lowest, high=highest, size=chunk, apply=apply)
 
 
-def benefit_grants_issue_due(*, now: datetime | None = None) -> dict[str, int]:
+def benefit_grants_issue_due(*, now: datetime | None = None,
+                             run_key: str | None = None) -> dict[str, int]:
     """The daily beat job: this month's packs, this year's birthday-month gifts and the
     new-member gifts, each at most once per member and period."""
     now = resolve_now(now)
-    return {period: benefit_grants_issue(grant_period=period, now=now)
+    return {period: benefit_grants_issue(grant_period=period, now=now, run_key=run_key)
             for period in (GrantPeriod.MONTHLY, GrantPeriod.BIRTHDAY_MONTH,
                            GrantPeriod.ON_JOINING)}
 
@@ -138,11 +141,14 @@ WHERE id IN (SELECT id FROM tiers_benefitgrant
 """
 
 
-def benefit_grants_expire_due(*, now: datetime | None = None, chunk: int = 10_000) -> int:
+def benefit_grants_expire_due(*, now: datetime | None = None, chunk: int = 10_000,
+                              run_key: str | None = None) -> int:
     """Expire every grant not used up by its expiry, in chunks; a grant being claimed or
     used at that moment is skipped and left for the next run (which the claim itself
     refuses once it is past its expiry)."""
-    return run_in_chunks(_EXPIRE_SQL, {"now": resolve_now(now)}, chunk=chunk)
+    progress = batch_run("benefits.expire", run_key=run_key, now=resolve_now(now))
+    return batch_in_chunks(progress, lambda: execute_limited(
+        _EXPIRE_SQL, {"now": progress.now}, chunk=chunk), chunk=chunk)
 
 
 # --- claiming and using -------------------------------------------------------------------------

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from django.db import connection, transaction
+from django.db import connection
 
 from core.clock import local_date, programme_tz, resolve_now
+from members.services.batch import batch_by_ids, batch_run
 
 from ..locks import lock_growth_accounts
 from ..models import TierSettings
@@ -57,36 +58,39 @@ RETURNING a.member_id, a.growth
 """
 
 
-def growth_decay_due(*, now: datetime | None = None, chunk: int = 5000) -> int:
+def growth_decay_due(*, now: datetime | None = None, chunk: int = 5000,
+                     run_key: str | None = None) -> int:
     """The daily job: decay the growth of every member whose paid membership lapsed more
     than the grace days ago; re-evaluate those at 0 (reached today, or earlier by returns
-    while still on a tier that takes growth). Returns the members decayed."""
-    now = resolve_now(now)
+    while still on a tier that takes growth). Each chunk commits with the run's position
+    (members.services.batch). Returns the members decayed."""
     settings = TierSettings.objects.filter(singleton=True).first() or TierSettings()
+    progress = batch_run("tiers.decay", run_key=run_key, now=resolve_now(now))
     if settings.decay_per_day <= 0:
-        return 0
+        return progress.close(0)
+    now = progress.now
     today = local_date(now)
     # lapsed more than N days: the paid period ended before 00:00 (Beijing) N days ago
     cutoff = datetime.combine(today - timedelta(days=settings.decay_grace_days), time.min,
                               tzinfo=programme_tz())
     params = {"now": now, "cutoff": cutoff, "day": today.isoformat(),
               "per_day": settings.decay_per_day}
-    decayed = 0
-    after = 0
-    while True:
+
+    def next_ids(after: int) -> list[int]:
         with connection.cursor() as cursor:
             cursor.execute(_CANDIDATES_SQL, {**params, "after": after, "limit": chunk})
-            members = [row[0] for row in cursor.fetchall()]
-        if not members:
-            return decayed
-        with transaction.atomic():
-            lock_growth_accounts(members, now=now)
-            with connection.cursor() as cursor:
-                cursor.execute(_DECAY_SQL, {**params, "members": members})
-                decayed += len(cursor.fetchall())
-                cursor.execute("SELECT member_id FROM tiers_growthaccount "
-                               "WHERE member_id = ANY(%s) AND growth = 0", [members])
-                at_zero = [row[0] for row in cursor.fetchall()]
-            if at_zero:
-                tier_recalculate_members(member_ids=at_zero, now=now)
-        after = members[-1]
+            return [row[0] for row in cursor.fetchall()]
+
+    def apply(members: list[int]) -> int:
+        lock_growth_accounts(members, now=now)
+        with connection.cursor() as cursor:
+            cursor.execute(_DECAY_SQL, {**params, "members": members})
+            decayed = len(cursor.fetchall())
+            cursor.execute("SELECT member_id FROM tiers_growthaccount "
+                           "WHERE member_id = ANY(%s) AND growth = 0", [members])
+            at_zero = [row[0] for row in cursor.fetchall()]
+        if at_zero:
+            tier_recalculate_members(member_ids=at_zero, now=now)
+        return decayed
+
+    return batch_by_ids(progress, next_ids=next_ids, apply=apply)

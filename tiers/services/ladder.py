@@ -14,7 +14,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from core.clock import local_date, resolve_now
-from members.models import Order
+from members.models import BatchRun, Order
+from members.services.batch import batch_by_ids, batch_run
 from members.services.tags import member_tags_add, member_tags_remove, tag_writes
 
 from ..locks import lock_growth_accounts
@@ -186,22 +187,23 @@ def _reevaluate_chunk(members: list[int], now: datetime) -> int:
             return cursor.fetchone()[0]
 
 
-def tier_reevaluate_due(*, now: datetime | None = None, chunk: int = 2000) -> int:
+def tier_reevaluate_due(*, now: datetime | None = None, chunk: int = 2000,
+                        run_key: str | None = None) -> int:
     """Apply the end policy of every tier whose validity has ended and re-evaluate: the same
     tier is renewed for another period, a lower one is a downgrade. Each chunk commits on
-    its own, so a crash loses nothing and a re-run finds exactly what is still due.
-    Returns the number of accounts re-evaluated."""
-    now = resolve_now(now)
-    done = 0
-    after = 0
-    while True:
+    its own with the run's position (members.services.batch), so a crash loses nothing and the run
+    delivered again carries on after the last chunk, for the same `now`.
+    Returns the number of accounts re-evaluated by the run."""
+    progress = batch_run("tiers.reevaluate", run_key=run_key, now=resolve_now(now))
+    now = progress.now
+
+    def next_ids(after: int) -> list[int]:
         with connection.cursor() as cursor:
             cursor.execute(_CANDIDATES_SQL, {"now": now, "after": after, "limit": chunk})
-            members = [row[0] for row in cursor.fetchall()]
-        if not members:
-            return done
-        done += _reevaluate_chunk(members, now)
-        after = members[-1]
+            return [row[0] for row in cursor.fetchall()]
+
+    return batch_by_ids(progress, next_ids=next_ids,
+                        apply=lambda members: _reevaluate_chunk(members, now))
 
 
 # --- periodic recalculation (monthly / yearly, if the operator turns it on) ------------------
@@ -255,24 +257,26 @@ SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM changes),
 """
 
 
-def tier_recalculate(*, now: datetime | None = None, chunk: int = 5000) -> int:
+def tier_recalculate(*, now: datetime | None = None, chunk: int = 5000,
+                     run_key: str | None = None) -> int:
     """Re-evaluate every member with a tier against the growth they have now; returns how
-    many moved down. Chunks of members in id order, each in its own transaction."""
-    now = resolve_now(now)
-    moved = 0
-    after = 0
-    while True:
+    many moved down. Chunks of members in id order, each in its own transaction with the
+    run's position."""
+    progress = batch_run("tiers.recalculate", run_key=run_key, now=resolve_now(now))
+    now = progress.now
+
+    def next_ids(after: int) -> list[int]:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT member_id FROM tiers_growthaccount WHERE tier_id IS NOT NULL "
                 "AND member_id > %s ORDER BY member_id LIMIT %s", [after, chunk])
-            members = [row[0] for row in cursor.fetchall()]
-        if not members:
-            return moved
-        with transaction.atomic():
-            lock_growth_accounts(members, now=now)
-            moved += tier_recalculate_members(member_ids=members, now=now)
-        after = members[-1]
+            return [row[0] for row in cursor.fetchall()]
+
+    def apply(members: list[int]) -> int:
+        lock_growth_accounts(members, now=now)
+        return tier_recalculate_members(member_ids=members, now=now)
+
+    return batch_by_ids(progress, next_ids=next_ids, apply=apply)
 
 
 def tier_recalculate_members(*, member_ids: list[int], now: datetime) -> int:
@@ -283,14 +287,17 @@ def tier_recalculate_members(*, member_ids: list[int], now: datetime) -> int:
         return cursor.fetchone()[0]
 
 
-def tier_recalculate_if_due(*, now: datetime | None = None) -> int | None:
+def tier_recalculate_if_due(*, now: datetime | None = None,
+                            run_key: str | None = None) -> int | None:
     """The daily beat job: on the 1st of the month (monthly) or 1 January (yearly), in
     Beijing time, recalculate; otherwise do nothing (None)."""
     now = resolve_now(now)
+    if run_key and BatchRun.objects.filter(job="tiers.recalculate", run_key=run_key).exists():
+        return tier_recalculate(now=now, run_key=run_key)  # delivered again: carry on
     mode = tier_settings().recalculation
     today = local_date(now)
     if mode == "monthly" and today.day == 1 or mode == "yearly" and (today.month, today.day) == (1, 1):
-        return tier_recalculate(now=now)
+        return tier_recalculate(now=now, run_key=run_key)
     return None
 
 
@@ -345,27 +352,28 @@ SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM changes),
 """
 
 
-def tier_place_unplaced(*, now: datetime | None = None, chunk: int = 5000) -> int:
+def tier_place_unplaced(*, now: datetime | None = None, chunk: int = 5000,
+                        run_key: str | None = None) -> int:
     """Give members added in bulk their first tier: an import or a COPY load writes members
     and orders but no growth account, so nobody would hold a tier until their first sale or
     event. Each gets what registering would have given: Registered, or Bronze when they
     have bought already — growth 0, the initial tier change, the tier's system tag. Chunks
     of member ids, one statement and one transaction each; a re-run finds nobody left.
     Returns the members placed."""
-    now = resolve_now(now)
-    placed = 0
-    after = 0
-    while True:
+    progress = batch_run("tiers.place", run_key=run_key, now=resolve_now(now))
+    now = progress.now
+
+    def next_ids(after: int) -> list[int]:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT m.id FROM members_member m WHERE m.id > %s AND m.status <> 'closed' "
                 "AND NOT EXISTS (SELECT 1 FROM tiers_growthaccount a WHERE a.member_id = m.id) "
                 "ORDER BY m.id LIMIT %s", [after, chunk])
-            members = [row[0] for row in cursor.fetchall()]
-        if not members:
-            return placed
-        with transaction.atomic(), connection.cursor() as cursor, \
-                tag_writes(cursor, cause="system", now=now):
+            return [row[0] for row in cursor.fetchall()]
+
+    def apply(members: list[int]) -> int:
+        with connection.cursor() as cursor, tag_writes(cursor, cause="system", now=now):
             cursor.execute(_PLACE_SQL, {"members": members, "now": now})
-            placed += cursor.fetchone()[0]
-        after = members[-1]
+            return cursor.fetchone()[0]
+
+    return batch_by_ids(progress, next_ids=next_ids, apply=apply)

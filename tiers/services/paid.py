@@ -16,9 +16,10 @@ from decimal import Decimal, InvalidOperation
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
 
-from core.batch import run_in_chunks
+from core.batch import execute_limited
 from core.clock import resolve_now
 from members.models import Member
+from members.services.batch import batch_in_chunks, batch_run
 
 from ..errors import TierError, TierErrorCode
 from ..locks import lock_growth_accounts
@@ -106,7 +107,10 @@ WHERE member_id IN (SELECT member_id FROM tiers_paidmembership
 """
 
 
-def paid_lapse_due(*, now: datetime | None = None, chunk: int = 10_000) -> int:
+def paid_lapse_due(*, now: datetime | None = None, chunk: int = 10_000,
+                   run_key: str | None = None) -> int:
     """Mark memberships whose paid period has ended as lapsed (the daily job). Benefits
     already stopped at the end itself: readers compare `ends_at` with the time."""
-    return run_in_chunks(_LAPSE_SQL, {"now": resolve_now(now)}, chunk=chunk)
+    progress = batch_run("paid.lapse", run_key=run_key, now=resolve_now(now))
+    return batch_in_chunks(progress, lambda: execute_limited(
+        _LAPSE_SQL, {"now": progress.now}, chunk=chunk), chunk=chunk)

@@ -245,11 +245,10 @@ def test_an_interrupted_reevaluation_run_again_gives_the_same_result(store, now,
     calls = []
 
     def crash_after_first_chunk(chunk_members, at):
-        done = original(chunk_members, at)
         calls.append(chunk_members)
-        if len(calls) == 1:
+        if len(calls) == 2:  # the first chunk has committed; the second dies mid-way
             raise RuntimeError("worker killed")
-        return done
+        return original(chunk_members, at)
 
     monkeypatch.setattr(tier_services, "_reevaluate_chunk", crash_after_first_chunk)
     with pytest.raises(RuntimeError):
