@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from campaigns.errors import TriggerError
 from campaigns.selectors.triggers import TriggerKind, trigger_spec
@@ -181,7 +181,10 @@ def test_a_bad_trigger_is_refused_with_a_code(kind, params):
     with pytest.raises(TriggerError) as error:
         trigger_spec(kind, params)
     assert error.value.code.value in {"unknown_trigger", "invalid_trigger"}
-    assert error.value.as_dict()["error"]["message"]
+    with translation.override("zh-hans"):
+        with pytest.raises(TriggerError) as zh:
+            trigger_spec(kind, params)
+        assert "触发条件" in zh.value.as_dict()["error"]["message"]
 
 
 def test_a_good_trigger_is_read_into_a_spec():
