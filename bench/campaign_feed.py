@@ -114,9 +114,11 @@ def reader_worker(seconds: float, out) -> None:
     _django()
     from django.utils import timezone
 
+    from campaigns.models import FeedCursor
     from campaigns.selectors.feed import SOURCES
     from campaigns.services.feed import feed_consume, feed_cursor_open
 
+    FeedCursor.objects.filter(name__startswith="bench:").delete()   # start at the horizon
     for source in SOURCES:
         feed_cursor_open(name=f"bench:{source}", source=source)
     lags: list[float] = []
