@@ -59,8 +59,8 @@ def sales_worker(seconds: float, rate: float, seed: int, out) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from loyalty.intake import record_sale
-    from members.services import LineInput, SaleInput
+    from loyalty.services.intake import record_sale
+    from members.services.orders import LineInput, SaleInput
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT min(id), max(id) FROM members_member WHERE status = 'active' "

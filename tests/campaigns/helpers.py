@@ -11,8 +11,9 @@ from django.db import connection
 from campaigns.selectors.feed import FeedPosition, FeedRow, feed_horizon, feed_read
 
 
-def feed_settle(timeout: float = 60) -> None:
-    """Wait until every transaction that has begun by now has ended."""
+def feed_settle(timeout: float = 300) -> None:
+    """Wait until every transaction that has begun by now has ended (on a server shared
+    with other test runs that can take minutes; on a server of its own, milliseconds)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
         upto = cursor.fetchone()[0]
