@@ -276,6 +276,8 @@ CELERY_BEAT_SCHEDULE = {
     "points-holds-expire": {"task": "points.tasks.expire_holds", "schedule": 60.0},
     "points-liability-rollup": {"task": "points.tasks.rollup_liability",
                                 "schedule": crontab(minute=5)},  # hourly
+    # campaigns: due occasions start, pause / resume / cancel are honoured within a minute
+    "campaigns-run-due": {"task": "campaigns.tasks.campaigns_run_due", "schedule": 60.0},
 }
 
 # One line per event on the console: 4xx answers without a traceback (the client's mistake;

@@ -1,0 +1,19 @@
+from .campaign import (
+    ActionKind,
+    AudienceFilter,
+    Campaign,
+    CampaignAction,
+    CampaignBudget,
+    CampaignStatus,
+    CampaignVariant,
+    Grade,
+    TriggerKind,
+)
+from .gift import CampaignGift
+from .message import VARIABLES, Channel, Message, MessageTemplate
+from .run import CampaignMember, CampaignRun
+
+__all__ = ["ActionKind", "AudienceFilter", "Campaign", "CampaignAction", "CampaignBudget",
+           "CampaignStatus", "CampaignVariant", "Grade", "TriggerKind", "CampaignGift",
+           "VARIABLES", "Channel", "Message", "MessageTemplate", "CampaignMember",
+           "CampaignRun"]
