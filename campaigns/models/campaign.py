@@ -55,6 +55,7 @@ class AudienceFilter(models.TextChoices):
     NONE = "", _("Only the segment")
     BIRTHDAY_MONTH = "birthday_month", _("Members whose birthday month starts today")
     PAID_ENDED = "paid_ended", _("Paid memberships that ended in the last N days")
+    AT_RISK_OR_ONE_TIME = "at_risk_one_time", _("Members at risk and one-time buyers")
 
 
 class Campaign(models.Model):

@@ -79,6 +79,10 @@ def audience_where(campaign: Campaign, now: datetime) -> tuple[str, list]:
         parts.append("EXISTS (SELECT 1 FROM tiers_paidmembership p WHERE p.member_id = "
                      "f.member_id AND p.ends_at <= %s AND p.ends_at > %s)")
         params += [now, now - timedelta(days=campaign.audience_days or 30)]
+    elif campaign.audience_filter == AudienceFilter.AT_RISK_OR_ONE_TIME:
+        parts.append("EXISTS (SELECT 1 FROM members_memberstats s WHERE s.member_id = "
+                     "f.member_id AND (s.lifecycle IN ('at_risk', 'dormant') "
+                     "OR s.order_count = 1))")
     for segment in campaign.exclude_segments.all():
         where, where_params = segment_where(segment.expression, now=now)
         parts.append(f"NOT ({where})")

@@ -8,7 +8,8 @@ from django.db import transaction
 
 from core.clock import resolve_now
 
-from ..models import Campaign, CampaignAction, CampaignStatus, CampaignVariant, new_seed
+from ..models import Campaign, CampaignAction, CampaignStatus, CampaignVariant
+from ..models.campaign import new_seed
 
 _NOT_COPIED = {"id", "code", "name", "status", "is_template", "seed", "earning_rule_key",
                "created_at", "updated_at", "owner"}
@@ -32,7 +33,6 @@ def campaign_copy(*, campaign_id: int, owner_id: int | None = None, code: str | 
         source = Campaign.objects.get(pk=campaign_id)
         fields = {f.name: getattr(source, f.name) for f in Campaign._meta.concrete_fields
                   if f.name not in _NOT_COPIED and not f.name.endswith("_id")}
-        fields["segment"] = source.segment
         copy = Campaign.objects.create(
             **fields, code=code or _free_code(source.code), name=name or source.name,
             status=CampaignStatus.DRAFT, is_template=False, seed=new_seed(),
