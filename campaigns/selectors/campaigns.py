@@ -132,31 +132,34 @@ class Offer:
     messages: int
 
 
-def member_offers(member_id: int, *, limit: int = 50) -> list[Offer]:
-    """The campaigns a member is in, newest first, with the points, coupons, gifts and
-    messages each gave them (nothing for the control group)."""
+def offers_for(member_id: int):
+    """The occasions that acted on a member ("your offers"): the control group and members
+    a limit or the budget left out are not offered anything, so they are not listed."""
+    return (CampaignMember.objects.filter(member_id=member_id,
+                                          state=CampaignMember.State.ACTED)
+            .select_related("campaign", "variant"))
+
+
+def offer_detail(row: CampaignMember) -> Offer:
+    """What one occasion gave the member: points (their ledger entry), coupons, gifts and
+    queued messages, each found by its (campaign, occasion, member) key."""
     from points.models import Coupon, PointsEntry
 
-    rows = list(CampaignMember.objects.filter(member_id=member_id)
-                .select_related("campaign", "variant").order_by("-assigned_at", "-id")[:limit])
-    offers = []
-    for row in rows:
-        prefix = f"campaign:{row.campaign_id}:{row.occasion}:{member_id}"
-        points = (PointsEntry.objects.filter(source_key=prefix)
-                  .values_list("available_delta", "debt_delta").first())
-        coupons = list(Coupon.objects.filter(source_key__startswith=prefix + ":",
-                                             member_id=member_id)
-                       .values_list("code", flat=True))
-        offers.append(Offer(
-            campaign=row.campaign, occasion=row.occasion,
-            variant=row.variant.code if row.variant else None, state=row.state,
-            acted_at=row.acted_at, points=(points[0] - points[1]) if points else 0,
-            coupons=coupons,
-            gifts=list(CampaignGift.objects.filter(campaign_id=row.campaign_id,
-                                                   occasion=row.occasion, member_id=member_id)),
-            messages=Message.objects.filter(campaign_id=row.campaign_id, occasion=row.occasion,
-                                            member_id=member_id, is_test=False).count()))
-    return offers
+    member_id = row.member_id
+    prefix = f"campaign:{row.campaign_id}:{row.occasion}:{member_id}"
+    points = (PointsEntry.objects.filter(source_key=prefix)
+              .values_list("available_delta", "debt_delta").first())
+    return Offer(
+        campaign=row.campaign, occasion=row.occasion,
+        variant=row.variant.code if row.variant else None, state=row.state,
+        acted_at=row.acted_at, points=(points[0] - points[1]) if points else 0,
+        coupons=list(Coupon.objects.filter(source_key__startswith=prefix + ":",
+                                           member_id=member_id)
+                     .order_by("id").values_list("code", flat=True)),
+        gifts=list(CampaignGift.objects.filter(campaign_id=row.campaign_id,
+                                               occasion=row.occasion, member_id=member_id)),
+        messages=Message.objects.filter(campaign_id=row.campaign_id, occasion=row.occasion,
+                                        member_id=member_id, is_test=False).count())
 
 
 def window_words(campaign: Campaign) -> str:
