@@ -98,11 +98,8 @@ def main() -> int:
 
     def launch(c: Campaign) -> CampaignRun:
         run = campaign_run_start(campaign=c, key="once", now=now)
-        while run.phase == "snapshot":
-            campaign_run_work(run=run, now=now, max_chunks=10_000)
-            run.refresh_from_db()
-            if run.phase == "act":
-                break
+        campaign_run_work(run=run, now=now, snapshot_only=True)
+        run.refresh_from_db()
         return run
 
     rows = []

@@ -94,10 +94,11 @@ def _finish(run_id: int, now: datetime) -> bool:
 
 def campaign_run_work(*, run: CampaignRun, now: datetime | None = None,
                       span: int = SNAPSHOT_SPAN, chunk: int = ACT_CHUNK,
-                      max_chunks: int | None = None) -> str:
+                      max_chunks: int | None = None, snapshot_only: bool = False) -> str:
     """Carry a run forward until it is done, the campaign stops running (paused,
     cancelled, ended — checked before every chunk), or `max_chunks` chunks were done (a
-    test stands in for a killed worker with it). Returns the run's phase."""
+    test stands in for a killed worker with it); `snapshot_only` stops after freezing the
+    audience. Returns the run's phase."""
     now = resolve_now(now)
     done_chunks = 0
 
@@ -114,7 +115,7 @@ def campaign_run_work(*, run: CampaignRun, now: datetime | None = None,
         if not _snapshot_step(run.pk, now, span):
             break
         done_chunks += 1
-    while more():
+    while more() and not snapshot_only:
         acted = act_waiting(campaign=run.campaign, occasion=run.occasion, now=now, chunk=chunk)
         if acted is None:  # the campaign stopped running
             break

@@ -78,4 +78,10 @@ def campaigns_tick(*, now: datetime | None = None, max_chunks: int | None = None
                 phase__in=[CampaignRun.Phase.SNAPSHOT, CampaignRun.Phase.ACT]):
             campaign_run_work(run=run, now=now, max_chunks=max_chunks)
             runs += 1
+        if (campaign.trigger == TriggerKind.ONCE and campaign.ends_at is None
+                and CampaignRun.objects.filter(campaign=campaign, key="once",
+                                               phase=CampaignRun.Phase.DONE).exists()):
+            # a one-off campaign without a window is over once its occasion is done
+            campaign_end(campaign_id=campaign.pk, now=now)
+            ended += 1
     return {"started": started, "ended": ended, "runs": runs, "day": str(local_date(now))}

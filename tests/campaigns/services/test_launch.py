@@ -98,6 +98,8 @@ def test_a_killed_run_rerun_finishes_exactly_once(now):
     assert run.phase == "done" and run.audience == 60
     assert states(c) == {"acted": 60}
     assert PointsEntry.objects.filter(source_key__startswith=f"campaign:{c.pk}:").count() == 60
+    c.refresh_from_db()
+    assert c.status == CampaignStatus.ENDED  # a one-off without a window ends when done
     # running it yet again changes nothing
     campaign_run_work(run=run, now=now + timedelta(minutes=2))
     assert PointsEntry.objects.filter(source_key__startswith=f"campaign:{c.pk}:").count() == 60
