@@ -76,7 +76,7 @@ def _action_words(action: CampaignAction) -> str:
         return _("add tag %(tag)s") % {"tag": action.tag}
     if kind == ActionKind.TAG_REMOVE:
         return _("remove tag %(tag)s") % {"tag": action.tag}
-    return _("%(channel)s message %(name)s") % {
+    return _("message via %(channel)s: %(name)s") % {
         "channel": action.message_template.get_channel_display(),
         "name": action.message_template}
 
