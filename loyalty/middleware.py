@@ -4,7 +4,7 @@ request makes. (API requests name their key in loyalty.api.base instead.)"""
 from __future__ import annotations
 
 from core.actor import Actor, acting_as
-from members.selectors import staff_store_ids
+from members.selectors.access import staff_store_ids
 
 
 class StaffActorMiddleware:

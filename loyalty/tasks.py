@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from .health import health_heartbeat_record
-from .services import idempotency_prune
+from .services.idempotency import idempotency_prune
 
 
 @shared_task(acks_late=True)

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .services.insights import insights_rebuild
+from .services.nightly import insights_rebuild
 
 
 @shared_task(acks_late=True)

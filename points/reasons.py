@@ -12,7 +12,7 @@ import re
 
 from django.utils.translation import gettext_lazy as _
 
-from .rule_models import RuleEvent
+from .models.rules import RuleEvent
 
 FIXED = {
     "return": _("Return"),

@@ -1,9 +1,9 @@
 from celery import shared_task
 
-from .coupons import coupons_expire_due
-from .holds import points_holds_expire_due
-from .liability import points_liability_rollup
-from .services import points_expire_due, points_unlock_due
+from .services.coupons import coupons_expire_due
+from .services.holds import points_holds_expire_due
+from .services.ledger import points_expire_due, points_unlock_due
+from .services.liability import points_liability_rollup
 
 
 @shared_task(acks_late=True)

@@ -1,9 +1,9 @@
 from celery import shared_task
 
-from .benefits import benefit_grants_expire_due, benefit_grants_issue_due
-from .decay import growth_decay_due
-from .paid import paid_lapse_due
-from .services import tier_recalculate_if_due, tier_reevaluate_due
+from .services.benefits import benefit_grants_expire_due, benefit_grants_issue_due
+from .services.decay import growth_decay_due
+from .services.ladder import tier_recalculate_if_due, tier_reevaluate_due
+from .services.paid import paid_lapse_due
 
 
 @shared_task(acks_late=True)

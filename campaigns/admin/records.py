@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin
-from members.admin_search import MemberSearchMixin
+from members.admin.search import MemberSearchMixin
 
 from ..models import CampaignGift, CampaignMember, CampaignRun, Message
 

@@ -16,7 +16,7 @@ from django.db import connection
 from core.clock import local_date
 from members.models import Tag, TagChange
 from members.services.tags import member_tags_add, member_tags_remove
-from points.batch import CouponIssue, coupons_issue_many, points_credit_many
+from points.services.batch import CouponIssue, coupons_issue_many, points_credit_many
 
 from ..models import ActionKind, Campaign, CampaignAction
 

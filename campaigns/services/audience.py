@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.clock import local_date
-from members.segments import segment_where
+from members.selectors.segments import segment_where
 
 from ..models import AudienceFilter, Campaign, CampaignVariant
 

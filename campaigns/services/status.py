@@ -19,8 +19,8 @@ from core.clock import resolve_now
 from members.models import Member, Tag, TagChange
 from members.services.tags import member_tags_remove
 from points.models import EarningRule
-from points.rule_models import Formula, RuleEvent
-from points.rule_versions import earning_rule_save
+from points.models.rules import Formula, RuleEvent
+from points.services.rule_versions import earning_rule_save
 
 from ..errors import CampaignError, CampaignErrorCode
 from ..models import (

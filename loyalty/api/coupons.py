@@ -7,10 +7,10 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from members.errors import MemberErrorCode
-from points.coupons import coupon_issue, coupon_redeem, coupon_void
 from points.errors import PointsErrorCode
 from points.models import Coupon, CouponEvent
-from points.reward_selectors import coupon_events_for, coupons_for
+from points.selectors.coupons import coupon_events_for, coupons_for
+from points.services.coupons import coupon_issue, coupon_redeem, coupon_void
 
 from .base import MAX_ID, ApiView, body_member, member_or_404
 from .checkout import BASKET_ERRORS, BasketSerializer
@@ -127,7 +127,7 @@ class CouponRedeemInputSerializer(BasketSerializer):
                                              "order again answers the first redemption.")
 
 
-class RedeemView(ApiView):
+class CouponRedeemView(ApiView):
     """Use a member's coupon on an order, once: the coupon is valued against the basket
     (threshold, product, category) and marked redeemed with the order number and the
     discount. Of two checkouts at the same moment one redeems and the other is told the

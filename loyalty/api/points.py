@@ -8,11 +8,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from points import selectors
 from points.errors import PointsErrorCode
 from points.models import AdjustReason, EntryKind, PointsEntry
-from points.payments import points_pay
-from points.services import MAX_POINTS, points_adjust
+from points.selectors import ledger as selectors
+from points.services.ledger import MAX_POINTS, points_adjust
+from points.services.payments import points_pay
 
 from .base import ApiView, member_or_404
 from .fields import DateTime, Input, Integer, Text

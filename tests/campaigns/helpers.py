@@ -15,7 +15,7 @@ from campaigns.models import (
     MessageTemplate,
 )
 from members.models import Member, Segment
-from members.services import MemberInput, member_register
+from members.services.members import MemberInput, member_register
 from points.models import CouponTemplate
 
 

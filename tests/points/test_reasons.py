@@ -45,8 +45,8 @@ def test_growth_reasons_read_as_words(reason, zh):
 
 
 def test_the_ledger_lists_show_reasons_in_words(admin_client, store, member, now):
-    from loyalty import intake
-    from members.services import ActivityInput
+    from loyalty.services import intake
+    from members.services.activity import ActivityInput
     from tests.points.helpers import sale_input
 
     intake.record_activity(data=ActivityInput(member_id=member.pk, kind="checkin",

@@ -13,9 +13,9 @@ from campaigns.models import CampaignBudget, CampaignGift, CampaignStatus, Messa
 from campaigns.services.act import campaign_act
 from campaigns.services.actions import points_key
 from members.models import MemberStats, MemberTag, Tag, TagChange
-from points.coupons import Basket, BasketLine, coupon_redeem
 from points.locks import lock_accounts
 from points.models import Coupon, PointsAccount, PointsEntry
+from points.services.coupons import Basket, BasketLine, coupon_redeem
 from tests.campaigns.helpers import campaign, coupon_template, members, message_template, states
 from tests.points.helpers import assert_ledger_consistent
 from tests.races import run_at_once
@@ -81,7 +81,7 @@ def test_tags_gift_and_message_quote_what_was_given(now):
     a, b = members(2, now)
     new = Tag.objects.create(code="promo", name="促销")
     old = Tag.objects.create(code="lapsed", name="流失")
-    from members.services import member_tags_add
+    from members.services.tags import member_tags_add
     member_tags_add(tag_id=old.pk, member_ids=[a.pk, b.pk], cause="manual", now=now)
     template = coupon_template(now, amount=D("15"))
     body = "亲爱的{name}会员，{campaign}：{points}积分、{coupon_value}元券，{gift}请于{collect_by}前领取"

@@ -15,7 +15,8 @@ from campaigns.services.launch import campaign_run_start, campaign_run_work
 from campaigns.services.schedule import campaigns_tick
 from campaigns.services.status import campaign_schedule
 from members.models import Member, Segment, Tag
-from members.services import member_set_status, member_tags_add
+from members.services.members import member_set_status
+from members.services.tags import member_tags_add
 from points.models import PointsAccount, PointsEntry
 from tests.campaigns.helpers import campaign, members, states
 from tests.races import run_at_once

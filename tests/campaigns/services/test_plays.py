@@ -13,14 +13,14 @@ from campaigns.services.copy import campaign_copy
 from campaigns.services.plays import campaign_plays_install
 from campaigns.services.schedule import campaigns_tick
 from campaigns.services.status import campaign_cancel, campaign_schedule
-from loyalty.intake import record_sale
+from loyalty.services.intake import record_sale
 from members.models import Member, MemberStats, MemberTag
-from members.services import member_set_status
+from members.services.members import member_set_status
 from points.models import Coupon, EarningRule
 from tests.campaigns.helpers import members
 from tests.conftest import SHANGHAI
 from tests.points.helpers import sale_input
-from tiers.paid_models import PaidMembership, PaidPlan
+from tiers.models.paid import PaidMembership, PaidPlan
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -89,7 +89,7 @@ def test_null_fields_validate_in_real_answers(api, store, member, now):
 
 
 def test_month_is_a_yyyy_mm_string_not_a_date(api, member, owner):
-    from points.services import points_adjust
+    from points.services.ledger import points_adjust
 
     month = prop("MonthFigures", "month")
     assert month["type"] == "string" and "format" not in month

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from members.models import ActivityKind, Member, MemberActivity, Order
 from points.models import EntryKind, PointsAccount, PointsEntry, PointsSettings
-from points.services import points_adjust, points_spend
+from points.services.ledger import points_adjust, points_spend
 
 from .conftest import API, new_idem
 
@@ -115,7 +115,7 @@ def test_lookup_unknown_and_invalid(api, member):
 
 
 def test_lookup_by_mobile_skips_closed_members(api, make_member):
-    from members.services import member_set_status
+    from members.services.members import member_set_status
 
     old = make_member(mobile="13800138555")
     member_set_status(member_id=old.pk, status=Member.Status.CLOSED)

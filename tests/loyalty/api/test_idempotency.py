@@ -11,10 +11,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from loyalty.models import IdempotencyRecord
-from loyalty.services import idempotency_prune
+from loyalty.services.idempotency import idempotency_prune
 from members.models import Order
 from points.models import EntryKind, PointsAccount, PointsEntry
-from points.services import points_adjust
+from points.services.ledger import points_adjust
 
 from .conftest import API, client_for, error_code, new_idem, row_counts
 

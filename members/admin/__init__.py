@@ -1,0 +1,6 @@
+"""The members pages of the operator console, one module per feature; importing this package
+registers them all."""
+
+from __future__ import annotations
+
+from . import activity, members, orders, search, segments, settings, stats, stores, tags  # noqa: F401  (registers their admins)
