@@ -338,6 +338,8 @@ CELERY_BEAT_SCHEDULE = {
                                 "schedule": crontab(minute=5)},  # hourly
     "batch-runs-prune": {"task": "members.tasks.prune_batch_runs",
                          "schedule": crontab(minute=50, hour=3)},
+    # campaigns: due occasions start, pause / resume / cancel are honoured within a minute
+    "campaigns-run-due": {"task": "campaigns.tasks.campaigns_run_due", "schedule": 60.0},
 }
 
 # One line per event on the console: 4xx answers without a traceback (the client's mistake;

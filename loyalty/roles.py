@@ -97,10 +97,11 @@ RECORDS = ("members.memberactivity", "members.order", "members.rfmrun", "members
            "points.pointshold", "points.pointslot", "points.pointsmonthtotal",
            "tiers.benefitgrant", "tiers.growthentry", "tiers.paidmembership",
            "tiers.paidpurchase", "tiers.tierchange", "admin.logentry",
-           "axes.accessfailurelog")
+           "axes.accessfailurelog", "campaigns.campaignrun", "campaigns.campaignmember",
+           "campaigns.campaigngift", "campaigns.message")
 SINGLETONS = ("members.membersettings", "points.pointssettings", "tiers.tiersettings")
 KEPT = ("loyalty.apikey", "points.earningrule", "tiers.benefit", "tiers.paidplan",
-        "tiers.tier")
+        "tiers.tier", "campaigns.campaign", "campaigns.messagetemplate")
 NO_PAGE: dict[str, tuple[str, ...]] = {
     **{label: (ADD, CHANGE, DELETE) for label in RECORDS},
     **{label: (ADD, DELETE) for label in SINGLETONS},

@@ -31,6 +31,8 @@ class PointsErrorCode(ErrorCode):
                         _("A redemption that is {state} cannot be {action}."))
     # coupons
     COUPON_NOT_FOUND = ("coupon_not_found", 404, _("No such coupon."))
+    COUPON_FACE_VALUE = ("coupon_face_value_out_of_bounds", 422,
+                         _("A face value of ¥{value} is outside what this template allows."))
     COUPON_TEMPLATE_NOT_FOUND = ("coupon_template_not_found", 404, _("No such coupon template."))
     COUPON_TEMPLATE_INACTIVE = ("coupon_template_inactive", 422,
                                 _("This coupon template is not active or its validity is over."))

@@ -1,3 +1,22 @@
 """The campaigns layer's models, one module per feature."""
 
-from .feed import FeedCursor  # noqa: F401
+from .campaign import (
+    ActionKind,
+    AudienceFilter,
+    Campaign,
+    CampaignAction,
+    CampaignBudget,
+    CampaignStatus,
+    CampaignVariant,
+    Grade,
+    TriggerKind,
+)
+from .feed import FeedCursor
+from .gift import CampaignGift
+from .message import VARIABLES, Channel, Message, MessageTemplate
+from .run import CampaignMember, CampaignRun
+
+__all__ = ["ActionKind", "AudienceFilter", "Campaign", "CampaignAction", "CampaignBudget",
+           "CampaignStatus", "CampaignVariant", "Grade", "TriggerKind", "CampaignGift",
+           "VARIABLES", "Channel", "Message", "MessageTemplate", "CampaignMember",
+           "CampaignRun", "FeedCursor"]

@@ -29,8 +29,8 @@ class CouponSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(source="template.kind")
     threshold = serializers.DecimalField(source="template.threshold", max_digits=12,
                                          decimal_places=2)
-    amount = serializers.DecimalField(source="template.amount", max_digits=12, decimal_places=2,
-                                      allow_null=True)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True,
+                                      read_only=True)  # its own face value, else the template's
     percent_off = serializers.IntegerField(source="template.percent_off", allow_null=True)
     sku = serializers.CharField(source="template.sku")
 

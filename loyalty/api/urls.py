@@ -2,6 +2,7 @@ from django.urls import path, re_path
 
 from . import (
                benefits,
+               campaigns,
                checkout,
                checkout_commit,
                converters,  # noqa: F401  (registers <code:…> for tag and segment codes)
@@ -34,6 +35,8 @@ urlpatterns = [
     path("members/<int:member_id>/points/adjust", points.AdjustView.as_view(),
          name="points-adjust"),
     path("members/<int:member_id>/tier", tiers.TierProgressView.as_view(), name="member-tier"),
+    path("members/<int:member_id>/offers", campaigns.MemberOffersView.as_view(),
+         name="member-offers"),
     path("orders/sales", orders.SaleView.as_view(), name="sale"),
     path("orders/returns", orders.ReturnView.as_view(), name="return"),
     path("events", events.EventView.as_view(), name="events"),

@@ -15,6 +15,7 @@ class Scope(models.TextChoices):
     POINTS_WRITE = "points:write", _("Spend points")
     POINTS_ADMIN = "points:admin", _("Adjust points")
     EVENTS_WRITE = "events:write", _("Send behaviour events")
+    CAMPAIGNS_READ = "campaigns:read", _("Read the campaign offers a member received")
 
 
 class ApiKey(models.Model):

@@ -80,6 +80,7 @@ class TagChange(models.Model):
         API = "api", _("API")
         RULE = "rule", _("Rule")
         SYSTEM = "system", _("System")
+        CAMPAIGN = "campaign", _("Campaign")
 
     # plain ids (no foreign keys): history outlives the member and the tag
     member_id = models.BigIntegerField(_("member"))

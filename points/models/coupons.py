@@ -51,6 +51,13 @@ class CouponTemplate(models.Model):
     max_discount = models.DecimalField(
         _("largest discount (¥)"), **MONEY, null=True, blank=True,
         help_text=_("Percent-off coupons: the discount never exceeds this; empty for no cap."))
+    face_value_min = models.DecimalField(
+        _("lowest face value (¥)"), **MONEY, null=True, blank=True,
+        help_text=_("With the highest face value: each coupon may carry its own amount off, "
+                    "set at issue within these bounds (e.g. 20% of the member's average "
+                    "order)."))
+    face_value_max = models.DecimalField(_("highest face value (¥)"), **MONEY, null=True,
+                                         blank=True)
     sku = models.CharField(_("product SKU"), max_length=64, blank=True,
                            help_text=_("Product vouchers: the product they pay for."))
     valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
@@ -95,6 +102,11 @@ class CouponTemplate(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind="product_voucher") | ~Q(sku=""),
                 name="coupon_template_voucher_has_sku"),
+            models.CheckConstraint(
+                condition=Q(face_value_min__isnull=True, face_value_max__isnull=True)
+                | Q(face_value_min__gt=0, face_value_max__gte=models.F("face_value_min"),
+                    kind__in=["no_threshold", "product_voucher", "spend_save"]),
+                name="coupon_template_face_value_bounds"),
         ]
 
     def __str__(self) -> str:
@@ -121,6 +133,9 @@ class Coupon(models.Model):
     redeemed_at = models.DateTimeField(_("redeemed at"), null=True, blank=True)
     order_no = models.CharField(_("order number"), max_length=64, blank=True)
     discount = models.DecimalField(_("discount given (¥)"), **MONEY, null=True, blank=True)
+    face_value = models.DecimalField(
+        _("face value (¥)"), **MONEY, null=True, blank=True,
+        help_text=_("This coupon's own amount off, set at issue; empty: the template's."))
     source_key = models.CharField(_("source key"), max_length=160, null=True, blank=True,
                                   unique=True)
     created_at = models.DateTimeField(_("created at"))
@@ -136,6 +151,8 @@ class Coupon(models.Model):
                 condition=Q(state__in=["unissued", "voided"])
                 | Q(member__isnull=False, issued_at__isnull=False, valid_until__isnull=False),
                 name="coupon_issued_has_member_and_validity"),
+            models.CheckConstraint(condition=Q(face_value__isnull=True) | Q(face_value__gt=0),
+                                   name="coupon_face_value_positive"),
             models.CheckConstraint(
                 condition=~Q(state="redeemed") | Q(redeemed_at__isnull=False,
                                                    discount__isnull=False),
@@ -151,6 +168,11 @@ class Coupon(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def amount(self):
+        """What the coupon takes off: its own face value, else the template's amount."""
+        return self.face_value if self.face_value is not None else self.template.amount
 
 
 class CouponEvent(AttributedRow):

@@ -31,7 +31,8 @@ def usable_coupons(*, member_id: int, basket: Basket, now: datetime,
                .select_related("template").order_by("valid_until", "id")[:limit])
     values = []
     for coupon in coupons:
-        value, why = coupon_value(template=coupon.template, basket=basket)
+        value, why = coupon_value(template=coupon.template, basket=basket,
+                                  face_value=coupon.face_value)
         values.append(CouponValue(coupon=coupon, applicable=not why, value=value, why=why))
     values.sort(key=lambda v: (not v.applicable, -v.value, v.coupon.valid_until))
     return values

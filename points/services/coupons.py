@@ -64,19 +64,22 @@ class CouponValue:
     why: str = ""
 
 
-def coupon_value(*, template: CouponTemplate, basket: Basket) -> tuple[Decimal, str]:
-    """The discount a template gives a basket, or (0, why not).
+def coupon_value(*, template: CouponTemplate, basket: Basket,
+                 face_value: Decimal | None = None) -> tuple[Decimal, str]:
+    """The discount a template gives a basket, or (0, why not). A coupon with its own face
+    value (set at issue) takes that off instead of the template's amount.
 
     Spend ¥200 save ¥30 on a ¥250 basket: ¥30; on ¥150: nothing, below the threshold.
     10% off capped at ¥20 on ¥300: ¥20. A product voucher pays one unit of its SKU (up to
     its amount). No discount exceeds what it applies to.
     """
     subtotal = basket.subtotal
+    amount = face_value if face_value is not None else template.amount
     if subtotal < template.threshold:
         return ZERO, _("the basket is below ¥%(threshold)s") % {"threshold": template.threshold}
     kind = template.kind
     if kind in (CouponKind.SPEND_SAVE, CouponKind.NO_THRESHOLD):
-        value = min(template.amount, subtotal)
+        value = min(amount, subtotal)
     elif kind == CouponKind.PERCENT_OFF:
         value = (subtotal * template.percent_off / 100).quantize(CENT, rounding=ROUND_DOWN)
         if template.max_discount is not None:
@@ -91,7 +94,7 @@ def coupon_value(*, template: CouponTemplate, basket: Basket) -> tuple[Decimal, 
             return ZERO, _("product %(sku)s is not in the basket") % {"sku": template.sku}
         unit = max((line.amount / line.quantity).quantize(CENT, rounding=ROUND_HALF_UP)
                    for line in lines)
-        value = unit if template.amount is None else min(unit, template.amount)
+        value = unit if amount is None else min(unit, amount)
     else:  # pragma: no cover - the CHECK constraints allow no other kind
         return ZERO, kind
     if value <= 0:
@@ -122,14 +125,25 @@ def _validity(template: CouponTemplate, now: datetime) -> tuple[datetime, dateti
     return template.valid_from or now, template.valid_until
 
 
+def coupon_face_value_check(template: CouponTemplate, value: Decimal | None) -> None:
+    """A coupon's own face value must lie within its template's bounds (and, for spend X
+    save Y, not above X)."""
+    if value is None:
+        return
+    if (template.face_value_min is None or not template.face_value_min <= value
+            <= template.face_value_max
+            or (template.kind == CouponKind.SPEND_SAVE and value > template.threshold)):
+        raise PointsError(PointsErrorCode.COUPON_FACE_VALUE, value=value)
+
+
 def coupon_issue(*, template_id: int, member_id: int, source_key: str | None = None,
-                 now: datetime | None = None) -> Coupon:
+                 face_value: Decimal | None = None, now: datetime | None = None) -> Coupon:
     """Give a member a coupon of a template.
 
     Generated templates make a fresh random code; uploaded ones take the next code from the
     pool (SKIP LOCKED, so concurrent issues never take the same one). Validity is the
     template's fixed window or N days from now. A source key makes a retry return the same
-    coupon.
+    coupon. `face_value` gives this coupon its own amount off within the template's bounds.
     """
     now = resolve_now(now)
     with transaction.atomic():
@@ -150,9 +164,11 @@ def coupon_issue(*, template_id: int, member_id: int, source_key: str | None = N
             raise PointsError(PointsErrorCode.COUPON_TEMPLATE_NOT_FOUND)
         if not template.is_active or (template.valid_until and template.valid_until <= now):
             raise PointsError(PointsErrorCode.COUPON_TEMPLATE_INACTIVE)
+        coupon_face_value_check(template, face_value)
         valid_from, valid_until = _validity(template, now)
         fields = {"member_id": member_id, "state": Coupon.State.ISSUED, "issued_at": now,
-                  "valid_from": valid_from, "valid_until": valid_until, "source_key": source_key}
+                  "valid_from": valid_from, "valid_until": valid_until, "source_key": source_key,
+                  "face_value": face_value}
         if template.code_source == "uploaded":
             coupon = (Coupon.objects.select_for_update(skip_locked=True)
                       .filter(template=template, state=Coupon.State.UNISSUED)
@@ -241,7 +257,8 @@ def coupon_check(*, coupon: Coupon, member_id: int, basket: Basket, now: datetim
     if coupon.valid_from and coupon.valid_from > now:
         raise PointsError(PointsErrorCode.COUPON_NOT_YET_VALID,
                           valid_from=_local(coupon.valid_from))
-    value, why = coupon_value(template=coupon.template, basket=basket)
+    value, why = coupon_value(template=coupon.template, basket=basket,
+                              face_value=coupon.face_value)
     if why:
         raise PointsError(PointsErrorCode.COUPON_NOT_APPLICABLE, why=why)
     return value

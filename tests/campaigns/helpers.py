@@ -1,28 +1,67 @@
-"""The feed's horizon is the database server's oldest running transaction — in any
-database on it, so other work on a shared server can hold it back for a moment. Tests
-wait for it rather than assume it."""
+"""Building campaigns and generated members for the campaign tests."""
 
 from __future__ import annotations
 
-import time
+from datetime import datetime
+from decimal import Decimal
 
 from django.db import connection
 
-from campaigns.selectors.feed import FeedPosition, FeedRow, feed_horizon, feed_read
+from campaigns.models import (
+    ActionKind,
+    Campaign,
+    CampaignAction,
+    CampaignVariant,
+    MessageTemplate,
+)
+from members.models import Member, Segment
+from members.services.members import MemberInput, member_register
+from points.models import CouponTemplate
 
 
-def feed_settle(timeout: float = 300) -> None:
-    """Wait until every transaction that has begun by now has ended (on a server shared
-    with other test runs that can take minutes; on a server of its own, milliseconds)."""
+def members(n: int, now: datetime, prefix: str = "1390000", **fields) -> list[Member]:
+    """n active members registered through the members service (facts and accounts)."""
+    return [member_register(data=MemberInput(mobile=f"{prefix}{i:04d}", name=f"会员{i}",
+                                             **fields), now=now)
+            for i in range(n)]
+
+
+def campaign(now: datetime, *, code: str = "spring", actions=(("points", {"points": 100}),),
+             variants: dict[str, int] | None = None, segment: Segment | None = None,
+             **fields) -> Campaign:
+    """A draft campaign with one variant A (or the given arms and weights) and the actions
+    on each variant: (kind, fields)."""
+    fields.setdefault("trigger", "once")
+    fields.setdefault("run_at", now)
+    c = Campaign.objects.create(code=code, name=fields.pop("name", code), segment=segment,
+                                created_at=now, updated_at=now, **fields)
+    for arm, weight in (variants or {"A": 1}).items():
+        variant = CampaignVariant.objects.create(campaign=c, code=arm, weight=weight)
+        for kind, action_fields in actions:
+            CampaignAction.objects.create(variant=variant, kind=kind, **action_fields)
+    return c
+
+
+def coupon_template(now: datetime, **fields) -> CouponTemplate:
+    fields.setdefault("name", "生日券")
+    fields.setdefault("kind", "no_threshold")
+    fields.setdefault("amount", Decimal("20"))
+    fields.setdefault("valid_days", 30)
+    return CouponTemplate.objects.create(created_at=now, **fields)
+
+
+def message_template(now: datetime, body: str = "亲爱的{name}会员，{campaign}", **fields):
+    fields.setdefault("code", "t1")
+    fields.setdefault("name", "模板")
+    fields.setdefault("channel", "sms")
+    return MessageTemplate.objects.create(body=body, created_at=now, **fields)
+
+
+def states(c: Campaign, occasion: str = "once") -> dict[str, int]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
-        upto = cursor.fetchone()[0]
-    deadline = time.monotonic() + timeout
-    while feed_horizon().txid < upto:
-        assert time.monotonic() < deadline, "a transaction on the server stayed open"
-        time.sleep(0.02)
+        cursor.execute("SELECT state, count(*) FROM campaigns_campaignmember WHERE "
+                       "campaign_id = %s AND occasion = %s GROUP BY state", [c.pk, occasion])
+        return dict(cursor.fetchall())
 
 
-def settled_read(source: str, after: FeedPosition, limit: int = 10_000) -> list[FeedRow]:
-    feed_settle()
-    return feed_read(source=source, after=after, limit=limit)
+__all__ = ["ActionKind", "members", "campaign", "coupon_template", "message_template", "states"]

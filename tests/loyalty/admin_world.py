@@ -82,6 +82,28 @@ def role_users() -> dict[str, object]:
     return users
 
 
+def world_campaign(now) -> None:
+    """The shipped plays, and a copy of one that has run: an occasion, its members, a gift
+    and a queued message."""
+    from campaigns.models import CampaignAction, CampaignVariant, MessageTemplate
+    from campaigns.services.copy import campaign_copy
+    from campaigns.services.plays import campaign_plays_install
+    from campaigns.services.schedule import campaigns_tick
+    from campaigns.services.status import campaign_schedule
+
+    plays = {c.code: c for c in campaign_plays_install(now=now)}
+    campaign = campaign_copy(campaign_id=plays["play-big-promotion"].pk, code="spring",
+                             name="春季回馈", now=now)
+    campaign.run_at = now
+    campaign.audience_filter = ""
+    campaign.save()
+    variant = CampaignVariant.objects.get(campaign=campaign)
+    CampaignAction.objects.create(variant=variant, kind="message",
+                                  message_template=MessageTemplate.objects.first())
+    campaign_schedule(campaign_id=campaign.pk, now=now)
+    campaigns_tick(now=now)
+
+
 def build_world() -> World:
     now = timezone.now()
     users = role_users()
@@ -128,6 +150,7 @@ def build_world() -> World:
     Segment.objects.create(code="women", name="女性会员", expression="gender:female")
     insights_rebuild(now=now)
     api_key_create(name="storefront", scopes=list(Scope.values), owner_id=operator.pk)
+    world_campaign(now)
 
     every_minute = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.MINUTES)
     CrontabSchedule.objects.create(minute="0", hour="3")

@@ -19,6 +19,7 @@ from django.test import Client, RequestFactory
 from django.urls import NoReverseMatch, reverse
 from django_celery_beat.models import IntervalSchedule
 
+from campaigns.models import Campaign
 from loyalty import roles
 from members.models import Tag
 from tests.loyalty.admin_world import SUPERUSER, World, build_world
@@ -42,6 +43,13 @@ ADD_DATA: dict[str, dict] = {
     "auth.Group": {"name": "store managers"},
     "auth.User": {"username": "newcomer", "password1": "Lantern-Orchid-2026",
                   "password2": "Lantern-Orchid-2026"},
+    "campaigns.Campaign": {"code": "autumn", "name": "秋季回馈", "trigger": "once",
+                           "run_at_0": "2026-09-01", "run_at_1": "10:00:00",
+                           "control_percent": "10", "grade": "B"},
+    "campaigns.CampaignVariant": {"campaign": lambda world: str(
+        Campaign.objects.order_by("pk").first().pk), "code": "Z", "weight": "1"},
+    "campaigns.MessageTemplate": {"code": "welcome", "name": "欢迎", "channel": "sms",
+                                  "kind": "service", "body": "欢迎{name}"},
     "django_celery_beat.ClockedSchedule": {"clocked_time_0": "2026-05-01",
                                            "clocked_time_1": "10:00:00"},
     "django_celery_beat.CrontabSchedule": {"minute": "30", "hour": "4"},

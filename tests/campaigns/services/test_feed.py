@@ -24,7 +24,7 @@ from members.models import Tag
 from members.services.members import MemberInput
 from members.services.orders import LineInput, SaleInput
 from members.services.tags import member_tags_add
-from tests.campaigns.helpers import feed_settle, settled_read
+from tests.campaigns.feed_helpers import feed_settle, settled_read
 from tiers.models.paid import PaidPlan
 from tiers.services.paid import paid_purchase
 

@@ -19,7 +19,7 @@ from members.services.members import MemberInput, member_set_status
 from members.services.orders import LineInput, SaleInput
 from members.services.tags import member_tags_add, member_tags_remove
 from tests.campaigns.fakes import FakeCampaign, RecordingAct
-from tests.campaigns.helpers import feed_settle
+from tests.campaigns.feed_helpers import feed_settle
 from tiers.models import TierChange
 
 D = Decimal

@@ -28,6 +28,7 @@ SCOPED_OPERATIONS = [
     ("pointsSpend", "post", "/members/{id}/points/spend", "points:write"),
     ("pointsAdjust", "post", "/members/{id}/points/adjust", "points:admin"),
     ("tierProgress", "get", "/members/{id}/tier", "members:read"),
+    ("memberOffers", "get", "/members/{id}/offers", "campaigns:read"),
     ("saleRecord", "post", "/orders/sales", "orders:write"),
     ("returnRecord", "post", "/orders/returns", "orders:write"),
     ("eventRecord", "post", "/events", "events:write"),

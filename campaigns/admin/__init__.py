@@ -1,0 +1,1 @@
+from . import campaign, message, records  # noqa: F401  (register their admins)

@@ -1,0 +1,235 @@
+"""The campaign pages: the list with status, grade, window, audience and budget spent; the
+edit page with the campaign in plain words; launch with a confirmation showing the
+audience size; pause, resume, cancel, copy; a test send of the message."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from core.admin import DeclaredPermissionsMixin, permission_view
+from core.errors import LoyaltyError
+from core.formats import number
+
+from ..models import Campaign, CampaignAction, CampaignStatus, CampaignVariant
+from ..selectors.campaigns import (
+    campaign_audience_count,
+    campaign_reached,
+    campaign_spent,
+    campaign_summary,
+    window_words,
+)
+from ..services.copy import campaign_copy
+from ..services.messages import campaign_test_send
+from ..services.status import (
+    campaign_cancel,
+    campaign_pause,
+    campaign_problems,
+    campaign_resume,
+    campaign_schedule,
+)
+
+
+class VariantInline(admin.TabularInline):
+    model = CampaignVariant
+    extra = 0
+    fields = ("code", "name", "weight", "actions_link")
+    readonly_fields = ("actions_link",)
+
+    @admin.display(description=_("actions"))
+    def actions_link(self, obj):
+        if obj.pk is None:
+            return ""
+        url = reverse("admin:campaigns_campaignvariant_change", args=[obj.pk])
+        return format_html("<a href='{}'>{}</a>", url, _("Edit the actions"))
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        exclude = ("status", "seed", "earning_rule_key", "created_at", "updated_at",
+                   "is_template")
+
+    def clean(self):
+        data = super().clean()
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        if starts and ends and starts >= ends:
+            self.add_error("ends_at", _("The end must come after the start."))
+        return data
+
+
+class TestSendForm(forms.Form):
+    mobile = forms.CharField(label=_("your member mobile"), max_length=20,
+                             help_text=_("The message is queued as a test for the member "
+                                         "record with this mobile — use your own."))
+
+
+@admin.register(Campaign)
+class CampaignAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
+    form = CampaignForm
+    list_display = ("name", "status", "grade", "window", "audience", "spent", "is_template")
+    list_filter = ("status", "grade", "is_template")
+    search_fields = ("name", "code")
+    readonly_fields = ("summary", "status", "pages")
+    autocomplete_fields = ("segment",)
+    filter_horizontal = ("exclude_segments",)
+    inlines = [VariantInline]
+    actions = ["launch", "pause", "resume", "cancel", "copy"]
+    action_permissions = {"launch": "campaigns.change_campaign",
+                          "copy": "campaigns.add_campaign"}
+    show_facets = admin.ShowFacets.NEVER
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # occasions, members and the ledger point at a campaign: cancel it
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status != CampaignStatus.DRAFT:
+            # a launched campaign keeps what it was launched with
+            return [f.name for f in Campaign._meta.concrete_fields
+                    if f.name not in ("id", "description", "owner")] + ["summary",
+                                                                         "exclude_segments", "pages"]
+        return self.readonly_fields
+
+    @admin.display(description=_("in plain words"))
+    def summary(self, obj):
+        return campaign_summary(obj) if obj.pk else ""
+
+    @admin.display(description=_("launch and test"))
+    def pages(self, obj):
+        if obj.pk is None:
+            return ""
+        return format_html(
+            "<a href='{}'>{}</a> · <a href='{}'>{}</a>",
+            reverse("admin:campaigns_campaign_launch", args=[obj.pk]), _("Launch…"),
+            reverse("admin:campaigns_campaign_test_send", args=[obj.pk]), _("Test send"))
+
+    @admin.display(description=_("window"))
+    def window(self, obj):
+        return window_words(obj)
+
+    @admin.display(description=_("audience reached"))
+    def audience(self, obj):
+        return number(campaign_reached(obj))
+
+    @admin.display(description=_("budget spent (¥)"))
+    def spent(self, obj):
+        spent = campaign_spent(obj)
+        return "—" if spent is None else spent
+
+    def save_model(self, request, obj, form, change):
+        now = timezone.now()
+        if not change:
+            obj.created_at = now
+            obj.owner = obj.owner or request.user
+        obj.updated_at = now
+        super().save_model(request, obj, form, change)
+        if not change:
+            CampaignVariant.objects.get_or_create(campaign=obj, code="A")
+
+    def _each(self, request, queryset, service, done):
+        ok = 0
+        for campaign in queryset:
+            try:
+                service(campaign_id=campaign.pk, now=timezone.now())
+                ok += 1
+            except LoyaltyError as exc:
+                self.message_user(request, f"{campaign}: {exc.message}", messages.ERROR)
+        if ok:
+            self.message_user(request, done % {"n": ok}, messages.SUCCESS)
+
+    @admin.action(description=_("Launch the selected campaigns…"), permissions=["launch"])
+    def launch(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Launch one campaign at a time."), messages.ERROR)
+            return None
+        return redirect("admin:campaigns_campaign_launch", queryset.get().pk)
+
+    @admin.action(description=_("Pause the selected campaigns"), permissions=["change"])
+    def pause(self, request, queryset):
+        self._each(request, queryset, campaign_pause, _("%(n)d campaigns paused."))
+
+    @admin.action(description=_("Resume the selected campaigns"), permissions=["change"])
+    def resume(self, request, queryset):
+        self._each(request, queryset, campaign_resume, _("%(n)d campaigns resumed."))
+
+    @admin.action(description=_("Cancel the selected campaigns (what was given stays)"),
+                  permissions=["change"])
+    def cancel(self, request, queryset):
+        self._each(request, queryset, campaign_cancel, _("%(n)d campaigns cancelled."))
+
+    @admin.action(description=_("Copy the selected campaigns as drafts"), permissions=["copy"])
+    def copy(self, request, queryset):
+        for campaign in queryset:
+            campaign_copy(campaign_id=campaign.pk, owner_id=request.user.pk, now=timezone.now())
+        self.message_user(request, _("%(n)d drafts created.") % {"n": queryset.count()},
+                          messages.SUCCESS)
+
+    def get_urls(self):
+        return [
+            path("<int:campaign_id>/launch/", permission_view(
+                self.admin_site, self.launch_view, "campaigns.change_campaign"),
+                name="campaigns_campaign_launch"),
+            path("<int:campaign_id>/test-send/", permission_view(
+                self.admin_site, self.test_send_view, "campaigns.add_message"),
+                name="campaigns_campaign_test_send"),
+        ] + super().get_urls()
+
+    def _page(self, request, campaign, template, **context):
+        return TemplateResponse(request, template, {
+            **self.admin_site.each_context(request), "opts": Campaign._meta,
+            "object": campaign, "summary": campaign_summary(campaign),
+            "back_url": reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+            **context})
+
+    def launch_view(self, request, campaign_id: int):
+        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        problems = campaign_problems(campaign)
+        if request.method == "POST" and not problems:
+            try:
+                campaign_schedule(campaign_id=campaign.pk, now=timezone.now())
+            except LoyaltyError as exc:
+                problems = [exc.message]
+            else:
+                self.message_user(request, _("Launched: it acts from its start time."),
+                                  messages.SUCCESS)
+                return redirect("admin:campaigns_campaign_change", campaign.pk)
+        return self._page(request, campaign, "admin/campaigns/launch.html",
+                          title=_("Launch %(name)s") % {"name": campaign.name},
+                          problems=problems, can_launch=campaign.status == CampaignStatus.DRAFT,
+                          audience=number(campaign_audience_count(campaign, now=timezone.now())))
+
+    def test_send_view(self, request, campaign_id: int):
+        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        form = TestSendForm(request.POST or None)
+        rendered = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                _message, rendered = campaign_test_send(
+                    campaign=campaign, mobile=form.cleaned_data["mobile"].strip(),
+                    now=timezone.now())
+            except LoyaltyError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, _("Test message queued."), messages.SUCCESS)
+        return self._page(request, campaign, "admin/campaigns/test_send.html",
+                          title=_("Test send"), form=form, rendered=rendered)
+
+
+class ActionInline(admin.StackedInline):
+    model = CampaignAction
+    extra = 0
+    autocomplete_fields = ("coupon_template", "tag")
+
+
+@admin.register(CampaignVariant)
+class CampaignVariantAdmin(admin.ModelAdmin):
+    list_display = ("campaign", "code", "name", "weight")
+    search_fields = ("campaign__name", "code")
+    inlines = [ActionInline]
+    show_facets = admin.ShowFacets.NEVER

@@ -1,0 +1,39 @@
+"""What campaigns wrote, read-only: occasions, who each reached, gifts, queued messages."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from core.admin import ReadOnlyAdminMixin, ScaleAdmin
+from members.admin.search import MemberSearchMixin
+
+from ..models import CampaignGift, CampaignMember, CampaignRun, Message
+
+
+@admin.register(CampaignRun)
+class CampaignRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("campaign", "key", "occasion", "phase", "audience", "control",
+                    "started_at", "finished_at")
+    list_filter = ("phase",)
+    show_facets = admin.ShowFacets.NEVER
+
+
+@admin.register(CampaignMember)
+class CampaignMemberAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
+    list_display = ("campaign", "occasion", "member", "variant", "state", "acted_at")
+    list_filter = ("state",)
+    list_select_related = ("campaign", "member", "variant")
+
+
+@admin.register(CampaignGift)
+class CampaignGiftAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
+    list_display = ("campaign", "member", "name", "store", "collect_by", "collected_at")
+    list_select_related = ("campaign", "member", "store")
+
+
+@admin.register(Message)
+class MessageAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
+    list_display = ("member", "channel", "template", "campaign", "occasion", "state",
+                    "is_test", "created_at")
+    list_filter = ("channel", "state", "is_test")
+    list_select_related = ("member", "template", "campaign")
