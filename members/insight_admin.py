@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
 from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin, permission_view
 from core.errors import LoyaltyError
+from core.export import csv_stream
 from core.phones import mask_mobile
 
 from .admin_search import MemberSearchMixin, member_link
@@ -43,7 +41,6 @@ from .segments import (
 from .services.access import access_record
 from .services.segments import segment_definition_store, segment_snapshot_take
 from .services.tag_rules import tag_rules_refresh
-from .services.tags import member_tags_add
 from .tag_conditions import validate as validate_condition
 
 
@@ -272,15 +269,9 @@ class SegmentAdmin(admin.ModelAdmin):
         # recorded before the rows stream: an export begun is an export made
         access_record(kind=AccessEvent.Kind.MEMBER_EXPORT,
                       subject=f"segment {segment.code}: {segment.expression}")
-
-        class Echo:
-            def write(self, value):
-                return value
-
-        writer = csv.writer(Echo())
         header = [gettext_now("id"), gettext_now("member number"), gettext_now("name"),
                   gettext_now("gender"), gettext_now("region"), gettext_now("home store")]
-        rows = _csv_rows(writer, header, segment_export_rows(segment.expression))
+        rows = csv_stream(header, segment_export_rows(segment.expression))
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="segment-{segment.code}.csv"'
         return response
@@ -300,64 +291,3 @@ class SegmentAdmin(admin.ModelAdmin):
             snapshot = segment_snapshot_take(segment_id=segment.pk)
             self.message_user(request, _("%(segment)s: snapshot of %(n)d members.")
                               % {"segment": segment.name, "n": snapshot.member_count})
-
-
-def _csv_rows(writer, header, rows):
-    yield "\ufeff"  # so that spreadsheet programs read UTF-8 (Chinese names)
-    yield writer.writerow(header)
-    for row in rows:
-        yield writer.writerow(row)
-
-
-class TagImportForm(forms.Form):
-    tag = forms.ModelChoiceField(queryset=Tag.objects.filter(kind=Tag.Kind.MANUAL,
-                                                             is_active=True),
-                                 label=_("tag"))
-    member_numbers = forms.CharField(
-        label=_("member numbers"), widget=forms.Textarea(attrs={"rows": 12, "cols": 40}),
-        required=False, help_text=_("One per line (or separated by commas or spaces)."))
-    file = forms.FileField(label=_("or a file"), required=False,
-                           help_text=_("A text or CSV file with one member number per line."))
-
-    MAX_NUMBERS = 1_000_000
-
-    def numbers(self) -> list[str]:
-        text = self.cleaned_data.get("member_numbers") or ""
-        upload = self.cleaned_data.get("file")
-        if upload is not None:
-            try:
-                text += "\n" + upload.read().decode("utf-8-sig")
-            except UnicodeDecodeError:
-                raise ValidationError(_("The file is not UTF-8 text.")) from None
-        numbers = sorted({n for n in text.replace(",", " ").split() if n.isdigit() and len(n) <= 20})
-        if not numbers:
-            raise ValidationError(_("No member numbers found."))
-        if len(numbers) > self.MAX_NUMBERS:
-            raise ValidationError(_("At most 1,000,000 member numbers at once."))
-        return numbers
-
-
-def import_tag_view(model_admin, request):
-    """Put a manual tag on the members whose numbers an operator pastes or uploads: one
-    statement for the lot; unknown numbers are listed back."""
-    if not model_admin.has_tag_members_permission(request):
-        raise PermissionDenied
-    form = TagImportForm(request.POST or None, request.FILES or None)
-    result = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            numbers = form.numbers()
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            members = Member.objects.filter(member_no__in=numbers)
-            found = set(members.values_list("member_no", flat=True))
-            added = member_tags_add(tag_id=form.cleaned_data["tag"].pk, members=members,
-                                    cause=TagChange.Cause.IMPORT)
-            result = {"added": added, "found": len(found),
-                      "unknown": [n for n in numbers if n not in found][:200],
-                      "unknown_count": len(numbers) - len(found)}
-    return TemplateResponse(request, "admin/members/import_tag.html", {
-        **model_admin.admin_site.each_context(request), "form": form, "result": result,
-        "opts": model_admin.model._meta, "title": _("Import a tag by member numbers")})
-
