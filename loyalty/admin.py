@@ -14,9 +14,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import permission_view
+from core.admin import AutocompleteInputMixin, permission_view
 from core.errors import LoyaltyError
 from core.formats import number
+from core.text import multiline_text
 from members.admin import MemberAdmin as BaseMemberAdmin
 from members.models import Member
 from members.services import MemberInput
@@ -40,7 +41,7 @@ class AdjustPointsForm(forms.Form):
     points = forms.IntegerField(label=_("points"), min_value=-MAX_POINTS, max_value=MAX_POINTS,
                                 help_text=_("Positive adds points, negative removes them."))
     reason_code = forms.ChoiceField(label=_("reason"), choices=AdjustReason.choices)
-    reason = forms.CharField(label=_("note"), max_length=200,
+    reason = forms.CharField(label=_("note"), max_length=200, validators=[multiline_text],
                              help_text=_("Required. Kept as a note beside the ledger entry, "
                                          "with your name."))
 
@@ -192,7 +193,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(AutocompleteInputMixin, admin.ModelAdmin):
     """Keys are created here by a programme admin and shown once; afterwards only the
     prefix is known. A key's owner answers for what the key does: whoever creates a key owns
     it unless they name someone else, and a programme admin may hand a key to another owner

@@ -7,7 +7,7 @@ from contextvars import ContextVar
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
+    AutocompleteInputMixin,
     DeclaredPermissionsMixin,
     EstimatedCountPaginator,
     ReadOnlyAdminMixin,
@@ -26,6 +27,7 @@ from core.admin import (
 from core.errors import LoyaltyError
 from core.formats import number
 from core.phones import mask_mobile
+from core.text import whole_number
 
 from . import selectors
 from .models import (
@@ -120,8 +122,15 @@ class MemberForm(forms.ModelForm):
 
     def _post_clean(self):
         # The model's own unique checks would run COUNT-free but duplicate member_check;
-        # the service and the database constraints are the source of truth.
-        pass
+        # the service and the database constraints are the source of truth. The text
+        # fields' own validators (no control characters: core.text) still run.
+        typed = {f.name: f for f in Member._meta.concrete_fields}
+        for name, value in list(self.cleaned_data.items()):
+            if isinstance(value, str) and name in typed:
+                try:
+                    typed[name].run_validators(value)
+                except ValidationError as exc:
+                    self.add_error(name, exc)
 
 
 class MaskedMemberForm(MemberForm):
@@ -146,12 +155,13 @@ class TagFilter(admin.SimpleListFilter):
         return [(t.pk, str(t)) for t in Tag.objects.filter(is_active=True)[:200]]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.filter(member_tags__tag_id=int(self.value()))
+        tag_id = whole_number(self.value())
+        if tag_id is not None:
+            return queryset.filter(member_tags__tag_id=tag_id)
         return queryset
 
 
-class MemberTagInline(admin.TabularInline):
+class MemberTagInline(AutocompleteInputMixin, admin.TabularInline):
     model = MemberTag
     extra = 0
     autocomplete_fields = ("tag",)
@@ -167,7 +177,7 @@ class MemberTagInline(admin.TabularInline):
 
 
 @admin.register(Member)
-class MemberAdmin(DeclaredPermissionsMixin, ScaleAdmin):
+class MemberAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, ScaleAdmin):
     """Everyone with the permission to act for every store sees every member; a clerk sees
     the members of their stores (home store, or an order there) and, by an exact mobile or
     member number, anyone else in the list. Mobiles are masked for whoever lacks the
@@ -328,7 +338,7 @@ class MemberAdmin(DeclaredPermissionsMixin, ScaleAdmin):
     def get_urls(self):
         from django.urls import path
 
-        from .insight_admin import import_tag_view
+        from .tag_import_admin import import_tag_view
 
         def import_tag(request):
             return import_tag_view(self, request)
@@ -522,4 +532,5 @@ class MemberActivityAdmin(ReadOnlyAdminMixin, ScaleAdmin):
         return queryset.filter(Q(source_key=term) | Q(member_id__in=members)), False
 
 
-from . import insight_admin  # noqa: E402,F401  (statistics, tag rules, segments)
+# statistics, tag rules, segments; tag imports and their progress
+from . import insight_admin, tag_import_admin  # noqa: E402,F401,I001

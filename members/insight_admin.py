@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdminMixin, ScaleAdmin, permission_view
+from core.admin import AutocompleteInputMixin, ReadOnlyAdminMixin, ScaleAdmin, permission_view
 from core.errors import LoyaltyError
 from core.export import csv_stream
 from core.phones import mask_mobile
@@ -85,7 +85,7 @@ class TagConditionInline(admin.TabularInline):
 
 
 @admin.register(TagRule)
-class TagRuleAdmin(admin.ModelAdmin):
+class TagRuleAdmin(AutocompleteInputMixin, admin.ModelAdmin):
     """A rule tag's conditions, all of which must hold; refreshed nightly and on events."""
 
     list_display = ("tag", "is_active", "refreshed_at")

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.fields import MultiLineTextField, OneLineField
+
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
@@ -101,7 +103,7 @@ class RfmSegment(models.Model):
     priority names a member (Champions: R 4–5, F 4–5, M 4–5)."""
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=64)
+    name = OneLineField(_("name"), max_length=64)
     priority = models.PositiveSmallIntegerField(_("priority"), default=100,
                                                 help_text=_("Lower numbers are tried first."))
     r_min = models.PositiveSmallIntegerField(_("R from"), default=1)
@@ -249,7 +251,7 @@ class TagCondition(models.Model):
     kind = models.CharField(_("condition"), max_length=16, choices=Kind.choices)
     statistic = models.CharField(_("statistic"), max_length=24, choices=Statistic.choices,
                                  blank=True)
-    values = models.CharField(
+    values = OneLineField(
         _("values"), max_length=500, blank=True,
         help_text=_("Comma-separated: genders, regions, store codes, channels, segment, stage "
                     "or tag codes, categories, SKUs, or the activity kind."))
@@ -275,14 +277,14 @@ class Segment(models.Model):
     live and frozen into snapshots for campaigns."""
 
     code = models.SlugField(_("code"), max_length=64, unique=True)
-    name = models.CharField(_("name"), max_length=100)
-    expression = models.TextField(
+    name = OneLineField(_("name"), max_length=100)
+    expression = MultiLineTextField(
         _("definition"),
         help_text=_("For example: tag:高消费 and (gender:female or region:上海) and not "
                     "tag:churned. A tag by its name or its code; terms: tag:, gender:, "
                     "region:, store:, channel:, status:, age:20-35; combine with and, or, not "
                     "and brackets. Tags are kept by id: renaming a tag changes no segment."))
-    description = models.TextField(_("description"), blank=True)
+    description = MultiLineTextField(_("description"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

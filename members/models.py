@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.fields import MultiLineTextField, OneLineField
 from core.models import AttributedRow, ProgrammeSettings
 
 from .fields import RegionField
@@ -41,8 +42,8 @@ class Store(models.Model):
         PHYSICAL = "physical", _("Physical store")
         ONLINE = "online", _("Online channel")
 
-    code = models.CharField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    code = OneLineField(_("code"), max_length=32, unique=True)
+    name = OneLineField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PHYSICAL)
     region = RegionField(_("region"), max_length=64, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
@@ -83,7 +84,7 @@ class Member(models.Model):
         expression=Right("mobile", 4), output_field=models.CharField(max_length=4),
         db_persist=True, verbose_name=_("mobile last four digits"),
     )
-    name = models.CharField(pgettext_lazy("person", "name"), max_length=64, blank=True)
+    name = OneLineField(pgettext_lazy("person", "name"), max_length=64, blank=True)
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices,
                               default=Gender.UNKNOWN)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
@@ -94,13 +95,13 @@ class Member(models.Model):
                                       choices=Channel.choices, default=Channel.STORE)
     referrer = models.ForeignKey("self", models.SET_NULL, null=True, blank=True,
                                  related_name="referred_members", verbose_name=_("referrer"))
-    external_id = models.CharField(_("storefront external id"), max_length=64, null=True,
+    external_id = OneLineField(_("storefront external id"), max_length=64, null=True,
                                    blank=True, unique=True)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices,
                               default=Status.ACTIVE)
     marketing_consent = models.BooleanField(_("marketing consent"), default=False)
     marketing_consent_at = models.DateTimeField(_("consent changed at"), null=True, blank=True)
-    marketing_consent_source = models.CharField(_("consent source"), max_length=32, blank=True)
+    marketing_consent_source = OneLineField(_("consent source"), max_length=32, blank=True)
     enrolled_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True,
                                     blank=True, related_name="+", verbose_name=_("enrolled by"))
     created_at = models.DateTimeField(_("joined at"))
@@ -149,7 +150,7 @@ class Order(AttributedRow):
     # second index tempts the planner into scanning a whole store's orders
     store = models.ForeignKey(Store, models.PROTECT, related_name="orders",
                               verbose_name=_("store"), db_index=False)
-    order_no = models.CharField(_("order number"), max_length=64)
+    order_no = OneLineField(_("order number"), max_length=64)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     member = models.ForeignKey(Member, models.PROTECT, related_name="orders",
                                verbose_name=_("member"))
@@ -202,8 +203,8 @@ class OrderLine(models.Model):
     order = models.ForeignKey(Order, models.CASCADE, related_name="lines",
                               verbose_name=_("order"), db_index=False)  # (order, line_no) is unique
     line_no = models.PositiveSmallIntegerField(_("line"))
-    sku = models.CharField(_("SKU"), max_length=64)
-    category = models.CharField(_("product category"), max_length=64, blank=True)
+    sku = OneLineField(_("SKU"), max_length=64)
+    category = OneLineField(_("product category"), max_length=64, blank=True)
     quantity = models.PositiveIntegerField(_("quantity"))
     gross_amount = models.DecimalField(_("gross amount"), **MONEY)
     coupon_discount = models.DecimalField(_("coupon discount"), **MONEY)
@@ -240,8 +241,8 @@ class OrderLine(models.Model):
 
 
 class TagGroup(models.Model):
-    name = models.CharField(_("name"), max_length=64, unique=True)
-    description = models.TextField(_("description"), blank=True)
+    name = OneLineField(_("name"), max_length=64, unique=True)
+    description = MultiLineTextField(_("description"), blank=True)
     sort_order = models.PositiveIntegerField(_("sort order"), default=0)
 
     class Meta:
@@ -262,9 +263,9 @@ class Tag(models.Model):
     group = models.ForeignKey(TagGroup, models.PROTECT, null=True, blank=True,
                               related_name="tags", verbose_name=_("group"))
     code = models.SlugField(_("code"), max_length=64, unique=True)
-    name = models.CharField(_("name"), max_length=64)
+    name = OneLineField(_("name"), max_length=64)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.MANUAL)
-    description = models.TextField(_("description"), blank=True)
+    description = MultiLineTextField(_("description"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -315,7 +316,7 @@ class MemberActivity(models.Model):
     member = models.ForeignKey(Member, models.CASCADE, related_name="activities",
                                verbose_name=_("member"))
     kind = models.CharField(_("kind"), max_length=24, choices=ActivityKind.choices)
-    name = models.CharField(_("custom event name"), max_length=64, blank=True)
+    name = OneLineField(_("custom event name"), max_length=64, blank=True)
     occurred_at = models.DateTimeField(_("occurred at"))
     payload = models.JSONField(_("payload"), default=dict, blank=True)
     source_key = models.CharField(_("source key"), max_length=128, unique=True)
@@ -337,6 +338,7 @@ class MemberActivity(models.Model):
 
 
 from .access_models import AccessEvent, MemberNote, StoreStaff  # noqa: E402,F401
+from .import_models import TagImportJob, TagImportRow  # noqa: E402,F401
 from .insight_models import (  # noqa: E402,F401  (statistics, tag rules, segments)
     Lifecycle,
     MemberStats,

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
+    AutocompleteInputMixin,
     DeclaredPermissionsMixin,
     ReadOnlyAdminMixin,
     ScaleAdmin,
@@ -99,7 +100,7 @@ class RedeemForm(forms.Form):
 
 
 @admin.register(Reward)
-class RewardAdmin(CatalogFormMixin, admin.ModelAdmin):
+class RewardAdmin(AutocompleteInputMixin, CatalogFormMixin, admin.ModelAdmin):
     form = RewardForm
     list_display = ("name", "kind", "points_cost", "stock", "per_member_limit", "starts_at",
                     "ends_at", "is_active", "redeem_link")

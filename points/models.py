@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.fields import OneLineField
 from core.models import AttributedRow, ProgrammeSettings
 from members.models import Member, MemberNote, Order, Store
 
@@ -137,7 +138,7 @@ class PointsEntry(AttributedRow):
                             related_name="entries", verbose_name=_("lot"))
     source_key = models.CharField(_("source key"), max_length=160, null=True, blank=True,
                                   unique=True)
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    reason = OneLineField(_("reason"), max_length=200, blank=True)
     operator = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True,
                                  blank=True, related_name="+", verbose_name=_("operator"))
     note = models.ForeignKey(MemberNote, models.PROTECT, null=True, blank=True,

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import OneLineField
 from core.models import ProgrammeSettings
 from members.models import Member, Order, Tag
 from points.reasons import reason_text
@@ -65,7 +66,7 @@ class Tier(models.Model):
     re-evaluation gives the highest-ranked active tier the member qualifies for."""
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=64)
+    name = OneLineField(_("name"), max_length=64)
     rank = models.PositiveSmallIntegerField(_("rank"), unique=True,
                                             help_text=_("Higher ranks are better tiers."))
     min_growth = models.BigIntegerField(_("growth needed"), null=True, blank=True)
@@ -164,7 +165,7 @@ class GrowthEntry(models.Model):
                               verbose_name=_("order"))
     source_key = models.CharField(_("source key"), max_length=160, null=True, blank=True,
                                   unique=True)
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    reason = OneLineField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("time"))
 
     class Meta:

@@ -47,6 +47,7 @@ from members.services import (
     member_tags_add,
 )
 from members.services.insights import insights_rebuild
+from members.services.tag_import import tag_import_run, tag_import_stage
 from points.coupons import coupon_issue
 from points.holds import points_hold
 from points.liability import points_liability_rollup
@@ -105,6 +106,9 @@ def build_world() -> World:
         occurred_at=now - timedelta(days=1)), now=now - timedelta(days=1))
     member_tags_add(tag_id=sports.pk, member_ids=[member.pk], cause=TagChange.Cause.MANUAL,
                     now=now)
+    imported = tag_import_stage(tag_id=sports.pk, sources=[[f"{member.member_no}\n".encode()]],
+                                requested_by_id=operator.pk, now=now)
+    tag_import_run(job_id=imported.pk, now=now)
 
     demo_catalog(now)  # coupon templates, rewards, benefits, a paid plan, a partner
     points_adjust(member_id=member.pk, points=5_000, operator_id=operator.pk,
