@@ -202,15 +202,35 @@ class Output(threading.Thread):
             self.kept.clear()
 
 
+def backoff(failures: int, first: float = 1.0, cap: float = 30.0) -> float:
+    """Seconds to wait before the next restart after `failures` quick deaths in a row:
+    1, 2, 4, 8 … up to `cap`."""
+    return min(first * 2 ** failures, cap)
+
+
 class Processes:
     """The web server, the Celery worker and Celery beat, each in its own process group so
-    that stopping them takes their children too; their output goes through `Output`."""
+    that stopping them takes their children too; their output goes through `Output`.
+
+    A worker or beat that dies is started again after a back-off (`supervise`), doubling
+    while it keeps dying within a minute of its start; the web server's death ends the run,
+    as the URLs printed would no longer answer."""
+
+    RESTARTED = ("worker", "beat")
+    FIRST_DELAY, MAX_DELAY = 1.0, 30.0
+    STEADY_SECONDS = 60.0  # a process that ran this long starts its back-off afresh
 
     def __init__(self) -> None:
         self.running: dict[str, subprocess.Popen] = {}
         self.output: dict[str, Output] = {}
+        self.commands: dict[str, list[str]] = {}
+        self.started_at: dict[str, float] = {}
+        self.failures: dict[str, int] = {}
+        self.restart_at: dict[str, float] = {}
 
     def start(self, name: str, args: list[str]) -> None:
+        self.commands[name] = args
+        self.started_at[name] = time.monotonic()
         proc = subprocess.Popen(args, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, encoding="utf-8",
                                 errors="replace", env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -224,8 +244,31 @@ class Processes:
             for output in self.output.values():
                 output.flush()
 
-    def first_exited(self) -> str | None:
-        return next((n for n, p in self.running.items() if p.poll() is not None), None)
+    def supervise(self) -> str | None:
+        """Restart a dead worker or beat once its back-off has passed, saying so; return the
+        name of a process whose death ends the run (the web server), else None."""
+        now = time.monotonic()
+        for name, proc in list(self.running.items()):
+            if name in self.restart_at:
+                if now >= self.restart_at[name]:
+                    del self.restart_at[name]
+                    self.start(name, self.commands[name])
+                    say(f"{name} restarted (pid {self.running[name].pid})")
+                continue
+            code = proc.poll()
+            if code is None:
+                continue
+            if name not in self.RESTARTED:
+                return name
+            _kill_group(proc)  # a worker's pool children must not outlive it
+            if now - self.started_at[name] >= self.STEADY_SECONDS:
+                self.failures[name] = 0
+            delay = backoff(self.failures.get(name, 0), self.FIRST_DELAY, self.MAX_DELAY)
+            self.failures[name] = self.failures.get(name, 0) + 1
+            self.restart_at[name] = now + delay
+            say(f"{name} exited with code {code}; restarting it in {delay:g} s "
+                "(the web server and the rest keep running)")
+        return None
 
     def stop(self) -> None:
         # SIGTERM to the main process: Celery's warm shutdown then stops its own pool.
@@ -240,10 +283,14 @@ class Processes:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-            try:  # whatever the group left behind
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            _kill_group(proc)  # whatever the group left behind
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 BANNER_RULE = "─" * 20
@@ -328,7 +375,7 @@ def run() -> int:
         stop_note = " (the embedded database included)" if started else ""
         web = processes.output.get("web")
         while not stopping:
-            if (name := processes.first_exited()) is not None:
+            if (name := processes.supervise()) is not None:
                 say(f"{name} exited; stopping")
                 return 1
             if not ready and answers(f"{base}/healthz"):

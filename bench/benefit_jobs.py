@@ -39,10 +39,11 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
-from tiers.benefits import benefit_grants_expire_due, benefit_grants_issue  # noqa: E402
-from tiers.decay import growth_decay_due  # noqa: E402
 from tiers.defaults import ensure_default_ladder  # noqa: E402
-from tiers.figures import benefit_cost_by_tier, month_bounds, paid_membership_figures  # noqa: E402
+from tiers.selectors.benefits import benefit_cost_by_tier, month_bounds  # noqa: E402
+from tiers.selectors.paid import paid_membership_figures  # noqa: E402
+from tiers.services.benefits import benefit_grants_expire_due, benefit_grants_issue  # noqa: E402
+from tiers.services.decay import growth_decay_due  # noqa: E402
 
 NOW = datetime(2026, 3, 14, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing
 

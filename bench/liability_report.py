@@ -43,7 +43,8 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from points.liability import liability_report, points_liability_rollup  # noqa: E402
+from points.selectors.liability import liability_report  # noqa: E402
+from points.services.liability import points_liability_rollup  # noqa: E402
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 

@@ -184,7 +184,7 @@ def prepare(args, db: Db) -> Prepared:
     from django.db import connection
     from django.db.models import Max, Min
 
-    from loyalty.services import api_key_create
+    from loyalty.services.api_keys import api_key_create
     from members.models import Member, Store
     from points.models import PointsSettings
 
@@ -1132,7 +1132,7 @@ def main() -> int:
         print(text, end="")
         (RESULTS / "sale_api.txt").write_text(text)
         log(f"written to {(RESULTS / 'sale_api.txt').relative_to(ROOT)}")
-        from loyalty.services import api_key_revoke
+        from loyalty.services.api_keys import api_key_revoke
         api_key_revoke(key_id=prep.api_key_id)
         return 0 if figs[0].failures == 0 else 1
     except KeyboardInterrupt:

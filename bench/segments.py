@@ -72,11 +72,11 @@ def main() -> int:
     from django.utils import timezone
 
     from members.models import Member, MemberTag, Order, Tag, TagCondition, TagRule
-    from members.segments import segment_count, segment_where
-    from members.services import member_tags_add, member_tags_remove
+    from members.selectors.segments import segment_count, segment_where
     from members.services.rfm import preference_tags_refresh, rfm_score
     from members.services.stats import lifecycle_refresh, stats_rebuild
     from members.services.tag_rules import tag_rules_refresh
+    from members.services.tags import member_tags_add, member_tags_remove
 
     now = timezone.now()
     with connection.cursor() as cursor:

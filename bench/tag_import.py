@@ -8,7 +8,7 @@ Migrates the database, makes --known members numbered 7000…0 to 7000…(known 
 are missing, a manual tag `bench-import` and a superuser `bench-importer`, then posts the
 import page's form with a file of --rows numbers (the first --known of them members)
 through Django's WSGI handler in a process of its own, the job run there too
-(tests/members/tag_import_probe.py). Prints the seconds, the peak resident memory (VmHWM)
+(tests/members/services/tag_import_probe.py). Prints the seconds, the peak resident memory (VmHWM)
 and the job's counts, and fails if the peak passes 200 MB. The tag is taken off the members
 afterwards, so the next run tags them again. Use a database of its own.
 """
@@ -35,8 +35,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from members.models import Member, Tag, TagChange  # noqa: E402
-from members.services import member_tags_remove  # noqa: E402
-from tests.members.tag_import_probe import run_import  # noqa: E402
+from members.services.tags import member_tags_remove  # noqa: E402
+from tests.members.services.tag_import_probe import run_import  # noqa: E402
 
 PEAK_LIMIT_MB = 200
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Times `tiers.services.tier_reevaluate_due` (the set-based batch re-evaluation) on a
+"""Times `tiers.services.ladder.tier_reevaluate_due` (the set-based batch re-evaluation) on a
 large database.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/loyalty_bench \
@@ -48,8 +48,8 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
-from tiers import services  # noqa: E402
-from tiers.services import tier_reevaluate_due  # noqa: E402
+from tiers.services import ladder as services  # noqa: E402
+from tiers.services.ladder import tier_reevaluate_due  # noqa: E402
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

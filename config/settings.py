@@ -4,7 +4,12 @@ DATABASE_URL      required, except for `dev.py run` and `dev.py test`, which ask
                   embedded PostgreSQL under ./var/ (LOYALTY_EMBEDDED_DB=1)
 CACHE_URL         Redis for the rate limits and throttles (`check --deploy` requires it)
 CELERY_BROKER_URL unset: the filesystem transport under ./var/celery (no server needed)
+CELERY_VISIBILITY_TIMEOUT Redis broker: seconds before an unacknowledged task is given to
+                  another worker (default 3600; above the longest job)
+BATCH_CHUNK_PAUSE_SECONDS wait after each chunk of a batch job (default 0)
 SECRET_KEY, DEBUG, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, SECURE_SSL_REDIRECT
+SECURE_HSTS_SECONDS, SECURE_HSTS_PRELOAD (off unless set: preloading is hard to undo)
+HEALTH_PROBE_TOKEN a monitor's token for /healthz/detail (unset: staff sessions only)
 STAFF_IDLE_MINUTES a staff session ends after this long without a request (default 120)
 TRUSTED_PROXIES   how many reverse proxies in front set X-Forwarded-For (default 0)
 """
@@ -14,6 +19,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp import constants as csp
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "import_export",
     "django_celery_beat",
+    "csp",
     "config.apps.LoginProtectionConfig",  # django-axes
     # the layers, bottom up: each imports only the ones above it in this list
     "members",
@@ -67,8 +74,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "loyalty.api.middleware.RequestIdMiddleware",  # X-Request-ID on every answer and log line
+    # the load balancer's probe, before anything that could refuse it (host, HTTPS redirect)
+    "loyalty.health.HealthProbeMiddleware",
+    "config.headers.NoStoreApiMiddleware",  # /api/v1/: Cache-Control: no-store, errors too
     "loyalty.api.middleware.ApiErrorShapeMiddleware",  # /api/: JSON errors from any layer
     "django.middleware.security.SecurityMiddleware",
+    "config.headers.ContentSecurityPolicyMiddleware",  # django-csp, a nonce on every page
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -136,7 +147,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.5"))  # hours
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
 AXES_RESET_ON_SUCCESS = True
-AXES_ENABLE_ADMIN = False  # loyalty.access_admin shows attempts read-only
+AXES_ENABLE_ADMIN = False  # loyalty.admin.access shows attempts read-only
 AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = env_bool("AXES_VERBOSE", False)  # lockouts are logged either way
@@ -184,12 +195,30 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+# Preloading puts the domain in the browsers' built-in lists, hard to take back: opt in.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]  # "SECURE_HSTS_PRELOAD is not True": on purpose
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp). Scripts only from this site or inline with the
+# request's nonce (config.headers makes one for every page); inline styles stay allowed
+# (the admin's templates use style attributes); no plugins, no framing, no other origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF, csp.UNSAFE_INLINE],
+        "img-src": [csp.SELF, "data:"],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    },
+}
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -218,6 +247,10 @@ SPECTACULAR_SETTINGS = {
         "loyalty.api.schema.describe",
     ],
 }
+# An Idempotency-Key's response is replayed for this many days; then the daily job removes
+# the stored response (personal data) and keeps the key, request hash and status, so a late
+# replay gets 409 idempotency_response_expired and is never run again (loyalty.services)
+IDEMPOTENCY_RESPONSE_DAYS = 30
 # Wrong API keys from one address in a minute before it gets 429 (loyalty.api.auth)
 API_KEY_FAILURES_PER_MINUTE = int(os.environ.get("API_KEY_FAILURES_PER_MINUTE", "20"))
 # The per-key rate limit and the throttles count here; production needs a shared cache
@@ -230,6 +263,11 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# --- health ---------------------------------------------------------------------------------
+# /healthz/detail also answers a monitor that sends `Authorization: Bearer <this token>`
+# (compared in constant time); unset, only a staff session sees it (loyalty.health).
+HEALTH_PROBE_TOKEN = os.environ.get("HEALTH_PROBE_TOKEN", "")
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
@@ -246,9 +284,31 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_control),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.split("://", 1)[0] in {"redis", "rediss", "sentinel"}:
+    # A task taken but not acknowledged goes back on the queue when its worker has not
+    # acknowledged it within the visibility timeout (a worker killed outright never will).
+    # It must exceed the longest job (a job that outlives it is delivered to a second
+    # worker; the chunks still happen once, members.services.batch) and any countdown or ETA.
+    # The sweep that puts such tasks back runs every tenth of the timeout (at most 10 s).
+    _visibility = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _visibility,
+        "unacked_restore_interval": max(1, min(10, _visibility // 10)),
+        "unacked_restore_throttle": 1,
+    }
+# RabbitMQ gives an unacknowledged task back as soon as its worker's connection drops. It
+# also closes a channel whose delivery stays unacknowledged longer than its
+# `consumer_timeout` (30 minutes by default): set it above the longest job in rabbitmq.conf
+# (README, "Running in production").
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TIMEZONE = TIME_ZONE
+# A task is acknowledged when it ends, not when it starts, and a worker process that dies
+# mid-task (killed, out of memory) gives it back to the queue instead of marking it failed;
+# batch jobs then carry on from their progress rows (members.services.batch).
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Seconds to wait after each committed chunk of a batch job (a brake on a busy database)
+BATCH_CHUNK_PAUSE_SECONDS = float(os.environ.get("BATCH_CHUNK_PAUSE_SECONDS", "0"))
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
@@ -277,16 +337,20 @@ CELERY_BEAT_SCHEDULE = {
     "points-holds-expire": {"task": "points.tasks.expire_holds", "schedule": 60.0},
     "points-liability-rollup": {"task": "points.tasks.rollup_liability",
                                 "schedule": crontab(minute=5)},  # hourly
+    "batch-runs-prune": {"task": "members.tasks.prune_batch_runs",
+                         "schedule": crontab(minute=50, hour=3)},
 }
 
 # One line per event on the console: 4xx answers without a traceback (the client's mistake;
 # 5xx keep theirs), the development server's access log without static files and health
-# checks. Django's own loggers write here once (not also through its default handlers).
+# checks; mobile numbers in query strings masked on every handler. Django's own loggers
+# write here once (not also through its default handlers).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "client_errors_in_one_line": {"()": "config.log_filters.ClientErrorsInOneLine"},
+        "mask_mobiles": {"()": "config.log_filters.MaskMobilesInQueries"},
         "quiet_server_requests": {"()": "config.log_filters.QuietServerRequests"},
         "request_id": {"()": "loyalty.api.middleware.RequestIdLogFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
@@ -298,10 +362,10 @@ LOGGING = {
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain",
-                    "filters": ["request_id", "client_errors_in_one_line"]},
+                    "filters": ["request_id", "client_errors_in_one_line", "mask_mobiles"]},
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
-                          "filters": ["quiet_server_requests"]},
-        "mail_admins": {"level": "ERROR", "filters": ["require_debug_false"],
+                          "filters": ["quiet_server_requests", "mask_mobiles"]},
+        "mail_admins": {"level": "ERROR", "filters": ["require_debug_false", "mask_mobiles"],
                         "class": "django.utils.log.AdminEmailHandler"},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},

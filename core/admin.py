@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -17,6 +19,7 @@ from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connections
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -108,6 +111,70 @@ class SingletonAdmin(admin.ModelAdmin):
         obj = self.model.load()
         opts = self.model._meta
         return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
+
+
+# --- links a viewer may follow ----------------------------------------------------------------
+# A page shows no link its viewer could not open (the permission matrix checks every page of
+# every role for that). Display methods get no request, so the staff user viewing the page is
+# kept here for the request (loyalty's StaffActorMiddleware sets it).
+_viewer: ContextVar = ContextVar("admin_viewer", default=None)
+
+
+@contextmanager
+def viewing(user):
+    token = _viewer.set(user)
+    try:
+        yield user
+    finally:
+        _viewer.reset(token)
+
+
+def viewer_may(*perms: str) -> bool:
+    """Whether the staff user viewing the current page holds all these permissions."""
+    user = _viewer.get()
+    return user is not None and user.has_perms(perms)
+
+
+def link(url: str, text, *perms: str, css_class: str = ""):
+    """A link for a viewer who may open it (holds `perms`); for anyone else nothing."""
+    if not viewer_may(*perms):
+        return ""
+    if css_class:
+        return format_html("<a class='{}' href='{}'>{}</a>", css_class, url, text)
+    return format_html("<a href='{}'>{}</a>", url, text)
+
+
+def guard_readonly_links() -> None:
+    """A read-only foreign key on a change page links to the related object's page only for a
+    viewer who may view it; otherwise it shows the object's name (Django links it for anyone,
+    e.g. finance to a staff account's page)."""
+    from django.contrib.admin import helpers
+
+    if getattr(helpers.AdminReadonlyField, "links_guarded", False):
+        return
+    original = helpers.AdminReadonlyField.get_admin_url
+
+    def get_admin_url(self, remote_field, remote_obj):
+        opts = remote_field.model._meta
+        if not (viewer_may(f"{opts.app_label}.view_{opts.model_name}")
+                or viewer_may(f"{opts.app_label}.change_{opts.model_name}")):
+            return str(remote_obj)
+        return original(self, remote_field, remote_obj)
+
+    helpers.AdminReadonlyField.get_admin_url = get_admin_url
+    helpers.AdminReadonlyField.links_guarded = True
+
+
+class PermittedColumnsMixin:
+    """List columns that hold links to a page of the admin's own show only to viewers who
+    may open it: `column_permissions = {"redeem_link": "points.add_rewardredemption"}`."""
+
+    column_permissions: dict[str, str] = {}
+
+    def get_list_display(self, request):
+        return tuple(name for name in super().get_list_display(request)
+                     if name not in self.column_permissions
+                     or request.user.has_perm(self.column_permissions[name]))
 
 
 class DeclaredPermissionsMixin:

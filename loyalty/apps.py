@@ -19,7 +19,14 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Loyalty programme")
 
     def ready(self):
+        from core.admin import guard_readonly_links
+
         from . import checks  # noqa: F401  (registers the deployment checks)
+        from .health import connect_signals
+
+        connect_signals()  # beat records its heartbeat when it sends the health task
+
+        guard_readonly_links()
 
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="loyalty_roles_sync")
 

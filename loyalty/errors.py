@@ -13,6 +13,10 @@ class ApiErrorCode(ErrorCode):
     IDEMPOTENCY_IN_PROGRESS = ("idempotency_in_progress", 409,
                                _("A request with this Idempotency-Key is still being processed; "
                                  "retry later."))
+    IDEMPOTENCY_RESPONSE_EXPIRED = (
+        "idempotency_response_expired", 409,
+        _("This Idempotency-Key was used more than {days} days ago and its response is no "
+          "longer kept; the request was not run again (it answered {original_status})."))
     INVALID_SCOPE = ("invalid_scope", 400, _("Unknown scope: {scope}."))
     # input rules that a schema cannot state (they relate two fields, or today's date)
     LOOKUP_KEY_REQUIRED = ("lookup_key_required", 400,

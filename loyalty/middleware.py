@@ -4,7 +4,8 @@ request makes. (API requests name their key in loyalty.api.base instead.)"""
 from __future__ import annotations
 
 from core.actor import Actor, acting_as
-from members.selectors import staff_store_ids
+from core.admin import viewing
+from members.selectors.access import staff_store_ids
 
 
 class StaffActorMiddleware:
@@ -19,5 +20,5 @@ class StaffActorMiddleware:
         # a clerk bound to one store acts for it; bound to several, the row's own store
         # (the order's, the pickup store) is the one that applies
         store_id = stores[0] if stores is not None and len(stores) == 1 else None
-        with acting_as(Actor(user_id=user.pk, store_id=store_id)):
+        with acting_as(Actor(user_id=user.pk, store_id=store_id)), viewing(user):
             return self.get_response(request)

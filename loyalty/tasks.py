@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from .health import health_heartbeat_record
-from .services import idempotency_prune
+from .services.idempotency import idempotency_responses_expire
 
 
 @shared_task(acks_late=True)
@@ -9,6 +9,7 @@ def health_heartbeat() -> str:
     return health_heartbeat_record()
 
 
-@shared_task(acks_late=True)
-def prune_idempotency_keys() -> int:
-    return idempotency_prune()
+@shared_task(bind=True, acks_late=True)
+def prune_idempotency_keys(self) -> int:
+    """Daily: the stored responses of keys past their 30 days are removed (the keys stay)."""
+    return idempotency_responses_expire(run_key=self.request.id)

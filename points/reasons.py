@@ -3,8 +3,9 @@
 Services store what happened as a short code or a fixed pattern — the rule event
 ("sale", "checkin", "registration"), "return", "expiry", "partner <code>",
 "reward <id>: <name>" — so the ledger stays the same whatever the console's language;
-this turns it into words at display time. An operator's own reason (an adjustment) and a
-custom event's name are shown as written."""
+this turns it into words at display time. What a person typed (an adjustment's, a spend's or
+a cancellation's reason) is never on the entry but in the member note it points at; a custom
+event's name is shown as written."""
 
 from __future__ import annotations
 
@@ -12,18 +13,19 @@ import re
 
 from django.utils.translation import gettext_lazy as _
 
-from .rule_models import RuleEvent
+from .models import AdjustReason
+from .models.rules import RuleEvent
 
 FIXED = {
     "return": _("Return"),
     "expiry": _("Points expired"),
     "return window over": _("Return window over: points available"),
     "hold expired": _("Hold expired"),
+    "reward cancelled": _("Redemption cancelled"),
 }
 PATTERNS = (
     (re.compile(r"partner (?P<partner>[\w-]+)"), _("Partner exchange (%(partner)s)")),
     (re.compile(r"reward \d+: (?P<reward>.*)", re.DOTALL), _("Reward redeemed: %(reward)s")),
-    (re.compile(r"reward cancelled: (?P<why>.*)", re.DOTALL), _("Redemption cancelled: %(why)s")),
 )
 
 
@@ -35,8 +37,17 @@ def reason_text(reason: str) -> str:
         return str(FIXED[reason])
     if reason in RuleEvent.values:
         return str(RuleEvent(reason).label)
+    if reason in AdjustReason.values:
+        return str(AdjustReason(reason).label)
     for pattern, words in PATTERNS:
         match = pattern.fullmatch(reason)
         if match:
             return str(words % match.groupdict())
     return reason
+
+
+def reason_with_note(reason: str, note) -> str:
+    """The row's reason in words, then what the person typed (its note) unless erased:
+    "Redemption cancelled · 缺货"."""
+    text = note.text if note is not None and note.erased_at is None else ""
+    return " · ".join(part for part in (reason_text(reason), text) if part)

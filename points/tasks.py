@@ -1,29 +1,33 @@
+"""Beat jobs of the points layer. Each passes its task id as the run key, so a task
+delivered again after a lost worker carries on where it stopped (members.services.batch); the
+liability rollup keeps its own cursor (points.liability)."""
+
 from celery import shared_task
 
-from .coupons import coupons_expire_due
-from .holds import points_holds_expire_due
-from .liability import points_liability_rollup
-from .services import points_expire_due, points_unlock_due
+from .services.coupons import coupons_expire_due
+from .services.holds import points_holds_expire_due
+from .services.ledger import points_expire_due, points_unlock_due
+from .services.liability import points_liability_rollup
 
 
-@shared_task(acks_late=True)
-def expire_points() -> int:
-    return points_expire_due()
+@shared_task(bind=True, acks_late=True)
+def expire_points(self, chunk: int = 2000) -> int:
+    return points_expire_due(chunk=chunk, run_key=self.request.id)
 
 
-@shared_task(acks_late=True)
-def unlock_points() -> int:
-    return points_unlock_due()
+@shared_task(bind=True, acks_late=True)
+def unlock_points(self) -> int:
+    return points_unlock_due(run_key=self.request.id)
 
 
-@shared_task(acks_late=True)
-def expire_coupons() -> int:
-    return coupons_expire_due()
+@shared_task(bind=True, acks_late=True)
+def expire_coupons(self) -> int:
+    return coupons_expire_due(run_key=self.request.id)
 
 
-@shared_task(acks_late=True)
-def expire_holds() -> int:
-    return points_holds_expire_due()
+@shared_task(bind=True, acks_late=True)
+def expire_holds(self) -> int:
+    return points_holds_expire_due(run_key=self.request.id)
 
 
 @shared_task(acks_late=True)

@@ -57,7 +57,7 @@ def other_store(db) -> Store:
 
 @pytest.fixture
 def make_member(db, now):
-    from members.services import MemberInput, member_register
+    from members.services.members import MemberInput, member_register
 
     counter = iter(range(10_000))
 

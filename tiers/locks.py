@@ -12,9 +12,9 @@ from datetime import datetime
 
 from django.db import connection
 
-from .benefit_models import BenefitGrant
 from .errors import TierError, TierErrorCode
 from .models import GrowthAccount
+from .models.benefits import BenefitGrant
 
 
 def lock_growth_accounts(member_ids: Iterable[int], *, now: datetime) -> dict[int, GrowthAccount]:

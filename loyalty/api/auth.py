@@ -12,7 +12,7 @@ from rest_framework import authentication, exceptions, permissions, throttling
 
 from core.http import client_ip
 
-from ..services import api_key_authenticate
+from ..services.api_keys import api_key_authenticate
 
 
 class FailedKeyThrottle:

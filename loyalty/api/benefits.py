@@ -9,11 +9,11 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from points.errors import PointsErrorCode
-from tiers import selectors
-from tiers.benefit_models import BenefitGrant
-from tiers.benefits import MAX_UNITS, benefit_grant_claim, benefit_grant_use
 from tiers.errors import TierErrorCode
-from tiers.paid_models import PaidMembership
+from tiers.models.benefits import BenefitGrant
+from tiers.models.paid import PaidMembership
+from tiers.selectors import benefits as selectors
+from tiers.services.benefits import MAX_UNITS, benefit_grant_claim, benefit_grant_use
 
 from .base import ApiView, member_or_404
 from .fields import Input, Integer

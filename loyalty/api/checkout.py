@@ -10,11 +10,11 @@ from rest_framework.response import Response
 
 from core.money import MAX_AMOUNT
 from members.errors import MemberErrorCode
-from points.coupons import Basket, BasketLine
 from points.errors import PointsErrorCode
+from points.services.coupons import Basket, BasketLine
 
-from ..checkout import checkout_preview
 from ..errors import ApiError, ApiErrorCode
+from ..services.checkout import checkout_preview
 from .base import MAX_ID, ApiView, body_member
 from .fields import Input, Integer, Money, Text
 

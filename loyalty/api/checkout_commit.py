@@ -9,13 +9,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from members.errors import MemberErrorCode, OrderErrorCode
-from points import selectors
 from points.errors import PaymentErrorCode, PointsErrorCode
-from points.rewards import MAX_QUANTITY
-from points.services import MAX_POINTS
+from points.selectors import ledger as selectors
+from points.services.ledger import MAX_POINTS
+from points.services.rewards import MAX_QUANTITY
 
-from ..checkout_commit import CheckoutInput, CheckoutLine, GiftPick, checkout_commit
 from ..errors import ApiError, ApiErrorCode
+from ..services.checkout_commit import CheckoutInput, CheckoutLine, GiftPick, checkout_commit
 from .base import MAX_ID, ApiView
 from .checkout import BASKET_ERRORS, BasketLineSerializer, BasketSerializer
 from .events import RuleResultSerializer, rule_results

@@ -7,14 +7,14 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from members.errors import MemberErrorCode
-from points.coupons import coupon_issue, coupon_redeem, coupon_void
 from points.errors import PointsErrorCode
 from points.models import Coupon, CouponEvent
-from points.reward_selectors import coupon_events_for, coupons_for
+from points.selectors.coupons import coupon_events_for, coupons_for
+from points.services.coupons import coupon_issue, coupon_redeem, coupon_void
 
 from .base import MAX_ID, ApiView, body_member, member_or_404
 from .checkout import BASKET_ERRORS, BasketSerializer
-from .fields import Input, Integer, Text
+from .fields import Input, Integer, NoteField, Text
 from .idempotency import run_idempotent
 from .pagination import Page
 
@@ -63,15 +63,19 @@ class MemberCouponsView(ApiView, generics.ListAPIView):
 
 class CouponEventSerializer(serializers.ModelSerializer):
     code = serializers.CharField(source="coupon.code")
+    reason = serializers.CharField(help_text=(
+        "The system's label (a restored coupon names the returned order); a void's typed "
+        "reason is in `note`."))
+    note = NoteField(help_text="Why the coupon was voided, as typed; empty when erased.")
 
     class Meta:
         model = CouponEvent
-        fields = ("id", "code", "kind", "order_no", "discount", "reason", "created_at")
+        fields = ("id", "code", "kind", "order_no", "discount", "reason", "note", "created_at")
 
 
 class CouponHistoryView(ApiView, generics.ListAPIView):
     """What happened to a member's coupons, newest first, one page at a time: issued,
-    redeemed (with the order and the discount), voided (with the reason), expired."""
+    redeemed (with the order and the discount), voided (with the reason, in `note`), expired."""
 
     required_scopes = ("members:read",)
     serializer_class = CouponEventSerializer
@@ -127,7 +131,7 @@ class CouponRedeemInputSerializer(BasketSerializer):
                                              "order again answers the first redemption.")
 
 
-class RedeemView(ApiView):
+class CouponRedeemView(ApiView):
     """Use a member's coupon on an order, once: the coupon is valued against the basket
     (threshold, product, category) and marked redeemed with the order number and the
     discount. Of two checkouts at the same moment one redeems and the other is told the
@@ -157,7 +161,8 @@ class RedeemView(ApiView):
 
 class VoidInputSerializer(Input):
     code = Text(max_length=32)
-    reason = Text(max_length=200)
+    reason = Text(max_length=200, help_text=(
+        "Why, in the caller's words; kept as a note beside the `voided` event (its `note`)."))
 
 
 class VoidView(ApiView):

@@ -9,10 +9,10 @@ from rest_framework.response import Response
 
 from members.errors import ActivityErrorCode, MemberErrorCode
 from members.models import ActivityKind, MemberActivity
-from members.services import ActivityInput
+from members.services.activity import ActivityInput
 
 from ..errors import ApiError, ApiErrorCode
-from ..intake import record_activity
+from ..services.intake import record_activity
 from .base import MAX_ID, ApiView
 from .fields import DateTime, Input, Integer, Text
 from .idempotency import run_idempotent

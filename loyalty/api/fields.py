@@ -192,3 +192,19 @@ class Input(serializers.Serializer):
                 message = self.error_messages["unknown"]
                 raise serializers.ValidationError({name: [message] for name in unknown})
         return super().to_internal_value(data)
+
+
+class NoteField(serializers.CharField):
+    """Output only: the text of the member note a row points at (what a person or an
+    integrator typed: why points were adjusted or spent, why a coupon was voided); empty when
+    there is none or erasure has blanked it. The row itself carries no typed text."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("help_text", "What a person typed about this, kept as a note beside "
+                                       "the row; empty when there is none or it was erased.")
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        note = getattr(instance, "note", None)
+        return note.text if note is not None and note.erased_at is None else ""

@@ -13,11 +13,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from members.errors import MemberErrorCode
-from points import selectors
 from points.errors import HoldErrorCode, PointsError, PointsErrorCode
-from points.hold_models import PointsHold
-from points.holds import MAX_TTL, points_hold, points_hold_capture, points_hold_release
-from points.services import MAX_POINTS
+from points.models.holds import PointsHold
+from points.selectors.holds import hold_for
+from points.selectors.ledger import account_for
+from points.services.holds import MAX_TTL, points_hold, points_hold_capture, points_hold_release
+from points.services.ledger import MAX_POINTS
 
 from .base import MAX_ID, ApiView, body_member
 from .fields import Input, Integer, Text
@@ -44,7 +45,7 @@ class HoldOutcomeSerializer(serializers.Serializer):
 
 def outcome_body(outcome) -> dict:
     return {"hold": HoldSerializer(outcome.hold).data,
-            "balance": BalanceSerializer(selectors.account_for(outcome.hold.member_id)).data}
+            "balance": BalanceSerializer(account_for(outcome.hold.member_id)).data}
 
 
 def _hold_id(hold_id: int) -> int:
@@ -86,7 +87,7 @@ class HoldDetailView(ApiView):
                    responses=HoldSerializer, summary="A hold's state (after a timeout, say)",
                    tags=["checkout"])
     def get(self, request, hold_id: int):
-        hold = selectors.hold_for(hold_id=_hold_id(hold_id), owner_id=request.auth.owner_id)
+        hold = hold_for(hold_id=_hold_id(hold_id), owner_id=request.auth.owner_id)
         if hold is None:
             raise PointsError(HoldErrorCode.HOLD_NOT_FOUND)
         return Response(HoldSerializer(hold).data)

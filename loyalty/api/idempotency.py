@@ -9,6 +9,10 @@
    key is refused (422); a request arriving while the first still runs finds the row locked
    (409 `idempotency_in_progress`, with `Retry-After`). If the worker dies
    mid-way, its transaction rolls back, the lock goes with it, and a retry does the work.
+4. The stored response is replayed for `settings.IDEMPOTENCY_RESPONSE_DAYS` (30). Then a
+   daily job removes it — it holds personal data — and keeps the key, the request hash and
+   the status: a later replay is answered 409 `idempotency_response_expired` with the
+   original status in `details`, and the work is never done again.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import re
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
 from psycopg.errors import LockNotAvailable
@@ -73,6 +78,10 @@ def run_idempotent(request, work: Callable[[], Response], *, required: bool) -> 
             raise ApiError(ApiErrorCode.IDEMPOTENCY_IN_PROGRESS) from None
         if record.request_hash != digest:
             raise ApiError(ApiErrorCode.IDEMPOTENCY_KEY_REUSED)
+        if record.state == IdempotencyRecord.State.DONE and record.response_expired_at:
+            raise ApiError(ApiErrorCode.IDEMPOTENCY_RESPONSE_EXPIRED,
+                           days=settings.IDEMPOTENCY_RESPONSE_DAYS,
+                           original_status=record.response_status)
         if record.state == IdempotencyRecord.State.DONE:
             response = Response(record.response_body, status=record.response_status)
             response["Idempotent-Replayed"] = "true"

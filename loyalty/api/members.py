@@ -11,10 +11,10 @@ from core.clock import local_date
 from core.phones import normalise_mobile
 from members.errors import MemberError, MemberErrorCode
 from members.models import Member
-from members.services import MemberInput, member_update
+from members.services.members import MemberInput, member_update
 
 from ..errors import ApiError, ApiErrorCode
-from ..intake import register_member
+from ..services.intake import register_member
 from .base import MAX_ID, ApiView, member_or_404
 from .fields import Boolean, Date, Input, Integer, Text
 from .idempotency import run_idempotent

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import sys
 import time
 import uuid
 from http import HTTPStatus
 
 from django.conf import settings
-from django.core.signals import request_finished
+from django.core.signals import got_request_exception, request_finished
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions
 
@@ -81,6 +83,20 @@ class RequestIdMiddleware:
         return response
 
 
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def _note_database_failure(sender, request=None, **kwargs) -> None:
+    """A layer outside the API's views (a middleware reading the session, say) failed on
+    the database: Django turns that into an HTML 500 before the error shape sees it, so the
+    cause is noted on the request here, while the exception is being handled."""
+    if request is not None and isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        request.database_unavailable = True
+
+
+got_request_exception.connect(_note_database_failure, dispatch_uid="loyalty.api.db_failure")
+
+
 def _too_large(request) -> bool:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -108,7 +124,10 @@ class ApiErrorShapeMiddleware:
         response = self.get_response(request)
         if response.status_code >= 400 and not response.get("Content-Type", "").startswith(
                 "application/json"):
-            return _json_error(response.status_code)
+            status = response.status_code
+            if status == 500 and getattr(request, "database_unavailable", False):
+                status = 503  # the database is gone: nothing was written, retry shortly
+            return _json_error(status)
         return response
 
 
@@ -123,4 +142,10 @@ def _json_error(status: int) -> JsonResponse:
     else:
         body = error_body("internal_error" if status >= 500 else "bad_request",
                           HTTPStatus(status).phrase)
-    return JsonResponse(body, status=status)
+    from .errors import RETRY_AFTER_SECONDS  # not at import: logging loads this module early
+
+    response = JsonResponse(body, status=status)
+    seconds = RETRY_AFTER_SECONDS.get(body["error"]["code"])
+    if seconds is not None:
+        response["Retry-After"] = str(seconds)
+    return response

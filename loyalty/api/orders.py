@@ -10,13 +10,12 @@ from rest_framework.response import Response
 
 from members.errors import MemberErrorCode, OrderErrorCode
 from members.models import Order, OrderLine
-from members.services import LineInput, ReturnInput, ReturnLineInput, SaleInput
-from members.services.orders import MAX_LINES
+from members.services.orders import MAX_LINES, LineInput, ReturnInput, ReturnLineInput, SaleInput
 from points.errors import PaymentErrorCode, PointsErrorCode
-from points.payments import PaymentRef
+from points.services.payments import PaymentRef
 
 from ..errors import ApiError, ApiErrorCode
-from ..intake import Notice, record_return, record_sale
+from ..services.intake import Notice, record_return, record_sale
 from .base import MAX_ID, ApiView
 from .events import RuleResultSerializer, rule_results
 from .fields import DateTime, Input, Integer, Money, Text

@@ -9,8 +9,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from tiers.errors import TierErrorCode
-from tiers.paid import paid_purchase
-from tiers.paid_models import PaidPurchase, PurchaseChannel
+from tiers.models.paid import PaidPurchase, PurchaseChannel
+from tiers.services.paid import paid_purchase
 
 from .base import ApiView, member_or_404
 from .benefits import PaidMembershipSerializer

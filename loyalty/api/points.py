@@ -8,14 +8,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from points import selectors
 from points.errors import PointsErrorCode
 from points.models import AdjustReason, EntryKind, PointsEntry
-from points.payments import points_pay
-from points.services import MAX_POINTS, points_adjust
+from points.selectors import ledger as selectors
+from points.services.ledger import MAX_POINTS, points_adjust
+from points.services.payments import points_pay
 
 from .base import ApiView, member_or_404
-from .fields import DateTime, Input, Integer, Text
+from .fields import DateTime, Input, Integer, NoteField, Text
 from .idempotency import idempotency_key, run_idempotent
 from .pagination import Page
 
@@ -40,11 +40,15 @@ class EntrySerializer(serializers.ModelSerializer):
     points = serializers.IntegerField(help_text="Change to available + pending.")
     rules = AwardSerializer(source="awards", many=True, read_only=True,
                             help_text="Why: the rule versions that paid this entry.")
+    reason = serializers.CharField(help_text=(
+        "The system's label or reason code: `return`, `reward <id>: <name>`, an adjustment's "
+        "code (goodwill, correction, complaint, migration, other). Never typed text."))
+    note = NoteField()
 
     class Meta:
         model = PointsEntry
         fields = ("id", "kind", "points", "available_delta", "pending_delta", "held_delta",
-                  "debt_delta", "order", "reason", "rules", "created_at")
+                  "debt_delta", "order", "reason", "note", "rules", "created_at")
 
 
 class ExpiringSoonSerializer(serializers.Serializer):
@@ -116,7 +120,9 @@ class EntryListView(ApiView, generics.ListAPIView):
 
 class SpendInputSerializer(Input):
     points = Integer(min_value=1, max_value=MAX_POINTS)
-    reason = Text(max_length=200, blank=True, required=False, default="")
+    reason = Text(max_length=200, blank=True, required=False, default="", help_text=(
+        "What the spend is for, in the caller's words; kept as a note beside the ledger "
+        "entry (the entry's `note`), which erasing the member blanks."))
 
 
 class AdjustInputSerializer(Input):
@@ -169,7 +175,7 @@ class SpendView(ApiView):
         def work():
             # a points payment under the request's key: a sale names it {"spend": key}
             key = idempotency_key(request, required=True)
-            paid = points_pay(member_id=member.pk, points=data["points"], reason=data["reason"],
+            paid = points_pay(member_id=member.pk, points=data["points"], note=data["reason"],
                               reference=spend_reference(request.auth.pk, key),
                               owner_id=request.auth.owner_id)
             return Response(movement_body(paid.movement), status=status.HTTP_201_CREATED)

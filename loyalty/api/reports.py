@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from points.liability import liability_report
+from points.selectors.liability import liability_report
 
 from .base import ApiView
 from .fields import QueryInteger

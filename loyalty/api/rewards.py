@@ -8,12 +8,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from points import selectors
 from points.errors import PointsErrorCode
 from points.models import Reward, RewardRedemption
-from points.reward_models import Fulfilment
-from points.reward_selectors import redemptions_for, rewards_for_member
-from points.rewards import MAX_QUANTITY, redemption_cancel, reward_redeem
+from points.models.rewards import Fulfilment
+from points.selectors import ledger as selectors
+from points.selectors.rewards import redemptions_for, rewards_for_member
+from points.services.rewards import MAX_QUANTITY, redemption_cancel, reward_redeem
 
 from .base import MAX_ID, ApiView, member_or_404
 from .fields import Input, Integer, Text
@@ -83,7 +83,7 @@ class RedemptionOutcomeSerializer(serializers.Serializer):
     balance = BalanceSerializer()
 
 
-class RedeemView(ApiView):
+class RewardRedeemView(ApiView):
     """Buy a reward with points. Stock, the per-member limit, the points and the redemption
     are written together, or nothing is. A coupon reward issues its coupon at once
     (`delivered`); goods wait for pickup at a store or for shipping (`ordered`)."""

@@ -72,7 +72,8 @@ GENERIC_ERRORS: dict[str, tuple[int, str]] = {
                                  "written. Retry after `Retry-After` seconds."),
 }
 IDEMPOTENCY_ERRORS = (ApiErrorCode.IDEMPOTENCY_KEY_INVALID, ApiErrorCode.IDEMPOTENCY_KEY_REUSED,
-                      ApiErrorCode.IDEMPOTENCY_IN_PROGRESS)
+                      ApiErrorCode.IDEMPOTENCY_IN_PROGRESS,
+                      ApiErrorCode.IDEMPOTENCY_RESPONSE_EXPIRED)
 
 HEADERS = {
     REQUEST_ID_HEADER: {

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from members.errors import MemberError, MemberErrorCode
-from members.segments import segment_by_code, segment_contains, snapshot_contains
+from members.selectors.segments import segment_by_code, segment_contains, snapshot_contains
 
 from .base import MAX_ID, ApiView, member_or_404
 

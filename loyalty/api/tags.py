@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from members.errors import MemberError, MemberErrorCode
 from members.models import Tag, TagChange
-from members.services import member_tags_add, member_tags_remove
+from members.services.tags import member_tags_add, member_tags_remove
 
 from .base import ApiView, member_or_404
 from .fields import SLUG, Input, Text

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from tiers import selectors
+from tiers.selectors import ladder as selectors
 
 from .base import ApiView, member_or_404
 

@@ -39,7 +39,7 @@ urlpatterns = [
     path("events", events.EventView.as_view(), name="events"),
     # rewards, coupons and the checkout preview
     path("members/<int:member_id>/rewards", rewards.RewardListView.as_view(), name="rewards"),
-    path("members/<int:member_id>/rewards/redeem", rewards.RedeemView.as_view(),
+    path("members/<int:member_id>/rewards/redeem", rewards.RewardRedeemView.as_view(),
          name="reward-redeem"),
     path("members/<int:member_id>/rewards/redemptions", rewards.RedemptionListView.as_view(),
          name="reward-redemptions"),
@@ -51,7 +51,7 @@ urlpatterns = [
          name="coupon-history"),
     path("members/<int:member_id>/coupons/issue", coupons.IssueView.as_view(),
          name="coupon-issue"),
-    path("coupons/redeem", coupons.RedeemView.as_view(), name="coupon-redeem"),
+    path("coupons/redeem", coupons.CouponRedeemView.as_view(), name="coupon-redeem"),
     path("coupons/void", coupons.VoidView.as_view(), name="coupon-void"),
     path("checkout/preview", checkout.PreviewView.as_view(), name="checkout-preview"),
     path("checkout/commit", checkout_commit.CommitView.as_view(), name="checkout-commit"),

@@ -24,7 +24,7 @@ from django.contrib.auth.models import Group
 
 from loyalty import roles
 from loyalty.models import ApiKey, Scope
-from loyalty.services import api_key_create, api_key_lookup
+from loyalty.services.api_keys import api_key_create, api_key_lookup
 from members.models import Store, StoreStaff
 
 DEMO_KEY_NAME = "demo storefront"

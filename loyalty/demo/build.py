@@ -17,10 +17,10 @@ from django.db import connection, transaction
 
 from core.clock import local_date, programme_tz
 from members.models import Member, Order, Segment, Tag, TagCondition, TagRule
-from members.services.insights import insights_rebuild
-from points.liability import points_liability_rollup
+from members.services.nightly import insights_rebuild
 from points.models import PointsEntry
-from tiers.services import tier_place_unplaced
+from points.services.liability import points_liability_rollup
+from tiers.services.ladder import tier_place_unplaced
 
 from .catalog import demo_catalog, demo_points_settings
 from .year import Year

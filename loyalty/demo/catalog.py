@@ -10,9 +10,9 @@ from decimal import Decimal
 from django.db import transaction
 
 from points.models import CouponTemplate, PartnerProgramme, PointsSettings, Reward
-from tiers.benefit_models import Benefit, BenefitAttachment
 from tiers.models import Tier
-from tiers.paid_models import PaidPlan
+from tiers.models.benefits import Benefit, BenefitAttachment
+from tiers.models.paid import PaidPlan
 
 # Points earned in the demo's year expire after six months, so the year shows expiry (and
 # breakage) beside issuing and redeeming; the reference default is 24 months.

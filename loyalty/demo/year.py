@@ -30,7 +30,7 @@ from django.db import transaction
 from core.clock import programme_tz
 from core.errors import LoyaltyError
 from core.money import CENT, ZERO
-from loyalty import intake
+from loyalty.services import intake
 from members.management.commands.seed_members import (
     CATEGORIES,
     GIVEN_FEMALE,
@@ -38,33 +38,28 @@ from members.management.commands.seed_members import (
     SURNAMES,
 )
 from members.models import ActivityKind, Member, Store
-from members.services import (
-    ActivityInput,
-    LineInput,
-    MemberInput,
-    ReturnInput,
-    ReturnLineInput,
-    SaleInput,
-)
-from points.coupons import Basket, BasketLine, coupon_redeem, coupons_expire_due
-from points.holds import points_hold, points_hold_capture, points_holds_expire_due
-from points.liability import points_liability_rollup
+from members.services.activity import ActivityInput
+from members.services.members import MemberInput
+from members.services.orders import LineInput, ReturnInput, ReturnLineInput, SaleInput
 from points.models import Coupon, PointsAccount, PointsSettings, Reward
-from points.payments import PaymentRef
-from points.rewards import redemption_advance, redemption_cancel, reward_redeem
-from points.services import points_expire_due, points_unlock_due
-from tiers.benefit_models import BenefitGrant, GrantCoupon
-from tiers.benefits import (
+from points.services.coupons import Basket, BasketLine, coupon_redeem, coupons_expire_due
+from points.services.holds import points_hold, points_hold_capture, points_holds_expire_due
+from points.services.ledger import points_expire_due, points_unlock_due
+from points.services.liability import points_liability_rollup
+from points.services.payments import PaymentRef
+from points.services.rewards import redemption_advance, redemption_cancel, reward_redeem
+from tiers.models.benefits import BenefitGrant, GrantCoupon
+from tiers.models.paid import PaidPlan
+from tiers.selectors.benefits import member_discount_rate
+from tiers.services.benefits import (
     benefit_grant_claim,
     benefit_grant_use,
     benefit_grants_expire_due,
     benefit_grants_issue_due,
 )
-from tiers.decay import growth_decay_due
-from tiers.paid import paid_lapse_due, paid_purchase
-from tiers.paid_models import PaidPlan
-from tiers.selectors import member_discount_rate
-from tiers.services import tier_recalculate_if_due, tier_reevaluate_due
+from tiers.services.decay import growth_decay_due
+from tiers.services.ladder import tier_recalculate_if_due, tier_reevaluate_due
+from tiers.services.paid import paid_lapse_due, paid_purchase
 
 DAY = timedelta(days=1)
 OPEN_HOUR, CLOSE_HOUR = 10, 21  # shops' hours, Beijing time

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import IntegrityError, connection, transaction
@@ -158,10 +158,6 @@ def member_set_status(*, member_id: int, status: str, now: datetime | None = Non
         _save(member)
         tag_rules_refresh_member(member_id=member.pk, now=now)  # a closed member has none
     return member
-
-
-def member_input_fields() -> list[str]:
-    return [f.name for f in fields(MemberInput)]
 
 
 def member_check(*, data: MemberInput, member_id: int | None = None,

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils.text import slugify
 
 from core.clock import resolve_now
 
 from ..models import MemberSettings, RfmRun, Tag, TagChange, TagGroup
+from .batch import batch_by_ranges, batch_run
 from .tags import TagSync, member_tags_sync, retry_deadlocks
 
 CHUNK = 20_000
@@ -56,10 +57,39 @@ WHERE s.member_id = x.member_id
 """
 
 
-def rfm_score(*, now: datetime | None = None) -> RfmRun | None:
+def rfm_score(*, now: datetime | None = None, run_key: str | None = None) -> RfmRun | None:
     """Score every buying member 1..levels on R, F and M, name the segment and the quadrant.
-    One statement finds the boundaries; then one UPDATE per chunk of members."""
-    now = resolve_now(now)
+    One statement finds the boundaries; then one UPDATE per chunk of members. A run
+    delivered again scores the rest against the boundaries it found first."""
+    progress = batch_run("members.rfm", run_key=run_key, now=resolve_now(now))
+    now = progress.now
+    with progress.chunk():
+        if "rfm_run" in progress.state:
+            run = RfmRun.objects.filter(pk=progress.state["rfm_run"]).first()
+        elif progress.finished:
+            run = None
+        else:
+            run = _rfm_boundaries(now)
+            if run is None:
+                progress.finish()
+                return None
+            progress.remember(rfm_run=run.pk, low=run.low, high=run.high)
+        low, high = progress.state.get("low", 0), progress.state.get("high", 0)
+    if run is None or progress.finished:
+        return run
+    params = {"now": now, "levels": run.levels, "middle": run.levels / 2,
+              "r": run.recency_days, "f": run.frequency, "m": run.monetary}
+
+    def apply(lo: int, hi: int) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(_SCORE, {**params, "lo": lo, "hi": hi})
+            return cursor.rowcount
+
+    batch_by_ranges(progress, low=low, high=high, size=CHUNK, apply=apply)
+    return run
+
+
+def _rfm_boundaries(now: datetime) -> RfmRun | None:
     levels = MemberSettings.load().rfm_levels
     fractions = [k / levels for k in range(1, levels)]
     with connection.cursor() as cursor:
@@ -77,10 +107,7 @@ def rfm_score(*, now: datetime | None = None) -> RfmRun | None:
         return None
     run = RfmRun.objects.create(computed_at=now, levels=levels, members=count,
                                 recency_days=r, frequency=f, monetary=m)
-    params = {"now": now, "levels": levels, "middle": levels / 2, "r": r, "f": f, "m": m}
-    for lo in range(low - low % CHUNK, high + 1, CHUNK):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_SCORE, {**params, "lo": lo, "hi": lo + CHUNK})
+    run.low, run.high = low, high
     return run
 
 
@@ -122,28 +149,36 @@ WHERE place <= %s AND spend > 0 AND spend >= total * %s::numeric
 """
 
 
-def preference_tags_refresh(*, now: datetime | None = None) -> TagSync:
+def preference_tags_refresh(*, now: datetime | None = None,
+                            run_key: str | None = None) -> TagSync:
     """The categories a member buys most over the last year: up to two, each at least a
     quarter of the member's net spend there (returns count against their category). A
     member who buys tea for ¥800 and coffee for ¥150 of ¥1,000 prefers tea only."""
-    now = resolve_now(now)
+    progress = batch_run("members.preferences", run_key=run_key, now=resolve_now(now))
+    now = progress.now
     since = now - timedelta(days=PREFERENCE_DAYS)
     tags = _preference_tags(since, now)
     tag_ids = list(Tag.objects.filter(code__startswith=PREFERENCE_PREFIX, kind=Tag.Kind.SYSTEM)
                    .values_list("pk", flat=True))
     if not tag_ids:
-        return TagSync(0, 0)
+        return progress.close(TagSync(0, 0))
     categories = list(tags)
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM members_member")
         low, high = cursor.fetchone()
     added = removed = 0
-    for lo in range(low - low % CHUNK, high + 1, CHUNK):
-        done = retry_deadlocks(lambda: member_tags_sync(
+
+    def apply(lo: int, hi: int) -> int:
+        nonlocal added, removed
+        done = member_tags_sync(
             desired_sql=_PREFERENCES,
-            params=[categories, [tags[c] for c in categories], lo, lo + CHUNK, since, now,
+            params=[categories, [tags[c] for c in categories], lo, hi, since, now,
                     PREFERENCE_TOP, PREFERENCE_SHARE],
-            tag_ids=tag_ids, member_from=lo, member_to=lo + CHUNK,
-            cause=TagChange.Cause.SYSTEM, now=now))
+            tag_ids=tag_ids, member_from=lo, member_to=hi,
+            cause=TagChange.Cause.SYSTEM, now=now)
         added, removed = added + done.added, removed + done.removed
+        return done.added + done.removed
+
+    batch_by_ranges(progress, low=low, high=high, size=CHUNK, apply=apply,
+                    retry=retry_deadlocks)
     return TagSync(added, removed)

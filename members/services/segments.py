@@ -12,7 +12,7 @@ from core.clock import resolve_now
 
 from ..models import Segment, SegmentSnapshot
 from ..segment_expr import stored_form
-from ..segments import segment_where
+from ..selectors.segments import segment_where
 
 
 def segment_definition_store(*, expression: str) -> str:

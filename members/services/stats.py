@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from core.clock import resolve_now
 
 from ..models import MemberSettings, Order
+from .batch import batch_by_ranges, batch_run
 
 CHUNK = 20_000  # member ids per rebuild statement, and per advisory lock
 LOCK_CLASS = 0x4D53  # "MS": the advisory lock namespace of member statistics
@@ -160,44 +161,45 @@ def _rebuild_range(cursor, lo: int, hi: int) -> None:
 
 
 def stats_rebuild(*, member_from: int | None = None, member_to: int | None = None,
-                  now: datetime | None = None) -> int:
+                  now: datetime | None = None, run_key: str | None = None) -> int:
     """Recount every member's statistics from the orders, one statement per chunk of
-    member ids (each its own transaction; re-running changes nothing), then lifecycle
-    stages for `now`. Returns the number of chunks."""
-    now = resolve_now(now)
+    member ids (each its own transaction with the run's position, members.services.batch;
+    re-running changes nothing). Returns the number of chunks."""
+    progress = batch_run("members.statistics", run_key=run_key, now=resolve_now(now))
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM members_member")
         low, high = cursor.fetchone()
     low = max(low, member_from or 0)
     high = min(high, (member_to or high + 1) - 1)
-    chunks = 0
-    for lo in range(low - low % CHUNK, high + 1, CHUNK):
-        with transaction.atomic(), connection.cursor() as cursor:
+
+    def apply(lo: int, hi: int) -> int:
+        with connection.cursor() as cursor:
             _lock_chunk(cursor, lo, exclusive=True)
-            _rebuild_range(cursor, lo, lo + CHUNK)
-        chunks += 1
-    return chunks
+            _rebuild_range(cursor, lo, hi)
+        return 1
+
+    return batch_by_ranges(progress, low=low, high=high, size=CHUNK, apply=apply)
 
 
-def lifecycle_refresh(*, now: datetime | None = None) -> int:
+def lifecycle_refresh(*, now: datetime | None = None, run_key: str | None = None) -> int:
     """Move every buying member to the lifecycle stage `now` puts them in, per chunk;
     returns how many changed stage."""
-    now = resolve_now(now)
+    progress = batch_run("members.lifecycle", run_key=run_key, now=resolve_now(now))
+    now = progress.now
     cycle = MemberSettings.load().repurchase_cycle_days
-    changed = 0
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(min(member_id), 0), coalesce(max(member_id), 0) "
                        "FROM members_memberstats")
         low, high = cursor.fetchone()
-    for lo in range(low - low % CHUNK, high + 1, CHUNK):
-        with transaction.atomic(), connection.cursor() as cursor:
+
+    def apply(lo: int, hi: int) -> int:
+        with connection.cursor() as cursor:
             stage = _lifecycle("s.first_purchase_at", "s.last_purchase_at")
             cursor.execute(
                 f"""UPDATE members_memberstats s SET lifecycle = {stage}
                     WHERE s.member_id >= %(lo)s AND s.member_id < %(hi)s
                       AND s.lifecycle IS DISTINCT FROM {stage}""",
-                {"lo": lo, "hi": lo + CHUNK, "now": now, "cycle": cycle})
-            changed += cursor.rowcount
-    return changed
+                {"lo": lo, "hi": hi, "now": now, "cycle": cycle})
+            return cursor.rowcount
 
-
+    return batch_by_ranges(progress, low=low, high=high, size=CHUNK, apply=apply)

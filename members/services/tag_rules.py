@@ -12,6 +12,7 @@ from core.clock import resolve_now
 
 from ..models import TagChange, TagRule
 from ..tag_conditions import compile_rule
+from .batch import batch_by_ranges, batch_run
 from .tags import TagSync, member_tags_sync, retry_deadlocks
 
 CHUNK = 20_000
@@ -67,24 +68,30 @@ def tag_rules_refresh_member(*, member_id: int, now: datetime | None = None) -> 
 
 
 def tag_rules_refresh(*, rule_ids: list[int] | None = None,
-                      now: datetime | None = None) -> TagSync:
+                      now: datetime | None = None, run_key: str | None = None) -> TagSync:
     """Every active rule (or the given ones) over every member, chunk by chunk; each chunk
-    commits on its own, and running it again changes nothing. The full refresh also takes
-    the tags of switched-off rules off their members."""
-    now = resolve_now(now)
+    commits on its own with the run's position (members.services.batch), and running it again
+    changes nothing. The full refresh also takes the tags of switched-off rules off their
+    members."""
+    progress = batch_run("members.rule_tags", run_key=run_key, now=resolve_now(now))
+    now = progress.now
     active = _active_rules()
     rules = [r for r in active if rule_ids is None or r.pk in rule_ids]
     retired = _retired_tag_ids(active) if rule_ids is None else []
     if not rules and not retired:
-        return TagSync(0, 0)
+        return progress.close(TagSync(0, 0))
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM members_member")
         low, high = cursor.fetchone()
     added = removed = 0
-    for lo in range(low - low % CHUNK, high + 1, CHUNK):
-        done = retry_deadlocks(lambda: _sync(rules, lo, lo + CHUNK, now, retired))
+
+    def apply(lo: int, hi: int) -> int:
+        nonlocal added, removed
+        done = _sync(rules, lo, hi, now, retired)
         added, removed = added + done.added, removed + done.removed
+        return done.added + done.removed
+
+    batch_by_ranges(progress, low=low, high=high, size=CHUNK, apply=apply,
+                    retry=retry_deadlocks)
     TagRule.objects.filter(pk__in=[r.pk for r in rules]).update(refreshed_at=now)
     return TagSync(added, removed)
-
-

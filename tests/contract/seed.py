@@ -24,21 +24,22 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from loyalty.intake import record_sale  # noqa: E402
 from loyalty.models import Scope  # noqa: E402
-from loyalty.services import api_key_create  # noqa: E402
+from loyalty.services.api_keys import api_key_create  # noqa: E402
+from loyalty.services.intake import record_sale  # noqa: E402
 from members.models import Segment, Store, Tag  # noqa: E402
-from members.services import LineInput, MemberInput, SaleInput, member_register  # noqa: E402
+from members.services.members import MemberInput, member_register  # noqa: E402
+from members.services.orders import LineInput, SaleInput  # noqa: E402
 from members.services.segments import segment_snapshot_take  # noqa: E402
-from points.coupons import coupon_issue  # noqa: E402
-from points.holds import points_hold  # noqa: E402
 from points.models import CouponTemplate, PartnerProgramme, Reward  # noqa: E402
-from points.rewards import reward_redeem  # noqa: E402
-from points.services import points_adjust  # noqa: E402
-from tiers.benefit_models import Benefit, BenefitAttachment, BenefitGrant  # noqa: E402
-from tiers.benefits import benefit_grant_claim, benefit_grants_issue  # noqa: E402
-from tiers.paid import paid_purchase  # noqa: E402
-from tiers.paid_models import PaidPlan  # noqa: E402
+from points.services.coupons import coupon_issue  # noqa: E402
+from points.services.holds import points_hold  # noqa: E402
+from points.services.ledger import points_adjust  # noqa: E402
+from points.services.rewards import reward_redeem  # noqa: E402
+from tiers.models.benefits import Benefit, BenefitAttachment, BenefitGrant  # noqa: E402
+from tiers.models.paid import PaidPlan  # noqa: E402
+from tiers.services.benefits import benefit_grant_claim, benefit_grants_issue  # noqa: E402
+from tiers.services.paid import paid_purchase  # noqa: E402
 
 MEMBERS = 8
 HOLDS_PER_MEMBER = 25

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from points.services import points_adjust
+from points.services.ledger import points_adjust
 
 pytestmark = pytest.mark.django_db
 

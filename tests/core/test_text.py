@@ -76,6 +76,10 @@ MACHINE_TEXT = {
     "tiers.GrowthEntry.source_key", "loyalty.ApiKey.prefix", "loyalty.ApiKey.hashed_key",
     "loyalty.IdempotencyRecord.key", "loyalty.IdempotencyRecord.request_hash",
     "loyalty.CheckoutCommit.key", "loyalty.CheckoutCommit.request_hash",
+    "loyalty.Heartbeat.name", "members.BatchRun.job", "members.BatchRun.run_key",
+    "campaigns.FeedCursor.name", "campaigns.FeedCursor.source",
+    # the system's label on an append-only row; what people type is in a MemberNote
+    "points.PointsEntry.reason", "points.CouponEvent.reason",
 }
 
 

@@ -22,11 +22,12 @@ from django_celery_beat.models import (
 )
 
 from core.actor import Actor, acting_as
-from loyalty import intake, roles
+from loyalty import roles
 from loyalty.demo.access import LOGINS, demo_logins
 from loyalty.demo.catalog import demo_catalog
 from loyalty.models import Scope
-from loyalty.services import api_key_create
+from loyalty.services import intake
+from loyalty.services.api_keys import api_key_create
 from members.models import (
     ActivityKind,
     Member,
@@ -38,26 +39,23 @@ from members.models import (
     TagGroup,
     TagRule,
 )
-from members.services import (
-    ActivityInput,
-    LineInput,
-    MemberInput,
-    SaleInput,
-    member_mobile_reveal,
-    member_tags_add,
-)
-from members.services.insights import insights_rebuild
+from members.services.access import member_mobile_reveal
+from members.services.activity import ActivityInput
+from members.services.members import MemberInput
+from members.services.nightly import insights_rebuild
+from members.services.orders import LineInput, SaleInput
 from members.services.tag_import import tag_import_run, tag_import_stage
-from points.coupons import coupon_issue
-from points.holds import points_hold
-from points.liability import points_liability_rollup
+from members.services.tags import member_tags_add
 from points.models import CouponTemplate, Reward
-from points.partners import partner_exchange_in
-from points.rewards import reward_redeem
-from points.services import points_adjust
-from tiers.benefits import benefit_grants_issue
-from tiers.paid import paid_purchase
-from tiers.paid_models import PurchaseChannel
+from points.services.coupons import coupon_issue
+from points.services.holds import points_hold
+from points.services.ledger import points_adjust
+from points.services.liability import points_liability_rollup
+from points.services.partners import partner_exchange_in
+from points.services.rewards import reward_redeem
+from tiers.models.paid import PurchaseChannel
+from tiers.services.benefits import benefit_grants_issue
+from tiers.services.paid import paid_purchase
 
 SUPERUSER = "superuser"
 

@@ -19,35 +19,31 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
-from loyalty import intake, roles
+from loyalty import roles
 from loyalty.models import Scope
-from loyalty.services import api_key_create
+from loyalty.services import intake
+from loyalty.services.api_keys import api_key_create
 from members.defaults import ensure_default_rfm_segments
 from members.models import ActivityKind, Segment, Store, Tag, TagCondition, TagGroup, TagRule
-from members.services import (
-    ActivityInput,
-    LineInput,
-    MemberInput,
-    ReturnInput,
-    ReturnLineInput,
-    SaleInput,
-    member_tags_add,
-)
-from members.services.insights import insights_rebuild
+from members.services.activity import ActivityInput
+from members.services.members import MemberInput
+from members.services.nightly import insights_rebuild
+from members.services.orders import LineInput, ReturnInput, ReturnLineInput, SaleInput
 from members.services.segments import segment_snapshot_take
-from points.coupons import coupon_issue
-from points.holds import points_hold
-from points.liability import points_liability_rollup
+from members.services.tags import member_tags_add
 from points.models import CouponTemplate, EarningRule, PartnerProgramme, Reward
-from points.partners import partner_exchange_in
-from points.rewards import reward_redeem
-from points.services import points_adjust
-from tiers.benefit_models import Benefit, BenefitAttachment, BenefitKind, GrantPeriod
-from tiers.benefits import benefit_grants_issue
+from points.services.coupons import coupon_issue
+from points.services.holds import points_hold
+from points.services.ledger import points_adjust
+from points.services.liability import points_liability_rollup
+from points.services.partners import partner_exchange_in
+from points.services.rewards import reward_redeem
 from tiers.defaults import ensure_default_ladder
 from tiers.models import Tier
-from tiers.paid import paid_purchase
-from tiers.paid_models import PaidPlan, PurchaseChannel
+from tiers.models.benefits import Benefit, BenefitAttachment, BenefitKind, GrantPeriod
+from tiers.models.paid import PaidPlan, PurchaseChannel
+from tiers.services.benefits import benefit_grants_issue
+from tiers.services.paid import paid_purchase
 
 D = Decimal
 

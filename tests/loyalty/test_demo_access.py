@@ -18,11 +18,11 @@ from loyalty.demo.access import CHANGED, DEMO_KEY_NAME, LOGINS, demo_api_key, de
 from loyalty.demo.catalog import demo_catalog
 from loyalty.management.commands.demo_data import banner
 from loyalty.models import ApiKey
-from loyalty.services import api_key_lookup, api_key_revoke
+from loyalty.services.api_keys import api_key_lookup, api_key_revoke
 from members.models import Member
 from points.models import CouponTemplate, PartnerProgramme, Reward
-from tiers.benefit_models import BenefitAttachment
 from tiers.defaults import ensure_default_ladder
+from tiers.models.benefits import BenefitAttachment
 
 pytestmark = pytest.mark.django_db
 

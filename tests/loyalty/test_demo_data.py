@@ -21,10 +21,11 @@ from core.clock import local_date
 from loyalty.demo.access import LOGINS
 from loyalty.demo.build import launch_of
 from members.models import Member, Order
-from points.liability import liability_report
+from points.admin.liability import month_chart
 from points.models import PointsLot, Reward
-from points.report_admin import month_chart
-from tiers.figures import benefit_cost_by_tier, paid_membership_figures
+from points.selectors.liability import liability_report
+from tiers.selectors.benefits import benefit_cost_by_tier
+from tiers.selectors.paid import paid_membership_figures
 
 SCALE = 0.5
 

@@ -20,7 +20,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from loyalty import roles
 from members.models import Member
@@ -44,6 +44,7 @@ class Url:
     needs: tuple[frozenset[str], ...]  # any one set of permissions suffices (all of it)
     denied: int = 403  # what a refusal answers
     action: str | None = None  # an action of the list at `path`
+    name: str = ""  # the URL's name, by which a link on a page is recognised
 
 
 def model_label(model) -> str:
@@ -107,7 +108,7 @@ def admin_urls(world: World) -> tuple[list[Url], list[str]]:
             if name in SITE_OPEN:
                 path = (reverse("admin:view_on_site", args=[1, 1]) if name == "view_on_site"
                         else reverse(f"admin:{name}"))
-                urls.append(Url(f"site {name}", path, (frozenset(),), denied=0))
+                urls.append(Url(f"site {name}", path, (frozenset(),), denied=0, name=name))
             elif name == "app_list":
                 for app_label in sorted({m._meta.app_label for m in admin.site._registry}):
                     # the app's page lists the models the role has any permission on
@@ -116,14 +117,15 @@ def admin_urls(world: World) -> tuple[list[Url], list[str]]:
                                   if m._meta.app_label == app_label
                                   for verb in ("view", "add", "change", "delete"))
                     urls.append(Url(f"app {app_label}", reverse("admin:app_list",
-                                                              args=[app_label]), needs, 404))
+                                                              args=[app_label]), needs, 404,
+                                    name=f"app_list:{app_label}"))
             elif name == "autocomplete":
                 # the lookup a member page's home store select makes: Django asks for the
                 # permission to view what is looked up (stores)
                 needs = (frozenset({"members.view_store"}),)
                 path = (reverse("admin:autocomplete") + "?app_label=members&model_name="
                         "member&field_name=home_store")
-                urls.append(Url("site autocomplete", path, needs))
+                urls.append(Url("site autocomplete", path, needs, name=name))
             else:
                 undeclared.append(f"site URL {name}")
             continue
@@ -141,17 +143,17 @@ def admin_urls(world: World) -> tuple[list[Url], list[str]]:
             path = reverse(f"admin:{name}", args=args)
             label = f"{model._meta.label} {kind or name}"
             if kind in ("changelist", "change", "history"):
-                urls.append(Url(label, path, view_or_change(model)))
+                urls.append(Url(label, path, view_or_change(model), name=name))
             elif kind in ("add", "delete"):
                 needs = ((frozenset({model_perm(model, kind)}),)
                          if page_offered(model, kind) else ())
-                urls.append(Url(label, path, needs))
+                urls.append(Url(label, path, needs, name=name))
             else:
                 declared = getattr(pattern.callback, "required_permissions", None)
                 if declared is None:
                     undeclared.append(f"{label}: a page that declares no permission")
                 else:
-                    urls.append(Url(label, path, (frozenset(declared),)))
+                    urls.append(Url(label, path, (frozenset(declared),), name=name))
         changelist = reverse(f"admin:{prefix}changelist")
         for action, name, _description in model_admin._get_base_actions():
             needs = action_needs(model, model_admin, name, action)
@@ -168,6 +170,28 @@ def allowed(url: Url, perms: frozenset[str]) -> bool:
 
 
 OPTION = re.compile(r'<option value="([^"]+)"')
+ADMIN_LINK = re.compile(r"""href=["'](/admin/[^"'#?]*)""")
+
+
+def link_key(path: str) -> str | None:
+    """The name a link on a page is known by in the matrix (None: not an admin page)."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    if match.url_name == "app_list":
+        return f"app_list:{match.kwargs['app_label']}"
+    return match.url_name
+
+
+def forbidden_links(html: str, by_name: dict[str, Url], perms: frozenset[str]) -> set[str]:
+    """The admin links on a page that the role viewing it could not open."""
+    found = set()
+    for path in set(ADMIN_LINK.findall(html)):
+        url = by_name.get(link_key(path) or "")
+        if url is not None and url.action is None and not allowed(url, perms):
+            found.add(f"{path} ({url.label})")
+    return found
 
 
 def offered_actions(html: str) -> set[str]:
@@ -206,6 +230,7 @@ def test_every_admin_url_answers_as_the_roles_say(group_name):
     client.force_login(user)
     urls, undeclared = admin_urls(world)
     problems = list(undeclared)
+    by_name = {url.name: url for url in urls if url.name and url.action is None}
     pages: dict[str, object] = {}
     for url in urls:
         want = allowed(url, perms)
@@ -234,6 +259,10 @@ def test_every_admin_url_answers_as_the_roles_say(group_name):
             problems.append(f"{url.label}: {status}, expected to be allowed")
         elif not want and status != url.denied:
             problems.append(f"{url.label}: {status}, expected {url.denied}")
+        if want and status == 200 and "html" in response.get("Content-Type", ""):
+            # a page shows no link its viewer cannot follow
+            for link in sorted(forbidden_links(response.content.decode(), by_name, perms)):
+                problems.append(f"{url.label}: links to {link}, which the role cannot open")
     allowed_count = sum(allowed(url, perms) for url in urls)
     print(f"{group_name}: {len(urls)} admin URLs checked, {allowed_count} allowed")
     assert len(urls) > 250

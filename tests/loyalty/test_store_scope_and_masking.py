@@ -10,10 +10,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from loyalty import intake
 from loyalty.roles import CLERKS, FINANCE, OPERATORS, roles_sync
+from loyalty.services import intake
 from members.models import AccessEvent, Member, Order, Store, StoreStaff
-from members.services import LineInput, MemberInput, SaleInput
+from members.services.members import MemberInput
+from members.services.orders import LineInput, SaleInput
 
 pytestmark = pytest.mark.django_db
 

@@ -21,8 +21,8 @@ from members.regions import (
     region_normalise,
 )
 from members.segment_expr import matches, parse
-from members.segments import segment_count
-from members.services import MemberInput, member_update
+from members.selectors.segments import segment_count
+from members.services.members import MemberInput, member_update
 from members.services.tag_rules import tag_rules_refresh
 
 

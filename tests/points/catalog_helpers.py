@@ -8,9 +8,9 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 
 from members.models import MemberTag, Tag
-from points.coupons import Basket, BasketLine
 from points.models import CouponTemplate, Reward
-from points.services import points_adjust
+from points.services.coupons import Basket, BasketLine
+from points.services.ledger import points_adjust
 
 D = Decimal
 

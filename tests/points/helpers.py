@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from members.services import LineInput, ReturnInput, ReturnLineInput, SaleInput
+from members.services.orders import LineInput, ReturnInput, ReturnLineInput, SaleInput
 from points.models import (
     PointsAccount,
     PointsEntry,

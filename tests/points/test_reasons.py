@@ -23,6 +23,8 @@ pytestmark = pytest.mark.django_db
     ("expiry", "积分过期", "Points expired"),
     ("partner AIRLINE", "合作方兑换（AIRLINE）", "Partner exchange (AIRLINE)"),
     ("reward 12: 保温杯", "兑换礼品：保温杯", "Reward redeemed: 保温杯"),
+    ("reward cancelled", "兑换取消", "Redemption cancelled"),
+    ("complaint", "投诉处理", "Complaint"),
     ("补偿 2026-03 投诉", "补偿 2026-03 投诉", "补偿 2026-03 投诉"),
     ("", "", ""),
 ])
@@ -45,8 +47,8 @@ def test_growth_reasons_read_as_words(reason, zh):
 
 
 def test_the_ledger_lists_show_reasons_in_words(admin_client, store, member, now):
-    from loyalty import intake
-    from members.services import ActivityInput
+    from loyalty.services import intake
+    from members.services.activity import ActivityInput
     from tests.points.helpers import sale_input
 
     intake.record_activity(data=ActivityInput(member_id=member.pk, kind="checkin",
@@ -57,3 +59,23 @@ def test_the_ledger_lists_show_reasons_in_words(admin_client, store, member, now
     assert set(re.findall(cell, page)) == {"签到", "销售"}
     growth = admin_client.get(reverse("admin:tiers_growthentry_changelist")).content.decode()
     assert "销售" in re.findall(cell, growth) and "sale" not in re.findall(cell, growth)
+
+
+def test_the_lists_show_what_a_person_typed_beside_the_reason(admin_client, member, now):
+    """The typed text is no longer on the append-only rows; the lists still show it, from
+    the note, after the reason in words."""
+    from points.services.coupons import coupon_issue, coupon_void
+    from points.services.ledger import points_adjust, points_spend
+    from tests.points.catalog_helpers import make_template
+
+    user = admin_client.session.get("_auth_user_id")
+    points_adjust(member_id=member.pk, points=50, operator_id=int(user), reason="客诉补偿",
+                  reason_code="complaint", now=now)
+    points_spend(member_id=member.pk, points=5, note="兑换咖啡", now=now)
+    coupon = coupon_issue(template_id=make_template(now).pk, member_id=member.pk, now=now)
+    coupon_void(code=coupon.code, reason="发错了", now=now)
+    cell = r'<td class="field-reason_text">([^<]*)</td>'
+    page = admin_client.get(reverse("admin:points_pointsentry_changelist")).content.decode()
+    assert re.findall(cell, page) == ["兑换咖啡", "投诉处理 · 客诉补偿"]
+    page = admin_client.get(reverse("admin:points_couponevent_changelist")).content.decode()
+    assert re.findall(cell, page) == ["发错了", "-"]

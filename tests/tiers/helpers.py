@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tiers.benefit_models import Benefit, BenefitAttachment
 from tiers.models import Tier
-from tiers.paid_models import PaidPlan
+from tiers.models.benefits import Benefit, BenefitAttachment
+from tiers.models.paid import PaidPlan
 
 
 def benefit(code: str, kind: str, *, grant_period: str = "none", unit_cost: str = "0",

@@ -23,7 +23,7 @@ from django.urls import Resolver404, resolve
 from rest_framework.test import APIClient
 
 from loyalty.models import Scope
-from loyalty.services import api_key_create
+from loyalty.services.api_keys import api_key_create
 
 ALL_SCOPES = [scope.value for scope in Scope]
 API = "/api/v1"

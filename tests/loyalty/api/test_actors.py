@@ -13,10 +13,10 @@ from django.urls import reverse
 from core.actor import Actor, acting_as
 from loyalty.roles import CLERKS, OPERATORS, roles_sync
 from members.models import Order, StoreStaff
-from points.coupons import coupon_issue
 from points.models import CouponEvent, CouponTemplate, PointsEntry, Reward, RewardRedemption
-from points.rewards import reward_redeem
-from points.services import points_adjust
+from points.services.coupons import coupon_issue
+from points.services.ledger import points_adjust
+from points.services.rewards import reward_redeem
 from tests.loyalty.api.conftest import API, client_for, new_idem
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +52,7 @@ def test_an_api_sale_records_the_key_on_the_order_and_the_earning(make_key, owne
 
 
 def test_a_key_handed_to_another_owner_keeps_what_it_did_before(make_key, owner, member):
-    from loyalty.services import api_key_reassign
+    from loyalty.services.api_keys import api_key_reassign
 
     key, raw = make_key()
     api = client_for(raw)

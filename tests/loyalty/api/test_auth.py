@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from loyalty.models import ApiKey, Scope
-from loyalty.services import api_key_authenticate, api_key_revoke
+from loyalty.services.api_keys import api_key_authenticate, api_key_revoke
 
 from .conftest import ALL_SCOPES, API, client_for, error_code, new_idem
 
@@ -182,7 +182,7 @@ def test_key_without_scopes_is_refused_everywhere(make_key, member):
 
 def test_unknown_scope_is_refused_at_creation(owner):
     from loyalty.errors import ApiError
-    from loyalty.services import api_key_create
+    from loyalty.services.api_keys import api_key_create
 
     with pytest.raises(ApiError) as caught:
         api_key_create(name="x", scopes=["members:read", "everything"], owner_id=owner.pk)

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from tests.points.catalog_helpers import make_template
 from tests.tiers.helpers import attach, benefit, plan
-from tiers.benefit_models import BenefitGrant
-from tiers.benefits import benefit_grants_issue
-from tiers.paid_models import PaidPurchase
+from tiers.models.benefits import BenefitGrant
+from tiers.models.paid import PaidPurchase
+from tiers.services.benefits import benefit_grants_issue
 
 from .conftest import API, error_code, new_idem
 

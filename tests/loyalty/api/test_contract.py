@@ -89,7 +89,7 @@ def test_null_fields_validate_in_real_answers(api, store, member, now):
 
 
 def test_month_is_a_yyyy_mm_string_not_a_date(api, member, owner):
-    from points.services import points_adjust
+    from points.services.ledger import points_adjust
 
     month = prop("MonthFigures", "month")
     assert month["type"] == "string" and "format" not in month
@@ -205,7 +205,8 @@ def test_error_codes_are_listed_per_status():
             assert all(f"`{code}`" in response["description"] for code in codes)
     _m, _p, spend = operations(published_schema())["pointsSpend"]
     assert spend["responses"]["409"]["x-error-codes"] == [
-        "idempotency_in_progress", "insufficient_points", "member_frozen"]
+        "idempotency_in_progress", "idempotency_response_expired", "insufficient_points",
+        "member_frozen"]
 
 
 def test_idempotency_headers_are_documented_where_the_key_is_taken():
@@ -221,6 +222,7 @@ def test_idempotency_headers_are_documented_where_the_key_is_taken():
         assert [h["name"] for h in headers] == ["Idempotency-Key"], operation_id
         conflict = op["responses"]["409"]
         assert "idempotency_in_progress" in conflict["x-error-codes"], operation_id
+        assert "idempotency_response_expired" in conflict["x-error-codes"], operation_id
         assert "Retry-After" in conflict["headers"], operation_id
         success = [r for s, r in op["responses"].items() if s.startswith("2")]
         assert all("Idempotent-Replayed" in r["headers"] for r in success), operation_id

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from members.models import Member, MemberActivity
-from members.services import member_set_status
+from members.services.members import member_set_status
 from points.models import PointsAccount, PointsEntry
-from points.rule_models import EarningRule, RuleAward
-from points.rule_versions import earning_rule_save
+from points.models.rules import EarningRule, RuleAward
+from points.services.rule_versions import earning_rule_save
 
 from .conftest import API, client_for, error_code
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from loyalty.services import api_key_create
+from loyalty.services.api_keys import api_key_create
 from points.models import EntryKind, PointsEntry, PointsHold
-from points.services import points_adjust
+from points.services.ledger import points_adjust
 
 from .conftest import ALL_SCOPES, API, client_for, error_code, new_idem, row_counts
 

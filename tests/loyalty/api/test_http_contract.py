@@ -18,7 +18,7 @@ from django.test import override_settings
 
 from members.models import MemberTag, Tag
 from points.models import PointsEntry
-from points.services import points_adjust
+from points.services.ledger import points_adjust
 
 from .conftest import API, client_for, error_code, new_idem, row_counts
 

@@ -11,10 +11,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from loyalty.models import IdempotencyRecord
-from loyalty.services import idempotency_prune
+from loyalty.services.idempotency import idempotency_responses_expire
 from members.models import Order
 from points.models import EntryKind, PointsAccount, PointsEntry
-from points.services import points_adjust
+from points.services.ledger import points_adjust
 
 from .conftest import API, client_for, error_code, new_idem, row_counts
 
@@ -193,35 +193,62 @@ def test_keys_are_scoped_per_api_key(make_key, member, owner):
 
 
 @pytest.mark.django_db
-def test_prune_deletes_old_records_and_keeps_new_ones(api_key):
-    key, _ = api_key
-    now = timezone.now()
-    ages = {"old-1": 48, "old-2": 25, "old-3": 24.01, "new-1": 23.99, "new-2": 1, "new-3": 0}
-    IdempotencyRecord.objects.bulk_create([
-        IdempotencyRecord(api_key=key, key=name, request_hash="0" * 64,
-                          created_at=now - timedelta(hours=hours))
-        for name, hours in ages.items()
-    ])
-    assert idempotency_prune(now=now) == 3
-    assert set(IdempotencyRecord.objects.values_list("key", flat=True)) == {
-        "new-1", "new-2", "new-3"}
-    assert idempotency_prune(now=now) == 0
-    # strictly older than the period: a record exactly at the cut-off stays
-    assert idempotency_prune(now=now, older_than=timedelta(0), chunk=1) == 2
-    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new-3"]
+def test_a_key_replays_for_30_days_then_answers_expired_and_never_runs_again(
+        api, member, owner):
+    give_points(member, owner, 100)
+    url = f"{API}/members/{member.pk}/points/spend"
+    key = new_idem()
+    first = api.post(url, {"points": 30}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert first.status_code == 201
+    record = IdempotencyRecord.objects.get(key=key)
+    done = record.completed_at
+
+    # day 29: still replayed with its response
+    assert idempotency_responses_expire(now=done + timedelta(days=29)) == 0
+    replay = api.post(url, {"points": 30}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert replay.status_code == 201 and replay["Idempotent-Replayed"] == "true"
+    assert replay.json() == first.json()
+
+    # past 30 days: the response (personal data) goes; key, hash and status stay
+    assert idempotency_responses_expire(now=done + timedelta(days=30, seconds=1)) == 1
+    record.refresh_from_db()
+    assert record.response_body is None and record.response_expired_at is not None
+    assert (record.key, record.request_hash, record.response_status) == (
+        key, IdempotencyRecord.objects.get(pk=record.pk).request_hash, 201)
+    assert len(record.request_hash) == 64
+    late = api.post(url, {"points": 30}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert late.status_code == 409
+    assert error_code(late) == "idempotency_response_expired"
+    assert late.json()["error"]["details"] == {"days": 30, "original_status": 201}
+    assert spends(member) == 1 and available(member) == 70  # never run again
+    # another body under the key is still another request
+    other = api.post(url, {"points": 31}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert other.status_code == 422
+    assert idempotency_responses_expire(now=done + timedelta(days=60)) == 0
 
 
 @pytest.mark.django_db
-def test_prune_in_chunks(api_key):
+def test_responses_expire_in_chunks_and_unfinished_keys_are_left(api_key):
     key, _ = api_key
     now = timezone.now()
+    old = now - timedelta(days=31)
     IdempotencyRecord.objects.bulk_create([
-        IdempotencyRecord(api_key=key, key=f"k{n}", request_hash="0" * 64,
-                          created_at=now - timedelta(days=2, minutes=n))
+        IdempotencyRecord(api_key=key, key=f"k{n}", request_hash="0" * 64, state="done",
+                          response_status=201, response_body={"mobile": "+8613800138000"},
+                          created_at=old, completed_at=old + timedelta(minutes=n))
         for n in range(7)
-    ] + [IdempotencyRecord(api_key=key, key="fresh", request_hash="0" * 64, created_at=now)])
-    assert idempotency_prune(now=now, chunk=2) == 7
-    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["fresh"]
+    ] + [IdempotencyRecord(api_key=key, key="fresh", request_hash="0" * 64, state="done",
+                           response_status=201, response_body={"x": 1}, created_at=now,
+                           completed_at=now),
+         IdempotencyRecord(api_key=key, key="never-finished", request_hash="0" * 64,
+                           created_at=old)])
+    assert idempotency_responses_expire(now=now, chunk=2, run_key="daily") == 7
+    assert idempotency_responses_expire(now=now, chunk=2, run_key="daily") == 7  # same run
+    assert idempotency_responses_expire(now=now, chunk=2) == 0
+    assert IdempotencyRecord.objects.count() == 9
+    assert set(IdempotencyRecord.objects.filter(response_body__isnull=False)
+               .values_list("key", flat=True)) == {"fresh"}
+    assert IdempotencyRecord.objects.get(key="never-finished").response_expired_at is None
 
 
 # --- concurrency -----------------------------------------------------------------------------

@@ -16,13 +16,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from loyalty.intake import record_sale
+from loyalty.services.intake import record_sale
 from members.models import Segment, Tag
-from members.services import LineInput, SaleInput
+from members.services.orders import LineInput, SaleInput
 from members.services.segments import segment_snapshot_take
-from points.holds import points_hold
 from points.models import PartnerProgramme
-from points.services import points_adjust
+from points.services.holds import points_hold
+from points.services.ledger import points_adjust
 
 from .conftest import client_for, new_idem, row_counts
 
@@ -90,8 +90,8 @@ def catalog(member, other, now) -> dict:
     of the member, one of the other member, one expired and one used."""
     from django.utils import timezone
 
-    from points.coupons import coupon_issue, coupon_redeem
-    from points.rewards import redemption_advance, reward_redeem
+    from points.services.coupons import coupon_issue, coupon_redeem
+    from points.services.rewards import redemption_advance, reward_redeem
     from tests.points.catalog_helpers import basket, make_reward, make_template
 
     today = timezone.now()
@@ -123,10 +123,10 @@ def catalog(member, other, now) -> dict:
 def benefit_world(member, now) -> dict:
     """A paid plan with two monthly benefits; the member bought it and was granted both:
     one to claim, one already claimed (to use)."""
-    from tiers.benefit_models import Benefit, BenefitAttachment, BenefitGrant
-    from tiers.benefits import benefit_grant_claim, benefit_grants_issue
-    from tiers.paid import paid_purchase
-    from tiers.paid_models import PaidPlan
+    from tiers.models.benefits import Benefit, BenefitAttachment, BenefitGrant
+    from tiers.models.paid import PaidPlan
+    from tiers.services.benefits import benefit_grant_claim, benefit_grants_issue
+    from tiers.services.paid import paid_purchase
 
     plan = PaidPlan.objects.create(code="annual", name="年卡", duration_months=12,
                                    price=Decimal("199.00"))

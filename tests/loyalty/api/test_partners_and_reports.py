@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from points.models import PartnerExchange, PartnerProgramme
-from points.services import points_adjust
+from points.services.ledger import points_adjust
 
 from .conftest import API, client_for, error_code, new_idem, row_counts
 
@@ -86,8 +86,8 @@ def test_liability_admin_page(client, member, owner):
 
 
 def test_hold_and_partner_admin_lists(client, member, owner, partner, now):
-    from points.holds import points_hold
-    from points.partners import partner_exchange_in
+    from points.services.holds import points_hold
+    from points.services.partners import partner_exchange_in
 
     points_adjust(member_id=member.pk, points=100, operator_id=owner.pk, reason="x")
     points_hold(member_id=member.pk, points=40, reference="B-77")

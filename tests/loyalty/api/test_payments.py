@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from points.models import EarningRule
-from points.services import points_adjust
+from points.services.ledger import points_adjust
 
 from .conftest import API, error_code, new_idem
 
@@ -161,7 +161,7 @@ def commit_body(store, member, **extra) -> dict:
 def test_the_checkout_commit_over_http(api, store, funded):
     from django.utils import timezone
 
-    from points.coupons import coupon_issue
+    from points.services.coupons import coupon_issue
     from tests.points.catalog_helpers import make_reward, make_template
 
     now = timezone.now()

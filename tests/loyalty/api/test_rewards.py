@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from points.coupons import coupon_issue
 from points.models import Coupon, CouponEvent, PointsSettings, Reward, RewardRedemption
+from points.services.coupons import coupon_issue
 from tests.points.catalog_helpers import give_points, make_reward, make_template, tag_member
 from tests.points.helpers import balances
 from tests.tiers.helpers import attach, benefit, plan
-from tiers.paid import paid_purchase
+from tiers.services.paid import paid_purchase
 
 from .conftest import API, error_code, new_idem, row_counts
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from members.models import MemberTag, Segment, SegmentFacts, Tag, TagChange
-from members.services import member_tags_add
 from members.services.segments import segment_definition_store, segment_snapshot_take
+from members.services.tags import member_tags_add
 
 from .conftest import API, client_for, error_code
 

@@ -9,11 +9,12 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
-from loyalty.intake import record_sale, register_member
-from members.services import LineInput, MemberInput, SaleInput
+from loyalty.services.intake import record_sale, register_member
+from members.services.members import MemberInput
+from members.services.orders import LineInput, SaleInput
 from tiers.defaults import ensure_default_ladder
 from tiers.models import Tier, TierSettings
-from tiers.services import growth_add
+from tiers.services.growth import growth_add
 
 from .conftest import API, client_for, error_code
 

@@ -1,0 +1,1 @@
+"""Reads of the campaigns layer, one module per feature."""

@@ -1,0 +1,1 @@
+"""Writes of the campaigns layer, one module per feature."""

@@ -1,0 +1,33 @@
+"""Response headers set for the whole site: the Content-Security-Policy and the API's
+no-store rule. (HSTS, nosniff, the referrer policy and X-Frame-Options are Django's
+SecurityMiddleware and XFrameOptionsMiddleware, set in config.settings.)"""
+
+from __future__ import annotations
+
+from csp.middleware import CSPMiddleware
+
+# Every answer of the versioned API may carry personal data (names, mobiles, balances,
+# a stored idempotent reply): no cache, shared or private, keeps it. The schema and the
+# docs (under /api/schema/ and /api/docs/) carry none and may be cached.
+NO_STORE_PREFIX = "/api/v1/"
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, with a nonce in the policy of every response rather than
+    only of those whose template asked for one: the policy reads the same on every page
+    (`script-src 'self' 'nonce-…'`), and a page that has no inline script loses nothing."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        str(request.csp_nonce)  # made now, so the policy names it
+
+
+class NoStoreApiMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path_info.startswith(NO_STORE_PREFIX):
+            response["Cache-Control"] = "no-store"
+        return response

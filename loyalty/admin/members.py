@@ -1,0 +1,176 @@
+"""The composed member page: balances, the two-step points adjustment, tier and benefits."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from core.admin import link, permission_view
+from core.errors import LoyaltyError
+from core.formats import number
+from core.text import multiline_text
+from members.admin.members import MemberAdmin as BaseMemberAdmin
+from members.models import Member
+from members.services.members import MemberInput
+from points.models import AdjustReason
+from points.selectors import ledger as points_selectors
+from points.services.ledger import MAX_POINTS, points_adjust
+from tiers.selectors import ladder as tier_selectors
+
+from ..services.intake import register_member
+from .member_benefits import MemberBenefitsMixin
+
+
+class AdjustPointsForm(forms.Form):
+    points = forms.IntegerField(label=_("points"), min_value=-MAX_POINTS, max_value=MAX_POINTS,
+                                help_text=_("Positive adds points, negative removes them."))
+    reason_code = forms.ChoiceField(label=_("reason"), choices=AdjustReason.choices)
+    reason = forms.CharField(label=_("note"), max_length=200, validators=[multiline_text],
+                             help_text=_("Required. Kept as a note beside the ledger entry, "
+                                         "with your name."))
+
+    def clean_points(self):
+        value = self.cleaned_data["points"]
+        if value == 0:
+            raise forms.ValidationError(_("Enter a number other than 0."))
+        return value
+
+
+class MemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
+    readonly_fields = BaseMemberAdmin.readonly_fields + ("points_balances", "tier_progress",
+                                                         "tier_history", "benefits_section")
+    fieldsets = BaseMemberAdmin.fieldsets[:1] + (
+        (_("Points"), {"fields": ("points_balances",)}),
+        (_("Tier"), {"fields": ("tier_progress", "tier_history")}),
+        (_("Benefits"), {"fields": ("benefits_section",)}),
+    ) + BaseMemberAdmin.fieldsets[1:]
+
+    def register(self, request, data: MemberInput) -> Member:
+        # An enrolment from the console is a registration like any other: it goes through
+        # the intake so every element hears of it.
+        return register_member(data=replace(data, enrolled_by_id=request.user.pk)).member
+
+    @admin.display(description=_("points"))
+    def points_balances(self, obj: Member):
+        if not obj.pk:
+            return "-"
+        account = points_selectors.account_for(obj.pk)
+        soon = points_selectors.points_expiring_soon(member_id=obj.pk)
+        expiring = (_("%(points)s points expire by %(date)s.") % {
+            "points": number(soon.points), "date": soon.date} if soon.points else
+            _("No points expire in the next %(days)s days.") % {"days": soon.within_days})
+        links = [
+            link(reverse("admin:points_pointsentry_changelist") + f"?q={obj.member_no}",
+                 _("Points history"), "points.view_pointsentry"),
+            link(reverse("admin:loyalty_member_adjust_points", args=[obj.pk]),
+                 _("Adjust points"), "points.add_pointsentry", css_class="button"),
+        ]
+        return format_html(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>"
+            "<p>{}</p><p>{}</p>",
+            _("available"), _("pending"), _("held"), _("debt"),
+            number(account.available), number(account.pending), number(account.held),
+            number(account.debt), expiring,
+            format_html_join(" · ", "{}", ((item,) for item in links if item)),
+        )
+
+    @admin.display(description=_("tier"))
+    def tier_progress(self, obj: Member):
+        if not obj.pk:
+            return "-"
+        progress = tier_selectors.tier_progress(obj.pk, timezone.now())
+        until = (timezone.localtime(progress.tier_valid_until).date().isoformat()
+                 if progress.tier_valid_until else _("permanent"))
+        nxt = progress.next_tier
+        if nxt is None:
+            next_text = _("(highest tier)")
+        else:
+            parts = [_("%(g)s growth") % {"g": f"{nxt.growth_needed:,}"}]
+            if nxt.spend_needed is not None:
+                parts.append(_("about ¥%(y)s of spend") % {"y": f"{nxt.spend_needed:,}"})
+            if nxt.needs_first_purchase:
+                parts.append(_("a first purchase"))
+            next_text = _("%(tier)s: still needs %(what)s") % {
+                "tier": nxt.name, "what": ", ".join(str(p) for p in parts)}
+        keep = ""
+        if progress.keep_growth_needed is not None:
+            keep = _("Growth this period still needed to keep the tier: %(n)s") % {
+                "n": f"{progress.keep_growth_needed:,}"}
+        return format_html(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table><p>{}</p>",
+            _("current tier"), _("valid until"), _("growth"), _("growth this period"),
+            _("next tier"),
+            progress.tier_name or "-", until, f"{progress.growth:,}",
+            f"{progress.period_growth:,}", next_text, keep,
+        )
+
+    @admin.display(description=_("tier changes (latest 20)"))
+    def tier_history(self, obj: Member):
+        if not obj.pk:
+            return "-"
+        changes = tier_selectors.tier_changes_for(obj.pk, limit=20)
+        if not changes:
+            return _("No tier changes yet.")
+        rows = format_html_join("", "<tr><td>{} → {}</td><td>{}</td><td>{}</td></tr>", (
+            (c.from_tier.name if c.from_tier else "-", c.to_tier.name if c.to_tier else "-",
+             c.get_reason_display(), timezone.localtime(c.created_at).strftime("%Y-%m-%d %H:%M"))
+            for c in changes))
+        return format_html("<table><tr><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+                           _("from → to"), _("reason"), _("time"), rows)
+
+    def get_urls(self):
+        return [
+            path("<int:member_id>/adjust-points/", permission_view(
+                self.admin_site, self.adjust_points, "points.add_pointsentry"),
+                 name="loyalty_member_adjust_points"),
+        ] + super().get_urls()
+
+    def adjust_points(self, request, member_id: int):
+        """Two steps: the form, then a confirmation showing the balance before and after."""
+        member = self.get_object(request, str(member_id))  # a clerk's stores only
+        if member is None:
+            raise Http404
+        account = points_selectors.account_for(member.pk)
+        form = AdjustPointsForm(request.POST or None)
+        confirming = False
+        if request.method == "POST" and form.is_valid():
+            points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
+            reason_code = form.cleaned_data["reason_code"]
+            if points < 0 and account.available < -points:
+                form.add_error("points", _("Only %(n)d points are available.") % {"n": account.available})
+            elif "confirm" in request.POST:
+                try:
+                    points_adjust(member_id=member.pk, points=points, reason=reason,
+                                  reason_code=reason_code, operator_id=request.user.pk,
+                                  now=timezone.now())
+                except LoyaltyError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    self.message_user(request, _("Adjusted %(member)s by %(points)+d points.")
+                                      % {"member": member.member_no, "points": points},
+                                      messages.SUCCESS)
+                    return redirect(reverse("admin:members_member_change", args=[member.pk]))
+            else:
+                confirming = True
+        return TemplateResponse(request, "admin/loyalty/adjust_points.html", {
+            **self.admin_site.each_context(request), "opts": Member._meta, "member": member,
+            "account": account, "form": form, "confirming": confirming,
+            "after": account.available + (form.cleaned_data.get("points") or 0)
+            if confirming else None,
+            "title": _("Adjust points"),
+        })
+
+
+admin.site.unregister(Member)
+admin.site.register(Member, MemberAdmin)

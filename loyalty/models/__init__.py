@@ -1,0 +1,12 @@
+"""The top layer's models, one module per feature; importing this package registers them all."""
+
+from __future__ import annotations
+
+from .api_keys import ApiKey, Scope
+from .checkout import CheckoutCommit
+from .health import Heartbeat
+from .idempotency import IdempotencyRecord
+
+__all__ = [
+    "Scope", "ApiKey", "IdempotencyRecord", "CheckoutCommit", "Heartbeat",
+]

@@ -1,0 +1,23 @@
+"""The base layer's models, one module per feature; importing this package registers them all."""
+
+from __future__ import annotations
+
+from .access import AccessEvent, MemberNote, StoreStaff
+from .activity import ActivityKind, MemberActivity
+from .batch import BatchRun
+from .imports import TagImportJob, TagImportRow
+from .members import Member
+from .orders import Order, OrderLine
+from .segments import Segment, SegmentFacts, SegmentSnapshot, SnapshotMember
+from .settings import MemberSettings
+from .stats import Lifecycle, MemberStats, Quadrant, RfmRun, RfmSegment
+from .stores import Store
+from .tags import MemberTag, Tag, TagChange, TagCondition, TagGroup, TagRule
+
+__all__ = [
+    "MemberSettings", "Store", "Member", "Order", "OrderLine", "TagGroup", "Tag", "MemberTag",
+    "TagChange", "TagRule", "TagCondition", "ActivityKind", "MemberActivity", "StoreStaff",
+    "AccessEvent", "MemberNote", "Lifecycle", "Quadrant", "MemberStats", "RfmSegment", "RfmRun",
+    "SegmentFacts", "Segment", "SegmentSnapshot", "SnapshotMember", "BatchRun",
+    "TagImportJob", "TagImportRow",
+]

@@ -1,0 +1,6 @@
+"""The points pages of the operator console, one module per feature; importing this package
+registers them all."""
+
+from __future__ import annotations
+
+from . import coupons, holds, ledger, liability, partners, rewards, rules, settings  # noqa: F401  (registers their admins)

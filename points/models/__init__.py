@@ -1,0 +1,39 @@
+"""The points layer's models, one module per feature; importing this package registers them all."""
+
+from __future__ import annotations
+
+from .coupons import CodeSource, Coupon, CouponEvent, CouponKind, CouponTemplate
+from .holds import PointsHold
+from .ledger import (
+    AdjustReason,
+    EntryKind,
+    PointsAccount,
+    PointsEntry,
+    PointsLot,
+    PointsLotMovement,
+)
+from .liability import PointsMonthTotal, PointsRollupCursor
+from .partners import ExchangeDirection, PartnerDailyTotal, PartnerExchange, PartnerProgramme
+from .payments import PointsPayment
+from .rewards import Fulfilment, Reward, RewardKind, RewardRedemption
+from .rules import (
+    Beneficiary,
+    CapPeriod,
+    EarningRule,
+    EntryLine,
+    Formula,
+    Rounding,
+    RuleAward,
+    RuleBudget,
+    RuleEvent,
+)
+from .settings import PointsSettings
+
+__all__ = [
+    "PointsSettings", "PointsAccount", "EntryKind", "AdjustReason", "PointsEntry", "PointsLot",
+    "PointsLotMovement", "RuleEvent", "Formula", "Rounding", "Beneficiary", "CapPeriod",
+    "EarningRule", "RuleBudget", "RuleAward", "EntryLine", "RewardKind", "Reward", "Fulfilment",
+    "RewardRedemption", "CouponKind", "CodeSource", "CouponTemplate", "Coupon", "CouponEvent",
+    "PointsHold", "PointsPayment", "PointsMonthTotal", "PointsRollupCursor", "PartnerProgramme",
+    "ExchangeDirection", "PartnerExchange", "PartnerDailyTotal",
+]

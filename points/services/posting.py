@@ -1,0 +1,112 @@
+"""The one path that posts to the points ledger.
+
+`post` writes an entry, the lots it moved (one `PointsLotMovement` per lot), the lots'
+new remaining and the member's balances, in the caller's transaction and under the
+member's account lock (points.locks). Services decide *which* lots an entry moves —
+`spending_parts` answers the spending order — and `post` applies exactly that, so each
+lot always equals the sum of its movements. Set-based jobs (expiry, hold expiry) write
+their movements in the same SQL statement as their entries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import F
+
+from core.actor import actor_columns, actor_store_id
+
+from ..models import PointsAccount, PointsEntry, PointsLot, PointsLotMovement
+
+
+@dataclass(frozen=True)
+class LotPart:
+    """What an entry does to one lot: `points` changes its remaining, `held` the points of
+    it that sit in open holds."""
+
+    lot_id: int
+    points: int = 0
+    held: int = 0
+
+
+def spending_parts(member_id: int, points: int, *,
+                   skip_lot_id: int | None = None) -> list[LotPart]:
+    """Up to `points` from a member's available lots in spending order — the soonest
+    expiring first, lots that never expire last, older before newer — as negative parts.
+    Reads only: `post` applies them."""
+    lots = (PointsLot.objects.filter(member_id=member_id, state=PointsLot.State.AVAILABLE,
+                                     remaining__gt=0)
+            .exclude(pk=skip_lot_id)
+            .order_by(F("expires_at").asc(nulls_last=True), "id")
+            .values_list("pk", "remaining"))
+    parts, taken = [], 0
+    for lot_id, remaining in lots.iterator(chunk_size=100):
+        if taken >= points:
+            break
+        part = min(remaining, points - taken)
+        parts.append(LotPart(lot_id=lot_id, points=-part))
+        taken += part
+    return parts
+
+
+def taken(parts: Iterable[LotPart]) -> int:
+    """The points the parts take out of lots."""
+    return -sum(part.points for part in parts)
+
+
+def _merged(parts: Iterable[LotPart]) -> list[LotPart]:
+    points: dict[int, int] = defaultdict(int)
+    held: dict[int, int] = defaultdict(int)
+    for part in parts:
+        points[part.lot_id] += part.points
+        held[part.lot_id] += part.held
+    return [LotPart(lot_id=lot_id, points=points[lot_id], held=held[lot_id])
+            for lot_id in sorted(points) if points[lot_id] or held[lot_id]]
+
+
+def post(account: PointsAccount, entry: PointsEntry, now: datetime, *,
+         parts: Iterable[LotPart] = (), new_lot: PointsLot | None = None) -> PointsEntry:
+    """Store an entry with its lot movements and apply both to the locked account. The
+    entry records the actor of the request (core.actor) and its store.
+
+    `new_lot` is a lot the entry creates (an earning, a credit): it is stored holding its
+    `original`, recorded as the entry's movement into it.
+    """
+    entry.member_id = account.member_id
+    entry.created_at = now
+    for column, value in actor_columns().items():  # who wrote it, from where
+        setattr(entry, column, value)
+    entry.store_id = actor_store_id(entry.store_id)
+    parts = _merged(parts)
+    movements = list(parts)
+    if new_lot is not None:
+        new_lot.member_id = account.member_id
+        new_lot.remaining = new_lot.original
+        new_lot.created_at = now
+        new_lot.save(force_insert=True)
+        entry.lot = new_lot
+        movements.append(LotPart(lot_id=new_lot.pk, points=new_lot.original))
+    entry.save(force_insert=True)
+    if movements:
+        PointsLotMovement.objects.bulk_create(
+            PointsLotMovement(entry=entry, lot_id=part.lot_id, member_id=account.member_id,
+                              points=part.points, held=part.held, created_at=now)
+            for part in movements)
+    changed = [part for part in parts if part.points]
+    if changed:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE points_pointslot l SET remaining = l.remaining + v.points "
+                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, points) WHERE l.id = v.id",
+                [[p.lot_id for p in changed], [p.points for p in changed]])
+    account.available += entry.available_delta
+    account.pending += entry.pending_delta
+    account.held += entry.held_delta
+    account.debt += entry.debt_delta
+    account.updated_at = now
+    account.save(update_fields=["available", "pending", "held", "debt", "updated_at"])
+    return entry

@@ -1,0 +1,14 @@
+"""The tiers' settings page in the operator console."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from core.admin import SingletonAdmin
+
+from ..models import TierSettings
+
+
+@admin.register(TierSettings)
+class TierSettingsAdmin(SingletonAdmin):
+    pass

@@ -1,0 +1,379 @@
+"""Writes to the ladder. Every function takes `now`, holds the member's growth-account
+lock (tiers.locks) and writes tier, tier changes and the tier's system tag together or not at
+all.
+
+Upgrades happen at once (`tier_evaluate_upgrade`, after every growth posting); downgrades only
+when a tier's validity ends (`tier_reevaluate_due`, a set-based batch job)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dateutil.relativedelta import relativedelta
+from django.db import connection, transaction
+from django.db.models import Q
+
+from core.clock import local_date, resolve_now
+from members.models import BatchRun, Order
+from members.services.batch import batch_by_ids, batch_run
+from members.services.tags import member_tags_add, member_tags_remove, tag_writes
+
+from ..locks import lock_growth_accounts
+from ..models import (
+    ChangeReason,
+    GrowthAccount,
+    Tier,
+    TierChange,
+)
+from ..selectors.settings import tier_settings
+
+# --- the ladder -------------------------------------------------------------------------------
+
+
+def _has_purchased(member_id: int) -> bool:
+    return Order.objects.filter(member_id=member_id, kind=Order.Kind.SALE).exists()
+
+
+def tier_best_for(*, growth: int, purchased: bool) -> Tier | None:
+    """The highest active tier whose entry the growth and events meet."""
+    qualifying = Tier.objects.filter(is_active=True).filter(
+        Q(min_growth__isnull=True) | Q(min_growth__lte=growth))
+    if not purchased:
+        qualifying = qualifying.filter(requires_first_purchase=False)
+    return qualifying.order_by("-rank").first()
+
+
+def _valid_until(tier: Tier, start: datetime) -> datetime | None:
+    if not tier.validity_months:
+        return None
+    return start + relativedelta(months=tier.validity_months)
+
+
+def _swap_tag(member_id: int, old: Tier | None, new: Tier | None, now: datetime) -> None:
+    if old is not None and (new is None or old.tag_id != new.tag_id):
+        member_tags_remove(tag_id=old.tag_id, member_ids=[member_id], now=now)
+    if new is not None:
+        member_tags_add(tag_id=new.tag_id, member_ids=[member_id], now=now)
+
+
+def _change_tier(account: GrowthAccount, tier: Tier, *, reason: str, now: datetime) -> TierChange:
+    old = account.tier
+    change = TierChange.objects.create(member_id=account.member_id, from_tier=old, to_tier=tier,
+                                       reason=reason, created_at=now)
+    account.tier = tier
+    account.tier_since = now
+    account.tier_valid_until = _valid_until(tier, now)
+    account.period_growth = 0
+    account.updated_at = now
+    account.save(update_fields=["tier", "tier_since", "tier_valid_until", "period_growth",
+                                "updated_at"])
+    _swap_tag(account.member_id, old, tier, now)
+    return change
+
+
+def tier_evaluate_upgrade(*, account: GrowthAccount, now: datetime | None = None) -> TierChange | None:
+    """Move a locked account up to the highest tier it qualifies for; never down."""
+    now = resolve_now(now)
+    best = tier_best_for(growth=account.growth, purchased=_has_purchased(account.member_id))
+    if best is None:
+        return None
+    if account.tier is not None and best.rank <= account.tier.rank:
+        return None
+    reason = ChangeReason.INITIAL if account.tier is None else ChangeReason.UPGRADE
+    return _change_tier(account, best, reason=reason, now=now)
+
+
+# --- re-evaluation when validity ends: set-based SQL over chunks of members -----------------
+
+_CANDIDATES_SQL = """
+SELECT member_id FROM tiers_growthaccount
+WHERE tier_valid_until <= %(now)s AND member_id > %(after)s
+ORDER BY member_id LIMIT %(limit)s
+"""
+
+# One statement per chunk: apply each due member's end policy (CASE), find the highest tier
+# the remaining growth and events allow, write the policy entries and tier changes
+# (INSERT … SELECT), move the accounts to their next period and swap the system tags.
+# The new period starts when the old one ended, so a late or repeated run gives the same
+# dates; a renewed account is no longer due.
+_REEVALUATE_SQL = """
+WITH due AS (
+    SELECT a.member_id, a.growth, a.period_growth, a.tier_valid_until AS ended,
+           t.id AS tier_id, t.rank, t.tag_id, t.end_policy, t.keep_percent,
+           t.deduct_numerator, t.deduct_denominator, t.keep_threshold,
+           EXISTS (SELECT 1 FROM members_order o
+                   WHERE o.member_id = a.member_id AND o.kind = 'sale') AS purchased
+    FROM tiers_growthaccount a JOIN tiers_tier t ON t.id = a.tier_id
+    WHERE a.member_id = ANY(%(members)s) AND a.tier_valid_until <= %(now)s
+), policy AS (
+    SELECT due.*,
+           CASE end_policy
+               WHEN 'reset' THEN 0::bigint
+               WHEN 'keep_percent' THEN growth * keep_percent / 100
+               WHEN 'deduct_fraction' THEN growth - growth * deduct_numerator / deduct_denominator
+               -- missed the keep threshold: only the growth earned this period still counts
+               WHEN 'keep_if_period_growth' THEN
+                   CASE WHEN period_growth >= keep_threshold THEN growth
+                        ELSE LEAST(growth, period_growth) END
+               ELSE growth
+           END AS new_growth,
+           (end_policy = 'keep' OR (end_policy = 'keep_if_period_growth'
+                                    AND period_growth >= keep_threshold)) AS keeps
+    FROM due
+), target AS (
+    SELECT p.*,
+           CASE WHEN p.keeps AND (best.rank IS NULL OR best.rank < p.rank) THEN p.tier_id
+                ELSE best.id END AS new_tier_id
+    FROM policy p
+    LEFT JOIN LATERAL (
+        SELECT t.id, t.rank FROM tiers_tier t
+        WHERE t.is_active
+          AND (t.min_growth IS NULL OR t.min_growth <= p.new_growth)
+          AND (NOT t.requires_first_purchase OR p.purchased)
+        ORDER BY t.rank DESC LIMIT 1
+    ) best ON TRUE
+), outcome AS (
+    SELECT tg.*, nt.rank AS new_rank, nt.tag_id AS new_tag_id,
+           CASE WHEN nt.validity_months IS NULL THEN NULL
+                ELSE tg.ended + make_interval(months => nt.validity_months) END AS new_until
+    FROM target tg LEFT JOIN tiers_tier nt ON nt.id = tg.new_tier_id
+), entries AS (
+    INSERT INTO tiers_growthentry (member_id, kind, delta, source_key, reason, created_at)
+    SELECT member_id, 'expiry_policy', new_growth - growth,
+           'expiry:' || member_id || ':' || floor(extract(epoch FROM ended))::bigint,
+           'tier period ended: ' || end_policy, %(now)s
+    FROM outcome WHERE new_growth <> growth
+    RETURNING member_id
+), changes AS (
+    INSERT INTO tiers_tierchange (member_id, from_tier_id, to_tier_id, reason, created_at)
+    SELECT member_id, tier_id, new_tier_id,
+           CASE WHEN new_tier_id = tier_id THEN 'renewal'
+                WHEN new_rank > rank THEN 'upgrade'
+                ELSE 'downgrade' END,
+           %(now)s
+    FROM outcome
+    RETURNING member_id
+), accounts AS (
+    UPDATE tiers_growthaccount a
+    SET growth = o.new_growth, tier_id = o.new_tier_id, tier_since = o.ended,
+        tier_valid_until = o.new_until, period_growth = 0, updated_at = %(now)s
+    FROM outcome o WHERE a.member_id = o.member_id
+    RETURNING a.member_id
+), untagged AS (
+    DELETE FROM members_membertag mt USING outcome o
+    WHERE mt.member_id = o.member_id
+      AND mt.tag_id IN (SELECT tag_id FROM tiers_tier)
+      AND mt.tag_id IS DISTINCT FROM o.new_tag_id
+    RETURNING mt.member_id
+), tagged AS (
+    INSERT INTO members_membertag (member_id, tag_id, added_at)
+    SELECT member_id, new_tag_id, %(now)s FROM outcome
+    WHERE new_tag_id IS NOT NULL AND new_tag_id IS DISTINCT FROM tag_id
+    ON CONFLICT (member_id, tag_id) DO NOTHING
+    RETURNING member_id
+)
+SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM entries),
+       (SELECT count(*) FROM changes), (SELECT count(*) FROM untagged),
+       (SELECT count(*) FROM tagged)
+"""
+
+
+def _reevaluate_chunk(members: list[int], now: datetime) -> int:
+    """One chunk in its own transaction: lock the accounts in id order, apply one statement."""
+    with transaction.atomic():
+        lock_growth_accounts(members, now=now)
+        with connection.cursor() as cursor, tag_writes(cursor, cause="system", now=now):
+            cursor.execute(_REEVALUATE_SQL, {"members": members, "now": now})
+            return cursor.fetchone()[0]
+
+
+def tier_reevaluate_due(*, now: datetime | None = None, chunk: int = 2000,
+                        run_key: str | None = None) -> int:
+    """Apply the end policy of every tier whose validity has ended and re-evaluate: the same
+    tier is renewed for another period, a lower one is a downgrade. Each chunk commits on
+    its own with the run's position (members.services.batch), so a crash loses nothing and the run
+    delivered again carries on after the last chunk, for the same `now`.
+    Returns the number of accounts re-evaluated by the run."""
+    progress = batch_run("tiers.reevaluate", run_key=run_key, now=resolve_now(now))
+    now = progress.now
+
+    def next_ids(after: int) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(_CANDIDATES_SQL, {"now": now, "after": after, "limit": chunk})
+            return [row[0] for row in cursor.fetchall()]
+
+    return batch_by_ids(progress, next_ids=next_ids,
+                        apply=lambda members: _reevaluate_chunk(members, now))
+
+
+# --- periodic recalculation (monthly / yearly, if the operator turns it on) ------------------
+
+# Re-evaluate members against their growth as it stands, without an end-of-validity policy:
+# a member whose growth (and first purchase) no longer reaches their tier drops to the
+# highest tier it does reach, starting a new period there. Nobody moves up here — upgrades
+# already happen at once — and a re-run finds nothing left to do.
+_RECALCULATE_SQL = """
+WITH cur AS (
+    SELECT a.member_id, a.growth, t.id AS tier_id, t.rank, t.tag_id,
+           EXISTS (SELECT 1 FROM members_order o
+                   WHERE o.member_id = a.member_id AND o.kind = 'sale') AS purchased
+    FROM tiers_growthaccount a JOIN tiers_tier t ON t.id = a.tier_id
+    WHERE a.member_id = ANY(%(members)s)
+), down AS (
+    SELECT c.*, best.id AS new_tier_id, best.tag_id AS new_tag_id,
+           best.validity_months AS new_validity
+    FROM cur c
+    JOIN LATERAL (
+        SELECT t.id, t.rank, t.tag_id, t.validity_months FROM tiers_tier t
+        WHERE t.is_active
+          AND (t.min_growth IS NULL OR t.min_growth <= c.growth)
+          AND (NOT t.requires_first_purchase OR c.purchased)
+        ORDER BY t.rank DESC LIMIT 1
+    ) best ON TRUE
+    WHERE best.rank < c.rank
+), changes AS (
+    INSERT INTO tiers_tierchange (member_id, from_tier_id, to_tier_id, reason, created_at)
+    SELECT member_id, tier_id, new_tier_id, 'downgrade', %(now)s FROM down
+    RETURNING member_id
+), accounts AS (
+    UPDATE tiers_growthaccount a
+    SET tier_id = d.new_tier_id, tier_since = %(now)s, period_growth = 0, updated_at = %(now)s,
+        tier_valid_until = CASE WHEN d.new_validity IS NULL THEN NULL
+                                ELSE %(now)s + make_interval(months => d.new_validity) END
+    FROM down d WHERE a.member_id = d.member_id
+    RETURNING a.member_id
+), untagged AS (
+    DELETE FROM members_membertag mt USING down d
+    WHERE mt.member_id = d.member_id AND mt.tag_id = d.tag_id
+    RETURNING mt.member_id
+), tagged AS (
+    INSERT INTO members_membertag (member_id, tag_id, added_at)
+    SELECT member_id, new_tag_id, %(now)s FROM down WHERE new_tag_id IS NOT NULL
+    ON CONFLICT (member_id, tag_id) DO NOTHING
+    RETURNING member_id
+)
+SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM changes),
+       (SELECT count(*) FROM untagged), (SELECT count(*) FROM tagged)
+"""
+
+
+def tier_recalculate(*, now: datetime | None = None, chunk: int = 5000,
+                     run_key: str | None = None) -> int:
+    """Re-evaluate every member with a tier against the growth they have now; returns how
+    many moved down. Chunks of members in id order, each in its own transaction with the
+    run's position."""
+    progress = batch_run("tiers.recalculate", run_key=run_key, now=resolve_now(now))
+    now = progress.now
+
+    def next_ids(after: int) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT member_id FROM tiers_growthaccount WHERE tier_id IS NOT NULL "
+                "AND member_id > %s ORDER BY member_id LIMIT %s", [after, chunk])
+            return [row[0] for row in cursor.fetchall()]
+
+    def apply(members: list[int]) -> int:
+        lock_growth_accounts(members, now=now)
+        return tier_recalculate_members(member_ids=members, now=now)
+
+    return batch_by_ids(progress, next_ids=next_ids, apply=apply)
+
+
+def tier_recalculate_members(*, member_ids: list[int], now: datetime) -> int:
+    """Re-evaluate these members against the growth they have now (one statement); the
+    caller holds their growth-account locks. Returns how many moved down."""
+    with connection.cursor() as cursor, tag_writes(cursor, cause="system", now=now):
+        cursor.execute(_RECALCULATE_SQL, {"members": member_ids, "now": now})
+        return cursor.fetchone()[0]
+
+
+def tier_recalculate_if_due(*, now: datetime | None = None,
+                            run_key: str | None = None) -> int | None:
+    """The daily beat job: on the 1st of the month (monthly) or 1 January (yearly), in
+    Beijing time, recalculate; otherwise do nothing (None)."""
+    now = resolve_now(now)
+    if run_key and BatchRun.objects.filter(job="tiers.recalculate", run_key=run_key).exists():
+        return tier_recalculate(now=now, run_key=run_key)  # delivered again: carry on
+    mode = tier_settings().recalculation
+    today = local_date(now)
+    if mode == "monthly" and today.day == 1 or mode == "yearly" and (today.month, today.day) == (1, 1):
+        return tier_recalculate(now=now, run_key=run_key)
+    return None
+
+
+# --- members added in bulk (an import, a COPY load): their first place on the ladder ----------
+
+# One statement per chunk: members without a growth account get one, at the highest tier a
+# member with no growth reaches — the tier given on registration, or the first-purchase tier
+# for one who has bought — with the initial tier change and the tier's system tag, as
+# registering them one by one would have. ON CONFLICT skips a member a sale or an event
+# placed meanwhile (lock_growth_accounts inserts the row first).
+_PLACE_SQL = """
+WITH unplaced AS (
+    SELECT m.id AS member_id,
+           EXISTS (SELECT 1 FROM members_order o
+                   WHERE o.member_id = m.id AND o.kind = 'sale') AS purchased
+    FROM members_member m
+    WHERE m.id = ANY(%(members)s) AND m.status <> 'closed'
+      AND NOT EXISTS (SELECT 1 FROM tiers_growthaccount a WHERE a.member_id = m.id)
+), placed AS (
+    SELECT u.member_id, best.id AS tier_id, best.tag_id,
+           CASE WHEN best.validity_months IS NULL THEN NULL
+                ELSE %(now)s + make_interval(months => best.validity_months) END AS valid_until
+    FROM unplaced u
+    LEFT JOIN LATERAL (
+        SELECT t.id, t.tag_id, t.validity_months FROM tiers_tier t
+        WHERE t.is_active AND (t.min_growth IS NULL OR t.min_growth <= 0)
+          AND (NOT t.requires_first_purchase OR u.purchased)
+        ORDER BY t.rank DESC LIMIT 1
+    ) best ON TRUE
+), accounts AS (
+    INSERT INTO tiers_growthaccount (member_id, growth, period_growth, tier_id, tier_since,
+                                     tier_valid_until, updated_at)
+    SELECT member_id, 0, 0, tier_id, CASE WHEN tier_id IS NULL THEN NULL ELSE %(now)s END,
+           valid_until, %(now)s
+    FROM placed ORDER BY member_id
+    ON CONFLICT (member_id) DO NOTHING
+    RETURNING member_id, tier_id
+), changes AS (
+    INSERT INTO tiers_tierchange (member_id, from_tier_id, to_tier_id, reason, created_at)
+    SELECT member_id, NULL, tier_id, 'initial', %(now)s FROM accounts WHERE tier_id IS NOT NULL
+    RETURNING member_id
+), tagged AS (
+    INSERT INTO members_membertag (member_id, tag_id, added_at)
+    SELECT a.member_id, t.tag_id, %(now)s
+    FROM accounts a JOIN tiers_tier t ON t.id = a.tier_id
+    ORDER BY a.member_id
+    ON CONFLICT (member_id, tag_id) DO NOTHING
+    RETURNING member_id
+)
+SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM changes),
+       (SELECT count(*) FROM tagged)
+"""
+
+
+def tier_place_unplaced(*, now: datetime | None = None, chunk: int = 5000,
+                        run_key: str | None = None) -> int:
+    """Give members added in bulk their first tier: an import or a COPY load writes members
+    and orders but no growth account, so nobody would hold a tier until their first sale or
+    event. Each gets what registering would have given: Registered, or Bronze when they
+    have bought already — growth 0, the initial tier change, the tier's system tag. Chunks
+    of member ids, one statement and one transaction each; a re-run finds nobody left.
+    Returns the members placed."""
+    progress = batch_run("tiers.place", run_key=run_key, now=resolve_now(now))
+    now = progress.now
+
+    def next_ids(after: int) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT m.id FROM members_member m WHERE m.id > %s AND m.status <> 'closed' "
+                "AND NOT EXISTS (SELECT 1 FROM tiers_growthaccount a WHERE a.member_id = m.id) "
+                "ORDER BY m.id LIMIT %s", [after, chunk])
+            return [row[0] for row in cursor.fetchall()]
+
+    def apply(members: list[int]) -> int:
+        with connection.cursor() as cursor, tag_writes(cursor, cause="system", now=now):
+            cursor.execute(_PLACE_SQL, {"members": members, "now": now})
+            return cursor.fetchone()[0]
+
+    return batch_by_ids(progress, next_ids=next_ids, apply=apply)
