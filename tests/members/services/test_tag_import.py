@@ -162,7 +162,7 @@ def test_an_import_is_streamed_in_bounded_memory(tmp_path, django_user_model):
     under 200 MB. Reading the upload whole, as the page did, took the same process from 93 to
     236 MB for these 200,000 numbers, and to 798 MB for a million. The million itself runs
     in bench/tag_import.py (benchmarks at a million rows stay out of the suite): 100 MB at
-    its peak, 25 s."""
+    its peak, 16–25 s."""
     vip = Tag.objects.create(code="vip", name="VIP")
     with connection.cursor() as cursor:
         cursor.execute(
