@@ -261,3 +261,51 @@ def month_page(request, now: datetime) -> MonthPage:
             "%(current)s (Beijing time).") % {"month": month.strftime("%Y-%m"),
                                              "current": current.strftime("%Y-%m")})
     return MonthPage(month=month, current=current)
+
+
+class _ReadableSelection:
+    """Django's autocomplete widgets look the submitted ids up to show them again when a
+    form is refused, and a value that is no id ("abc", "1.5") makes that lookup raise — a
+    500 instead of the form's own "select a valid choice". Values the target field cannot
+    read are left out of the lookup; the form still reports them."""
+
+    def optgroups(self, name, value, attr=None):
+        from django.core.exceptions import ValidationError
+
+        remote = self.field.remote_field
+        target = remote.model._meta.get_field(getattr(remote, "field_name", None)
+                                              or remote.model._meta.pk.name)
+        readable = []
+        for item in value:
+            try:
+                target.to_python(item)
+            except (ValidationError, TypeError, ValueError):
+                continue
+            readable.append(item)
+        return super().optgroups(name, readable, attr)
+
+
+class ReadableAutocompleteSelect(_ReadableSelection, admin.widgets.AutocompleteSelect):
+    pass
+
+
+class ReadableAutocompleteSelectMultiple(_ReadableSelection,
+                                         admin.widgets.AutocompleteSelectMultiple):
+    pass
+
+
+class AutocompleteInputMixin:
+    """For admins and inlines with `autocomplete_fields`: the same widgets, safe with any
+    submitted value (tests/loyalty/test_admin_fuzz.py posts them)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request) and "widget" not in kwargs:
+            kwargs["widget"] = ReadableAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request) and "widget" not in kwargs:
+            kwargs["widget"] = ReadableAutocompleteSelectMultiple(
+                db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)

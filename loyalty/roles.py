@@ -92,6 +92,7 @@ BY_NAME = {role.name: role for role in ROLES}
 # rather than deleted. (A permission may still be needed for a page of its own: adding a
 # ledger entry is the "adjust points" page, not the add form.)
 RECORDS = ("members.memberactivity", "members.order", "members.rfmrun", "members.tagchange",
+           "members.tagimportjob",
            "members.accessevent", "points.coupon", "points.couponevent",
            "points.partnerexchange", "points.pointsaccount", "points.pointsentry",
            "points.pointshold", "points.pointslot", "points.pointsmonthtotal",

@@ -22,6 +22,13 @@ class MemberErrorCode(ErrorCode):
     SEGMENT_NOT_FOUND = ("segment_not_found", 404, _("No such segment: {segment}."))
     SNAPSHOT_NOT_FOUND = ("snapshot_not_found", 404, _("No such snapshot of this segment."))
     INVALID_RULE = ("invalid_rule", 400, _("The tag rule is not valid: {reason}"))
+    IMPORT_EMPTY = ("import_empty", 400, _("No member numbers found."))
+    IMPORT_NOT_TEXT = ("import_not_text", 400, _("The file is not UTF-8 text."))
+    IMPORT_TOO_LARGE = ("import_too_large", 400,
+                        _("At most {rows:,} member numbers and {megabytes} MB in one import."))
+    IMPORT_NOT_FOUND = ("import_not_found", 404, _("No such tag import: {job}."))
+    IMPORT_LOST = ("import_lost", 409, _("The uploaded numbers were lost when the database "
+                                         "restarted; upload the file again."))
 
 
 class OrderErrorCode(ErrorCode):

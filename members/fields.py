@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from core.text import one_line_text
+
 from .regions import region_normalise
 
 
@@ -11,7 +13,10 @@ class RegionField(models.CharField):
     """A member's or a store's region, always in its stored form (members.regions): every
     ORM write — save, create, bulk_create, update — and every lookup normalises it, so
     上海市 is saved, and found, as 上海. Writers that bypass the ORM (COPY in seed_members)
-    call region_normalise themselves; migration 0007 normalised the rows from before."""
+    call region_normalise themselves; migration 0007 normalised the rows from before. Typed
+    by people, so no control characters (core.text)."""
+
+    default_validators = [one_line_text]
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)

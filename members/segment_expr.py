@@ -33,10 +33,13 @@ from .models import Member, Store, Tag
 from .regions import region_known, region_matches, region_normalise
 
 MAX_LENGTH = 4000
+# Brackets and `not`s nest at most this deep: the parser, the SQL and the Python evaluation
+# recurse once per level, and 474 chained `not`s fit in MAX_LENGTH.
+MAX_DEPTH = 50
 _TOKEN = re.compile(r"\(|\)|[^\s()]+")
 _KEYWORDS = {"and": "and", "or": "or", "not": "not", "且": "and", "或": "or", "非": "not"}
-_AGE = re.compile(r"^(\d{1,3})?-(\d{1,3})?$|^(\d{1,3})$")
-_ID = re.compile(r"^#(\d{1,18})$")
+_AGE = re.compile(r"^([0-9]{1,3})?-([0-9]{1,3})?$|^([0-9]{1,3})$")
+_ID = re.compile(r"^#([0-9]{1,18})$")
 _UNSAFE_NAME = re.compile(r"[\s(),，]")
 TERMS = ("tag", "gender", "region", "store", "channel", "status", "age")
 _REFERENCES = ("tag", "store")  # the terms whose values are stored as #ids
@@ -99,8 +102,6 @@ def parse(text: str, references: _References | None = None) -> Term | Op:
         return _KEYWORDS.get(token.lower()) if token else None
 
     def expression(depth: int) -> Term | Op:
-        if depth > 50:
-            raise _invalid(_("brackets nested too deeply"))
         items = [conjunction(depth)]
         while keyword(peek()) == "or":
             take()
@@ -115,6 +116,9 @@ def parse(text: str, references: _References | None = None) -> Term | Op:
         return items[0] if len(items) == 1 else Op("and", tuple(items))
 
     def factor(depth: int) -> Term | Op:
+        if depth > MAX_DEPTH:
+            raise _invalid(_("brackets and “not” nested too deeply (at most {n} levels)"),
+                           n=MAX_DEPTH)
         token = peek()
         if token is None:
             raise _invalid(_("the definition ends too early"))

@@ -12,14 +12,14 @@ from django.contrib.auth.models import User
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdminMixin, ScaleAdmin, permission_view
+from core.admin import AutocompleteInputMixin, ReadOnlyAdminMixin, ScaleAdmin, permission_view
 from members.admin.search import MemberSearchMixin
 from members.models import AccessEvent, StoreStaff
 
 from ..roles import role_groups
 
 
-class StoreStaffInline(admin.TabularInline):
+class StoreStaffInline(AutocompleteInputMixin, admin.TabularInline):
     model = StoreStaff
     extra = 0
     autocomplete_fields = ("store",)

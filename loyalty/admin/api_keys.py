@@ -7,6 +7,8 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import AutocompleteInputMixin
+
 from ..models import ApiKey, Scope
 from ..services.api_keys import api_key_create, api_key_reassign, api_key_revoke
 
@@ -25,7 +27,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(AutocompleteInputMixin, admin.ModelAdmin):
     """Keys are created here by a programme admin and shown once; afterwards only the
     prefix is known. A key's owner answers for what the key does: whoever creates a key owns
     it unless they name someone else, and a programme admin may hand a key to another owner

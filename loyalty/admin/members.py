@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import link, permission_view
 from core.errors import LoyaltyError
 from core.formats import number
+from core.text import multiline_text
 from members.admin.members import MemberAdmin as BaseMemberAdmin
 from members.models import Member
 from members.services.members import MemberInput
@@ -33,7 +34,7 @@ class AdjustPointsForm(forms.Form):
     points = forms.IntegerField(label=_("points"), min_value=-MAX_POINTS, max_value=MAX_POINTS,
                                 help_text=_("Positive adds points, negative removes them."))
     reason_code = forms.ChoiceField(label=_("reason"), choices=AdjustReason.choices)
-    reason = forms.CharField(label=_("note"), max_length=200,
+    reason = forms.CharField(label=_("note"), max_length=200, validators=[multiline_text],
                              help_text=_("Required. Kept as a note beside the ledger entry, "
                                          "with your name."))
 

@@ -20,12 +20,17 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
+from core.text import CONTROL, control_characters
+from core.text import MESSAGE as CONTROL_MESSAGE
+
 # Characters that count as blank: controls, spaces and the invisible separators. Spelled out
 # rather than `\s`, whose meaning differs between Python, ECMAScript and the schema validators.
 BLANK = (r"\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000"
          r"\ufeff")
-TEXT = r"^[^\u0000]*$"  # PostgreSQL cannot store NUL
-NON_BLANK_TEXT = rf"^[^\u0000]*[^{BLANK}][^\u0000]*$"
+# Text people type carries no control or format characters (core.text; NUL, which PostgreSQL
+# cannot store, among them).
+TEXT = rf"^[^{CONTROL}]*$"
+NON_BLANK_TEXT = rf"^[^{CONTROL}]*[^{BLANK}{CONTROL}][^{CONTROL}]*$"
 SLUG = r"^[-_0-9A-Za-z]+$"
 _EDGES = re.compile(rf"\A[{BLANK}]+|[{BLANK}]+\Z")
 
@@ -45,9 +50,9 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
 
 
 class Text(serializers.Field):
-    """A JSON string of at most `max_length` characters, without NUL; unless `blank`, with a
-    character that is not blank. With a `pattern`, the value must match it. Blanks around
-    the value are removed after the checks."""
+    """A JSON string of at most `max_length` characters, without control or format characters
+    (core.text); unless `blank`, with a character that is not blank. With a `pattern`, the
+    value must match it. Blanks around the value are removed after the checks."""
 
     default_error_messages = {
         "invalid": _("Not a valid string."),
@@ -70,6 +75,9 @@ class Text(serializers.Field):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        if found := control_characters(data):
+            raise serializers.ValidationError(CONTROL_MESSAGE % {"where": ", ".join(found[:5])},
+                                              code="control_characters")
         if not self.regex.search(data):
             self.fail("pattern" if self.pattern not in (TEXT, NON_BLANK_TEXT)
                       or "\x00" in data else "blank")

@@ -7,6 +7,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import OneLineField
+
 
 class Scope(models.TextChoices):
     MEMBERS_READ = "members:read", _("Read members, balances and history")
@@ -23,7 +25,7 @@ class ApiKey(models.Model):
     recognised by its prefix. Keys are scoped and revocable; adjustments made with a key
     are attributed to its owner."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = OneLineField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=12, unique=True, editable=False)
     hashed_key = models.CharField(_("hashed key"), max_length=64, editable=False)
     scopes = ArrayField(models.CharField(max_length=32, choices=Scope.choices),

@@ -3,4 +3,15 @@ registers them all."""
 
 from __future__ import annotations
 
-from . import activity, members, orders, search, segments, settings, stats, stores, tags  # noqa: F401  (registers their admins)
+from . import (  # noqa: F401  (registers their admins)
+    activity,
+    imports,
+    members,
+    orders,
+    search,
+    segments,
+    settings,
+    stats,
+    stores,
+    tags,
+)

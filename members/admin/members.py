@@ -7,13 +7,14 @@ from contextvars import ContextVar
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
+    AutocompleteInputMixin,
     DeclaredPermissionsMixin,
     ScaleAdmin,
     bounded_count,
@@ -22,6 +23,7 @@ from core.admin import (
 from core.errors import LoyaltyError
 from core.formats import number
 from core.phones import mask_mobile
+from core.text import whole_number
 from members.selectors.access import members_for_stores, staff_store_ids
 from members.selectors.members import is_exact_identifier, member_search
 from members.selectors.orders import member_recent_orders
@@ -94,8 +96,15 @@ class MemberForm(forms.ModelForm):
 
     def _post_clean(self):
         # The model's own unique checks would run COUNT-free but duplicate member_check;
-        # the service and the database constraints are the source of truth.
-        pass
+        # the service and the database constraints are the source of truth. The text
+        # fields' own validators (no control characters: core.text) still run.
+        typed = {f.name: f for f in Member._meta.concrete_fields}
+        for name, value in list(self.cleaned_data.items()):
+            if isinstance(value, str) and name in typed:
+                try:
+                    typed[name].run_validators(value)
+                except ValidationError as exc:
+                    self.add_error(name, exc)
 
 
 class MaskedMemberForm(MemberForm):
@@ -120,12 +129,13 @@ class TagFilter(admin.SimpleListFilter):
         return [(t.pk, str(t)) for t in Tag.objects.filter(is_active=True)[:200]]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.filter(member_tags__tag_id=int(self.value()))
+        tag_id = whole_number(self.value())
+        if tag_id is not None:
+            return queryset.filter(member_tags__tag_id=tag_id)
         return queryset
 
 
-class MemberTagInline(admin.TabularInline):
+class MemberTagInline(AutocompleteInputMixin, admin.TabularInline):
     model = MemberTag
     extra = 0
     autocomplete_fields = ("tag",)
@@ -141,7 +151,7 @@ class MemberTagInline(admin.TabularInline):
 
 
 @admin.register(Member)
-class MemberAdmin(DeclaredPermissionsMixin, ScaleAdmin):
+class MemberAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, ScaleAdmin):
     """Everyone with the permission to act for every store sees every member; a clerk sees
     the members of their stores (home store, or an order there) and, by an exact mobile or
     member number, anyone else in the list. Mobiles are masked for whoever lacks the
@@ -302,7 +312,7 @@ class MemberAdmin(DeclaredPermissionsMixin, ScaleAdmin):
     def get_urls(self):
         from django.urls import path
 
-        from .tags import import_tag_view
+        from .imports import import_tag_view
 
         def import_tag(request):
             return import_tag_view(self, request)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
@@ -16,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, permission_view
 from core.errors import LoyaltyError
+from core.export import csv_stream
 from core.phones import mask_mobile
 
 from ..models import (
@@ -32,13 +31,6 @@ from ..selectors.segments import (
 )
 from ..services.access import access_record
 from ..services.segments import segment_definition_store, segment_snapshot_take
-
-
-def _csv_rows(writer, header, rows):
-    yield "\ufeff"  # so that spreadsheet programs read UTF-8 (Chinese names)
-    yield writer.writerow(header)
-    for row in rows:
-        yield writer.writerow(row)
 
 
 class SegmentForm(forms.ModelForm):
@@ -178,15 +170,9 @@ class SegmentAdmin(admin.ModelAdmin):
         # recorded before the rows stream: an export begun is an export made
         access_record(kind=AccessEvent.Kind.MEMBER_EXPORT,
                       subject=f"segment {segment.code}: {segment.expression}")
-
-        class Echo:
-            def write(self, value):
-                return value
-
-        writer = csv.writer(Echo())
         header = [gettext_now("id"), gettext_now("member number"), gettext_now("name"),
                   gettext_now("gender"), gettext_now("region"), gettext_now("home store")]
-        rows = _csv_rows(writer, header, segment_export_rows(segment.expression))
+        rows = csv_stream(header, segment_export_rows(segment.expression))
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="segment-{segment.code}.csv"'
         return response

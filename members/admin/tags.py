@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
+    AutocompleteInputMixin,
     EstimatedCountPaginator,
     ReadOnlyAdminMixin,
     ScaleAdmin,
@@ -29,7 +29,6 @@ from ..models import (
     TagRule,
 )
 from ..services.tag_rules import tag_rules_refresh
-from ..services.tags import member_tags_add
 from ..tag_conditions import validate as validate_condition
 from .search import MemberSearchMixin, member_link
 
@@ -86,7 +85,7 @@ class TagConditionInline(admin.TabularInline):
 
 
 @admin.register(TagRule)
-class TagRuleAdmin(admin.ModelAdmin):
+class TagRuleAdmin(AutocompleteInputMixin, admin.ModelAdmin):
     """A rule tag's conditions, all of which must hold; refreshed nightly and on events."""
 
     list_display = ("tag", "is_active", "refreshed_at")
@@ -131,57 +130,3 @@ class TagChangeAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
     @admin.display(description=_("member"))
     def member_link(self, obj: TagChange):
         return member_link(obj.member_id, getattr(obj, "member_no", None) or obj.member_id)
-
-
-
-class TagImportForm(forms.Form):
-    tag = forms.ModelChoiceField(queryset=Tag.objects.filter(kind=Tag.Kind.MANUAL,
-                                                             is_active=True),
-                                 label=_("tag"))
-    member_numbers = forms.CharField(
-        label=_("member numbers"), widget=forms.Textarea(attrs={"rows": 12, "cols": 40}),
-        required=False, help_text=_("One per line (or separated by commas or spaces)."))
-    file = forms.FileField(label=_("or a file"), required=False,
-                           help_text=_("A text or CSV file with one member number per line."))
-
-    MAX_NUMBERS = 1_000_000
-
-    def numbers(self) -> list[str]:
-        text = self.cleaned_data.get("member_numbers") or ""
-        upload = self.cleaned_data.get("file")
-        if upload is not None:
-            try:
-                text += "\n" + upload.read().decode("utf-8-sig")
-            except UnicodeDecodeError:
-                raise ValidationError(_("The file is not UTF-8 text.")) from None
-        numbers = sorted({n for n in text.replace(",", " ").split() if n.isdigit() and len(n) <= 20})
-        if not numbers:
-            raise ValidationError(_("No member numbers found."))
-        if len(numbers) > self.MAX_NUMBERS:
-            raise ValidationError(_("At most 1,000,000 member numbers at once."))
-        return numbers
-
-
-def import_tag_view(model_admin, request):
-    """Put a manual tag on the members whose numbers an operator pastes or uploads: one
-    statement for the lot; unknown numbers are listed back."""
-    if not model_admin.has_tag_members_permission(request):
-        raise PermissionDenied
-    form = TagImportForm(request.POST or None, request.FILES or None)
-    result = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            numbers = form.numbers()
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            members = Member.objects.filter(member_no__in=numbers)
-            found = set(members.values_list("member_no", flat=True))
-            added = member_tags_add(tag_id=form.cleaned_data["tag"].pk, members=members,
-                                    cause=TagChange.Cause.IMPORT)
-            result = {"added": added, "found": len(found),
-                      "unknown": [n for n in numbers if n not in found][:200],
-                      "unknown_count": len(numbers) - len(found)}
-    return TemplateResponse(request, "admin/members/import_tag.html", {
-        **model_admin.admin_site.each_context(request), "form": form, "result": result,
-        "opts": model_admin.model._meta, "title": _("Import a tag by member numbers")})

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import MultiLineCharField
 from core.models import AttributedRow
 
 
@@ -69,7 +70,7 @@ class MemberNote(models.Model):
                                related_name="+", db_index=False, verbose_name=_("member"),
                                help_text=_("Empty for a note about a coupon not yet issued "
                                            "to anyone."))
-    text = models.CharField(_("note"), max_length=500, blank=True)
+    text = MultiLineCharField(_("note"), max_length=500, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True,
                                    blank=True, related_name="+", verbose_name=_("written by"))
     created_at = models.DateTimeField(_("time"))

@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import OneLineField
+
 from .members import Member
 
 
@@ -29,7 +31,7 @@ class MemberActivity(models.Model):
     member = models.ForeignKey(Member, models.CASCADE, related_name="activities",
                                verbose_name=_("member"))
     kind = models.CharField(_("kind"), max_length=24, choices=ActivityKind.choices)
-    name = models.CharField(_("custom event name"), max_length=64, blank=True)
+    name = OneLineField(_("custom event name"), max_length=64, blank=True)
     occurred_at = models.DateTimeField(_("occurred at"))
     payload = models.JSONField(_("payload"), default=dict, blank=True)
     source_key = models.CharField(_("source key"), max_length=128, unique=True)

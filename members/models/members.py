@@ -9,6 +9,8 @@ from django.db.models.functions import Right
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.fields import OneLineField
+
 from ..fields import RegionField
 from .stores import Store
 
@@ -39,7 +41,7 @@ class Member(models.Model):
         expression=Right("mobile", 4), output_field=models.CharField(max_length=4),
         db_persist=True, verbose_name=_("mobile last four digits"),
     )
-    name = models.CharField(pgettext_lazy("person", "name"), max_length=64, blank=True)
+    name = OneLineField(pgettext_lazy("person", "name"), max_length=64, blank=True)
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices,
                               default=Gender.UNKNOWN)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
@@ -50,13 +52,13 @@ class Member(models.Model):
                                       choices=Channel.choices, default=Channel.STORE)
     referrer = models.ForeignKey("self", models.SET_NULL, null=True, blank=True,
                                  related_name="referred_members", verbose_name=_("referrer"))
-    external_id = models.CharField(_("storefront external id"), max_length=64, null=True,
+    external_id = OneLineField(_("storefront external id"), max_length=64, null=True,
                                    blank=True, unique=True)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices,
                               default=Status.ACTIVE)
     marketing_consent = models.BooleanField(_("marketing consent"), default=False)
     marketing_consent_at = models.DateTimeField(_("consent changed at"), null=True, blank=True)
-    marketing_consent_source = models.CharField(_("consent source"), max_length=32, blank=True)
+    marketing_consent_source = OneLineField(_("consent source"), max_length=32, blank=True)
     enrolled_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True,
                                     blank=True, related_name="+", verbose_name=_("enrolled by"))
     created_at = models.DateTimeField(_("joined at"))

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import OneLineField
 from core.models import AttributedRow
 
 from .members import Member
@@ -23,7 +24,7 @@ class Order(AttributedRow):
     # second index tempts the planner into scanning a whole store's orders
     store = models.ForeignKey(Store, models.PROTECT, related_name="orders",
                               verbose_name=_("store"), db_index=False)
-    order_no = models.CharField(_("order number"), max_length=64)
+    order_no = OneLineField(_("order number"), max_length=64)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     member = models.ForeignKey(Member, models.PROTECT, related_name="orders",
                                verbose_name=_("member"))
@@ -76,8 +77,8 @@ class OrderLine(models.Model):
     order = models.ForeignKey(Order, models.CASCADE, related_name="lines",
                               verbose_name=_("order"), db_index=False)  # (order, line_no) is unique
     line_no = models.PositiveSmallIntegerField(_("line"))
-    sku = models.CharField(_("SKU"), max_length=64)
-    category = models.CharField(_("product category"), max_length=64, blank=True)
+    sku = OneLineField(_("SKU"), max_length=64)
+    category = OneLineField(_("product category"), max_length=64, blank=True)
     quantity = models.PositiveIntegerField(_("quantity"))
     gross_amount = models.DecimalField(_("gross amount"), **MONEY)
     coupon_discount = models.DecimalField(_("coupon discount"), **MONEY)

@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import MultiLineTextField, OneLineField
+
 
 class SegmentFacts(models.Model):
     """The few member columns segments filter on, and the member's tag ids, in one narrow
@@ -39,14 +41,14 @@ class Segment(models.Model):
     live and frozen into snapshots for campaigns."""
 
     code = models.SlugField(_("code"), max_length=64, unique=True)
-    name = models.CharField(_("name"), max_length=100)
-    expression = models.TextField(
+    name = OneLineField(_("name"), max_length=100)
+    expression = MultiLineTextField(
         _("definition"),
         help_text=_("For example: tag:高消费 and (gender:female or region:上海) and not "
                     "tag:churned. A tag by its name or its code; terms: tag:, gender:, "
                     "region:, store:, channel:, status:, age:20-35; combine with and, or, not "
                     "and brackets. Tags are kept by id: renaming a tag changes no segment."))
-    description = models.TextField(_("description"), blank=True)
+    description = MultiLineTextField(_("description"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

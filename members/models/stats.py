@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.fields import OneLineField
+
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
@@ -75,7 +77,7 @@ class RfmSegment(models.Model):
     priority names a member (Champions: R 4–5, F 4–5, M 4–5)."""
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=64)
+    name = OneLineField(_("name"), max_length=64)
     priority = models.PositiveSmallIntegerField(_("priority"), default=100,
                                                 help_text=_("Lower numbers are tried first."))
     r_min = models.PositiveSmallIntegerField(_("R from"), default=1)

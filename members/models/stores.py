@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import OneLineField
+
 from ..fields import RegionField
 
 
@@ -13,8 +15,8 @@ class Store(models.Model):
         PHYSICAL = "physical", _("Physical store")
         ONLINE = "online", _("Online channel")
 
-    code = models.CharField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    code = OneLineField(_("code"), max_length=32, unique=True)
+    name = OneLineField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PHYSICAL)
     region = RegionField(_("region"), max_length=64, blank=True)
     is_active = models.BooleanField(_("active"), default=True)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import MultiLineTextField, OneLineField
+
 from .members import Member
 
 
 class TagGroup(models.Model):
-    name = models.CharField(_("name"), max_length=64, unique=True)
-    description = models.TextField(_("description"), blank=True)
+    name = OneLineField(_("name"), max_length=64, unique=True)
+    description = MultiLineTextField(_("description"), blank=True)
     sort_order = models.PositiveIntegerField(_("sort order"), default=0)
 
     class Meta:
@@ -31,9 +33,9 @@ class Tag(models.Model):
     group = models.ForeignKey(TagGroup, models.PROTECT, null=True, blank=True,
                               related_name="tags", verbose_name=_("group"))
     code = models.SlugField(_("code"), max_length=64, unique=True)
-    name = models.CharField(_("name"), max_length=64)
+    name = OneLineField(_("name"), max_length=64)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.MANUAL)
-    description = models.TextField(_("description"), blank=True)
+    description = MultiLineTextField(_("description"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -156,7 +158,7 @@ class TagCondition(models.Model):
     kind = models.CharField(_("condition"), max_length=16, choices=Kind.choices)
     statistic = models.CharField(_("statistic"), max_length=24, choices=Statistic.choices,
                                  blank=True)
-    values = models.CharField(
+    values = OneLineField(
         _("values"), max_length=500, blank=True,
         help_text=_("Comma-separated: genders, regions, store codes, channels, segment, stage "
                     "or tag codes, categories, SKUs, or the activity kind."))

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
+    AutocompleteInputMixin,
     PermittedColumnsMixin,
     ScaleAdmin,
     permission_view,
@@ -96,7 +97,7 @@ class RedeemForm(forms.Form):
 
 
 @admin.register(Reward)
-class RewardAdmin(PermittedColumnsMixin, CatalogFormMixin, admin.ModelAdmin):
+class RewardAdmin(AutocompleteInputMixin, PermittedColumnsMixin, CatalogFormMixin, admin.ModelAdmin):
     form = RewardForm
     list_display = ("name", "kind", "points_cost", "stock", "per_member_limit", "starts_at",
                     "ends_at", "is_active", "redeem_link")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import EXACT_COUNT_LIMIT, permission_view
+from core.money import to_money
 from members.models import Member, Store, Tag
 
 from ..models.rules import EarningRule, RuleEvent
@@ -130,16 +131,15 @@ class TryItForm(forms.Form):
             if len(parts) != 3:
                 raise forms.ValidationError(_("Line %(n)d: give SKU, category and net paid.")
                                             % {"n": n})
-            try:
-                amount = Decimal(parts[2])
-            except InvalidOperation:
+            try:  # NaN, Infinity and 1e30 are no amounts either (core.money)
+                amount = to_money(parts[2])
+            except ValueError:
+                amount = None
+            if amount is None or amount < 0:
                 raise forms.ValidationError(_("Line %(n)d: “%(v)s” is not an amount.")
-                                            % {"n": n, "v": parts[2]}) from None
-            if amount < 0 or not amount.is_finite():
-                raise forms.ValidationError(_("Line %(n)d: “%(v)s” is not an amount.")
-                                            % {"n": n, "v": parts[2]})
+                                            % {"n": n, "v": parts[2][:40]})
             lines.append(BasketLine(line_no=n, sku=parts[0], category=parts[1],
-                                    net_amount=amount.quantize(Decimal("0.01"))))
+                                    net_amount=amount))
         return tuple(lines)
 
 

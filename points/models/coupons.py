@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import OneLineField
 from core.models import AttributedRow
 from members.models import Member, MemberNote, Store
 
@@ -36,7 +37,7 @@ class CodeSource(models.TextChoices):
 
 
 class CouponTemplate(models.Model):
-    name = models.CharField(_("name"), max_length=100)
+    name = OneLineField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=CouponKind.choices)
     threshold = models.DecimalField(
         _("minimum basket (¥)"), **MONEY, default=0,
@@ -58,7 +59,7 @@ class CouponTemplate(models.Model):
                     "order)."))
     face_value_max = models.DecimalField(_("highest face value (¥)"), **MONEY, null=True,
                                          blank=True)
-    sku = models.CharField(_("product SKU"), max_length=64, blank=True,
+    sku = OneLineField(_("product SKU"), max_length=64, blank=True,
                            help_text=_("Product vouchers: the product they pay for."))
     valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
     valid_until = models.DateTimeField(
@@ -123,7 +124,7 @@ class Coupon(models.Model):
 
     template = models.ForeignKey(CouponTemplate, models.PROTECT, related_name="coupons",
                                  verbose_name=_("template"))
-    code = models.CharField(_("code"), max_length=32, unique=True)
+    code = OneLineField(_("code"), max_length=32, unique=True)
     member = models.ForeignKey(Member, models.PROTECT, null=True, blank=True, related_name="+",
                                db_index=False, verbose_name=_("member"))
     state = models.CharField(_("state"), max_length=10, choices=State.choices)
@@ -131,7 +132,7 @@ class Coupon(models.Model):
     valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
     valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
     redeemed_at = models.DateTimeField(_("redeemed at"), null=True, blank=True)
-    order_no = models.CharField(_("order number"), max_length=64, blank=True)
+    order_no = OneLineField(_("order number"), max_length=64, blank=True)
     discount = models.DecimalField(_("discount given (¥)"), **MONEY, null=True, blank=True)
     face_value = models.DecimalField(
         _("face value (¥)"), **MONEY, null=True, blank=True,
@@ -191,7 +192,7 @@ class CouponEvent(AttributedRow):
     member = models.ForeignKey(Member, models.PROTECT, null=True, blank=True, related_name="+",
                                db_index=False, verbose_name=_("member"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    order_no = models.CharField(_("order number"), max_length=64, blank=True)
+    order_no = OneLineField(_("order number"), max_length=64, blank=True)
     discount = models.DecimalField(_("discount given (¥)"), **MONEY, null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     note = models.ForeignKey(MemberNote, models.PROTECT, null=True, blank=True,

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import OneLineField
 from members.models import Member
 
 
@@ -35,7 +36,7 @@ class PointsHold(models.Model):
     captured = models.BigIntegerField(_("points captured"), default=0)
     state = models.CharField(_("state"), max_length=10, choices=State.choices,
                              default=State.HELD)
-    reference = models.CharField(_("reference"), max_length=100, blank=True,
+    reference = OneLineField(_("reference"), max_length=100, blank=True,
                                  help_text=_("The storefront's basket or order number."))
     expires_at = models.DateTimeField(_("expires at"))
     created_at = models.DateTimeField(_("created at"))

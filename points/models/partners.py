@@ -8,12 +8,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import OneLineField
 from members.models import Member
 
 
 class PartnerProgramme(models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = OneLineField(_("name"), max_length=100)
     rate_in = models.DecimalField(
         _("points in per partner point"), max_digits=10, decimal_places=4,
         validators=[MinValueValidator(0)],
@@ -59,7 +60,7 @@ class PartnerExchange(models.Model):
     member = models.ForeignKey(Member, models.PROTECT, related_name="+", db_index=False,
                                verbose_name=_("member"))
     direction = models.CharField(_("direction"), max_length=3, choices=ExchangeDirection.choices)
-    external_id = models.CharField(_("partner transaction id"), max_length=100)
+    external_id = OneLineField(_("partner transaction id"), max_length=100)
     partner_points = models.BigIntegerField(_("partner points"))
     points = models.BigIntegerField(_("points"))
     local_date = models.DateField(_("day (Beijing time)"))

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.fields import OneLineField
 from members.models import Member, Order
 
 CENT = Decimal("0.01")
@@ -46,7 +47,7 @@ class PointsPayment(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                               related_name="+", verbose_name=_("owner"),
                               help_text=_("The integrator whose API key took the points."))
-    reference = models.CharField(_("reference"), max_length=255, blank=True,
+    reference = OneLineField(_("reference"), max_length=255, blank=True,
                                  help_text=_("A spend's Idempotency-Key."))
     points = models.BigIntegerField(_("points"))
     points_per_yuan = models.PositiveIntegerField(_("points worth one yuan"))

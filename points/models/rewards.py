@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import MultiLineTextField, OneLineField
 from core.models import AttributedRow
 from members.models import Member, Store, Tag
 
@@ -23,8 +24,8 @@ class RewardKind(models.TextChoices):
 
 
 class Reward(models.Model):
-    name = models.CharField(_("name"), max_length=100)
-    description = models.TextField(_("description"), blank=True)
+    name = OneLineField(_("name"), max_length=100)
+    description = MultiLineTextField(_("description"), blank=True)
     kind = models.CharField(_("kind"), max_length=8, choices=RewardKind.choices)
     points_cost = models.PositiveIntegerField(_("points cost"))
     stock = models.PositiveIntegerField(
@@ -96,7 +97,7 @@ class RewardRedemption(AttributedRow):
     fulfilment = models.CharField(_("fulfilment"), max_length=10, choices=Fulfilment.choices)
     store = models.ForeignKey(Store, models.PROTECT, null=True, blank=True, related_name="+",
                               verbose_name=_("pickup store"))
-    tracking_no = models.CharField(_("tracking number"), max_length=64, blank=True)
+    tracking_no = OneLineField(_("tracking number"), max_length=64, blank=True)
     spend_entry = models.ForeignKey("PointsEntry", models.PROTECT, related_name="+",
                                     verbose_name=_("points spent"))
     refund_entry = models.ForeignKey("PointsEntry", models.PROTECT, null=True, blank=True,

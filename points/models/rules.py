@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.fields import OneLineField
 from core.formats import number
 from members.models import ActivityKind, Member
 
@@ -68,10 +69,10 @@ class EarningRule(models.Model):
                                             "count per rule code."))
     version = models.PositiveIntegerField(_("version"), default=1)
     is_current = models.BooleanField(_("current version"), default=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = OneLineField(_("name"), max_length=100)
     is_active = models.BooleanField(_("active"), default=True)
     event = models.CharField(_("event"), max_length=24, choices=RuleEvent.choices)
-    custom_event = models.CharField(_("custom event name"), max_length=64, blank=True)
+    custom_event = OneLineField(_("custom event name"), max_length=64, blank=True)
     beneficiary = models.CharField(_("who is rewarded"), max_length=8,
                                    choices=Beneficiary.choices, default=Beneficiary.MEMBER)
     priority = models.IntegerField(_("priority"), default=100,
@@ -91,14 +92,14 @@ class EarningRule(models.Model):
     store_codes = ArrayField(models.CharField(max_length=32), verbose_name=_("stores"),
                              default=list, blank=True,
                              help_text=_("Store codes, comma-separated; empty means all."))
-    categories = ArrayField(models.CharField(max_length=64), verbose_name=_("categories"),
+    categories = ArrayField(OneLineField(max_length=64), verbose_name=_("categories"),
                             default=list, blank=True)
-    skus = ArrayField(models.CharField(max_length=64), verbose_name=_("SKUs"), default=list,
+    skus = ArrayField(OneLineField(max_length=64), verbose_name=_("SKUs"), default=list,
                       blank=True)
-    exclude_categories = ArrayField(models.CharField(max_length=64),
+    exclude_categories = ArrayField(OneLineField(max_length=64),
                                     verbose_name=_("excluded categories"), default=list,
                                     blank=True)
-    exclude_skus = ArrayField(models.CharField(max_length=64), verbose_name=_("excluded SKUs"),
+    exclude_skus = ArrayField(OneLineField(max_length=64), verbose_name=_("excluded SKUs"),
                               default=list, blank=True)
     tag_ids = ArrayField(models.BigIntegerField(), verbose_name=_("member tags"), default=list,
                          blank=True, help_text=_("The member needs at least one of these tags "

@@ -44,6 +44,7 @@ from members.services.activity import ActivityInput
 from members.services.members import MemberInput
 from members.services.nightly import insights_rebuild
 from members.services.orders import LineInput, SaleInput
+from members.services.tag_import import tag_import_run, tag_import_stage
 from members.services.tags import member_tags_add
 from points.models import CouponTemplate, Reward
 from points.services.coupons import coupon_issue
@@ -125,6 +126,9 @@ def build_world() -> World:
         occurred_at=now - timedelta(days=1)), now=now - timedelta(days=1))
     member_tags_add(tag_id=sports.pk, member_ids=[member.pk], cause=TagChange.Cause.MANUAL,
                     now=now)
+    imported = tag_import_stage(tag_id=sports.pk, sources=[[f"{member.member_no}\n".encode()]],
+                                requested_by_id=operator.pk, now=now)
+    tag_import_run(job_id=imported.pk, now=now)
 
     demo_catalog(now)  # coupon templates, rewards, benefits, a paid plan, a partner
     points_adjust(member_id=member.pk, points=5_000, operator_id=operator.pk,

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
+    AutocompleteInputMixin,
     DeclaredPermissionsMixin,
     ReadOnlyAdminMixin,
     ScaleAdmin,
@@ -103,7 +104,7 @@ class AttachmentForm(forms.ModelForm):
         return data
 
 
-class BenefitAttachmentInline(admin.TabularInline):
+class BenefitAttachmentInline(AutocompleteInputMixin, admin.TabularInline):
     model = BenefitAttachment
     form = AttachmentForm
     extra = 0

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin, permission_view
+from core.text import whole_number
 from members.admin.search import MemberSearchMixin, member_link
 
 from ..models import EndPolicy, Tier, TierChange
@@ -102,8 +103,9 @@ class TierAdmin(IsolationWarningsMixin, admin.ModelAdmin):
             raw = request.GET.get(f"t{tier.pk}", "").strip()
             if not raw:
                 continue
-            if raw.isdigit() and int(raw) <= 10**12:
-                thresholds[tier.pk] = int(raw)
+            value = whole_number(raw, maximum=10**12)
+            if value is not None:
+                thresholds[tier.pk] = value
             else:
                 errors.append(_("%(tier)s: the growth needed is a whole number of 0 or more.")
                               % {"tier": tier.name})

@@ -19,6 +19,7 @@ from core.admin import (
     permission_view,
 )
 from core.errors import LoyaltyError
+from core.text import one_line_text
 from members.admin.search import MemberSearchMixin
 from members.models import Member
 
@@ -73,6 +74,7 @@ class PurchaseForm(forms.Form):
     member_no = forms.CharField(label=_("member number"), max_length=32)
     plan = forms.ModelChoiceField(label=_("plan"), queryset=PaidPlan.objects.filter(is_active=True))
     purchase_id = forms.CharField(label=_("purchase id"), max_length=64,
+                                  validators=[one_line_text],
                                   help_text=_("The receipt or order number of the payment."))
     amount = forms.DecimalField(label=_("amount paid (CNY)"), min_value=0, max_digits=10,
                                 decimal_places=2)

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import MultiLineCharField, OneLineField
 from members.models import Member
 from points.models import Coupon, PointsEntry
 
@@ -58,9 +59,9 @@ class GrantPeriod(models.TextChoices):
 
 class Benefit(models.Model):
     code = models.SlugField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=64)
+    name = OneLineField(_("name"), max_length=64)
     kind = models.CharField(_("kind"), max_length=20, choices=BenefitKind.choices)
-    description = models.CharField(_("description"), max_length=200, blank=True)
+    description = MultiLineCharField(_("description"), max_length=200, blank=True)
     grant_period = models.CharField(
         _("granted"), max_length=16, choices=GrantPeriod.choices, default=GrantPeriod.NONE,
         help_text=_("Benefits with a quantity are granted per period by the daily job and "

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import OneLineField
 from members.models import Member, Order
 from points.reasons import reason_text
 
@@ -67,7 +68,7 @@ class GrowthEntry(models.Model):
                               verbose_name=_("order"))
     source_key = models.CharField(_("source key"), max_length=160, null=True, blank=True,
                                   unique=True)
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    reason = OneLineField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("time"))
 
     class Meta:

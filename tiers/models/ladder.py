@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import OneLineField
 from members.models import Member, Tag
 
 
@@ -24,7 +25,7 @@ class Tier(models.Model):
     re-evaluation gives the highest-ranked active tier the member qualifies for."""
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=64)
+    name = OneLineField(_("name"), max_length=64)
     rank = models.PositiveSmallIntegerField(_("rank"), unique=True,
                                             help_text=_("Higher ranks are better tiers."))
     min_growth = models.BigIntegerField(_("growth needed"), null=True, blank=True)

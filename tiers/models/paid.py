@@ -12,12 +12,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import OneLineField
 from members.models import Member
 
 
 class PaidPlan(models.Model):
     code = models.SlugField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=64)
+    name = OneLineField(_("name"), max_length=64)
     duration_months = models.PositiveSmallIntegerField(
         _("duration (months)"), help_text=_("6 for a half-year plan, 12 for an annual one."))
     price = models.DecimalField(_("price (CNY)"), max_digits=10, decimal_places=2)
@@ -90,7 +91,7 @@ class PaidPurchase(models.Model):
     member = models.ForeignKey(Member, models.PROTECT, related_name="+",
                                verbose_name=_("member"), db_index=False)
     plan = models.ForeignKey(PaidPlan, models.PROTECT, related_name="+", verbose_name=_("plan"))
-    purchase_id = models.CharField(_("purchase id"), max_length=64, unique=True,
+    purchase_id = OneLineField(_("purchase id"), max_length=64, unique=True,
                                    help_text=_("The storefront's id for the purchase."))
     kind = models.CharField(_("kind"), max_length=10, choices=PurchaseKind.choices)
     channel = models.CharField(_("channel"), max_length=8, choices=PurchaseChannel.choices)

@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from loyalty.services import intake
@@ -154,17 +153,6 @@ def test_a_tag_rule_is_built_in_the_admin_and_checked(operator, make_member, now
     operator.post(reverse("admin:members_tagrule_changelist"),
                   {"action": "refresh_now", "_selected_action": [rule.pk]})
     assert MemberTag.objects.filter(tag=tag, member=woman).exists()
-
-
-def test_import_tags_members_by_number_and_lists_the_unknown(operator, make_member, vip):
-    a, b = make_member(), make_member()
-    upload = SimpleUploadedFile("numbers.csv", f"{b.member_no}\n".encode())
-    response = operator.post(reverse("admin:members_member_import_tag"), {
-        "tag": vip.pk, "member_numbers": f"{a.member_no}, 0099999999", "file": upload})
-    body = response.content.decode()
-    assert response.status_code == 200 and "0099999999" in body
-    assert set(vip.member_tags.values_list("member_id", flat=True)) == {a.pk, b.pk}
-    assert set(TagChange.objects.values_list("cause", flat=True)) == {"import"}
 
 
 def test_remove_tag_action(operator, make_member, vip, now):
