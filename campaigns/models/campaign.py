@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import MultiLineTextField, OneLineField
 from members.models import Segment, Store, Tag
 from points.models import CouponTemplate
 
@@ -62,8 +63,8 @@ class Campaign(models.Model):
     code = models.SlugField(_("code"), max_length=48, unique=True,
                             help_text=_("Also names the campaign's system tag "
                                         "(campaign-<code>)."))
-    name = models.CharField(_("name"), max_length=100)
-    description = models.TextField(_("description"), blank=True)
+    name = OneLineField(_("name"), max_length=100)
+    description = MultiLineTextField(_("description"), blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                               related_name="+", verbose_name=_("owner"))
     status = models.CharField(_("status"), max_length=10, choices=CampaignStatus.choices,
@@ -148,8 +149,8 @@ class CampaignVariant(models.Model):
 
     campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="variants",
                                  verbose_name=_("campaign"))
-    code = models.CharField(_("arm"), max_length=8, default="A")
-    name = models.CharField(_("name"), max_length=100, blank=True)
+    code = OneLineField(_("arm"), max_length=8, default="A")
+    name = OneLineField(_("name"), max_length=100, blank=True)
     weight = models.PositiveSmallIntegerField(_("weight"), default=1,
                                               validators=[MinValueValidator(1)])
 
@@ -193,7 +194,7 @@ class CampaignAction(models.Model):
         validators=[MaxValueValidator(100)],
         help_text=_("Rounded to a whole yuan within the template's bounds; empty: the "
                     "template's amount."))
-    gift_name = models.CharField(_("gift"), max_length=100, blank=True)
+    gift_name = OneLineField(_("gift"), max_length=100, blank=True)
     gift_store = models.ForeignKey(Store, models.PROTECT, null=True, blank=True,
                                    related_name="+", verbose_name=_("collect at"),
                                    help_text=_("Empty: the member's home store."))

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import OneLineField
 from members.models import Member, Store
 
 from .campaign import Campaign, CampaignAction
@@ -19,7 +20,7 @@ class CampaignGift(models.Model):
                                verbose_name=_("member"))
     action = models.ForeignKey(CampaignAction, models.PROTECT, related_name="+",
                                db_index=False, verbose_name=_("action"))
-    name = models.CharField(_("gift"), max_length=100)
+    name = OneLineField(_("gift"), max_length=100)
     store = models.ForeignKey(Store, models.PROTECT, null=True, blank=True, related_name="+",
                               verbose_name=_("collect at"))
     collect_by = models.DateField(_("collect by"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import MultiLineTextField, OneLineField
 from members.models import Member
 
 from .campaign import Campaign
@@ -28,11 +29,11 @@ class MessageTemplate(models.Model):
         MARKETING = "marketing", _("Marketing")
 
     code = models.SlugField(_("code"), max_length=64, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = OneLineField(_("name"), max_length=100)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices,
                             default=Kind.MARKETING)
-    body = models.TextField(
+    body = MultiLineTextField(
         _("text"), max_length=1000,
         help_text=_("Variables in braces: {name}, {member_no}, {campaign}, {points}, "
                     "{coupon_value}, {coupon_valid_until}, {gift}, {collect_by}."))

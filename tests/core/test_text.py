@@ -78,6 +78,8 @@ MACHINE_TEXT = {
     "loyalty.CheckoutCommit.key", "loyalty.CheckoutCommit.request_hash",
     "loyalty.Heartbeat.name", "members.BatchRun.job", "members.BatchRun.run_key",
     "campaigns.FeedCursor.name", "campaigns.FeedCursor.source",
+    "campaigns.CampaignGift.occasion", "campaigns.Message.occasion", "campaigns.CampaignRun.key",
+    "campaigns.CampaignRun.occasion", "campaigns.CampaignMember.occasion",
     # the system's label on an append-only row; what people type is in a MemberNote
     "points.PointsEntry.reason", "points.CouponEvent.reason",
 }
