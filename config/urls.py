@@ -7,6 +7,7 @@ from loyalty.health import healthz, healthz_detail
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("counter/", include("loyalty.counter.urls")),
     path("api/v1/", include("loyalty.api.urls")),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     # the split view serves its start-up script as a file: no inline script for the CSP

@@ -47,3 +47,19 @@ class ApiErrorCode(ErrorCode):
 
 class ApiError(LoyaltyError):
     pass
+
+
+class CounterErrorCode(ErrorCode):
+    GIFT_NOT_AVAILABLE = ("gift_not_available", 409,
+                          _("This gift was already handed over, is past its date or is "
+                            "collected at another store."))
+    ORDER_NOT_FOUND = ("counter_order_not_found", 404,
+                       _("No sale of your stores has this order number."))
+    NOTHING_TO_RETURN = ("nothing_to_return", 400, _("Pick at least one line to return."))
+    NO_LINES = ("no_lines", 400, _("Enter at least one line with an amount."))
+    BAD_AMOUNT = ("bad_amount", 400, _("Amounts are yuan with at most two decimals; "
+                                       "quantities and points are whole numbers."))
+
+
+class CounterError(LoyaltyError):
+    pass

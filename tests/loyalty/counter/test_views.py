@@ -1,0 +1,175 @@
+"""The counter page through Django's test client, against PostgreSQL: who may use it, the
+store scope of lookups and orders, and each flow's writes (attributed to the clerk and the
+store, recorded once)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from members.models import Member, Order
+from points.models import PointsEntry
+from points.selectors.ledger import account_for
+
+from .world import build_counter_world, clerk
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(db):
+    return build_counter_world()
+
+
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def hidden(html: str, name: str) -> str:
+    return re.search(rf'name="{name}" value="([^"]+)"', html).group(1)
+
+
+def test_the_counter_asks_anonymous_visitors_to_sign_in(client, world):
+    answer = client.get("/counter/")
+    assert answer.status_code == 302 and answer["Location"].startswith("/counter/login/")
+    assert client.get("/counter/login/").status_code == 200
+
+
+def test_only_bound_counter_roles_get_in(client, world, store):
+    finance = clerk("fin", world.store_a, group="finance")
+    unbound = clerk("unbound")
+    assert signed_in(client, finance).get("/counter/").status_code == 403
+    assert signed_in(client, unbound).get("/counter/").status_code == 403
+    operator = clerk("op", world.store_a, world.store_b, group="operators")
+    answer = signed_in(client, operator).get("/counter/")
+    assert answer.status_code == 302 and answer["Location"].startswith("/counter/store/")
+    client.post("/counter/store/", {"store": world.store_b.pk})
+    page = client.get("/counter/")
+    assert page.status_code == 200 and "北京店" in page.content.decode()
+    home = signed_in(client, world.clerk_a).get("/counter/")
+    assert home.status_code == 200 and "上海店" in home.content.decode()
+
+
+def test_last_four_finds_only_members_of_the_clerks_stores(client, world):
+    page = signed_in(client, world.clerk_a).get("/counter/find/", {"q": "4321"}).content.decode()
+    assert "王小明" in page and "李四" not in page
+    assert "139****4321" in page and "13900004321" not in page  # masked in the pick list
+
+
+def test_an_exact_mobile_finds_a_member_of_another_store(client, world):
+    signed_in(client, world.clerk_a)
+    assert client.get(f"/counter/m/{world.member_b.pk}/").status_code == 404
+    answer = client.get("/counter/find/", {"q": "13700004321"})
+    assert answer["Location"] == f"/counter/m/{world.member_b.pk}/"
+    assert client.get(f"/counter/m/{world.member_b.pk}/").status_code == 200
+
+
+def test_the_member_view_shows_balances_masked(client, world):
+    page = signed_in(client, world.clerk_a).get(f"/counter/m/{world.member_a.pk}/")
+    html = page.content.decode()
+    assert "王小明" in html and "139****4321" in html and "13900004321" not in html
+    assert 'data-testid="available">5000<' in html.replace(",", "")
+
+
+def test_a_purchase_with_points_as_cash_is_recorded_once(client, world):
+    signed_in(client, world.clerk_a)
+    form = client.get(f"/counter/m/{world.member_a.pk}/purchase/").content.decode()
+    data = {"key": hidden(form, "key"), "opened": hidden(form, "opened"),
+            "sku-0": "TEA-1", "category-0": "tea", "quantity-0": "1", "amount-0": "100.00",
+            "points": "1000", "coupon": ""}
+    preview = client.post(f"/counter/m/{world.member_a.pk}/purchase/preview/", data)
+    assert 'data-testid="usable">' in preview.content.decode()
+    first = client.post(f"/counter/m/{world.member_a.pk}/purchase/", data)
+    again = client.post(f"/counter/m/{world.member_a.pk}/purchase/", data)  # a double tap
+    assert first.status_code == again.status_code == 302
+    orders = Order.objects.filter(member=world.member_a, kind=Order.Kind.SALE)
+    assert orders.count() == 1
+    order = orders.get()
+    assert order.store_id == world.store_a.pk and order.actor_user_id == world.clerk_a.pk
+    assert order.points_cash > 0
+    spent = PointsEntry.objects.filter(member=world.member_a, kind="spend")
+    assert [e.available_delta for e in spent] == [-1000]
+    assert spent.get().actor_user_id == world.clerk_a.pk
+    assert account_for(world.member_a.pk).available == 4000
+
+
+def test_a_refusal_is_shown_in_the_page(client, world):
+    signed_in(client, world.clerk_a)
+    form = client.get(f"/counter/m/{world.member_a.pk}/purchase/").content.decode()
+    answer = client.post(f"/counter/m/{world.member_a.pk}/purchase/", {
+        "key": hidden(form, "key"), "opened": hidden(form, "opened"),
+        "amount-0": "10.00", "category-0": "tea", "points": "999999"})
+    assert answer.status_code == 200 and 'role="alert"' in answer.content.decode()
+    bad = client.post(f"/counter/m/{world.member_a.pk}/purchase/", {
+        "key": hidden(form, "key"), "opened": hidden(form, "opened"), "amount-0": "abc"})
+    assert bad.status_code == 200 and 'role="alert"' in bad.content.decode()
+    assert not Order.objects.filter(member=world.member_a).exists()
+
+
+def test_a_clerk_registers_a_member_at_their_store(client, world):
+    signed_in(client, world.clerk_a)
+    answer = client.post("/counter/register/", {"mobile": "13600001234", "name": "赵六",
+                                                "gender": "female", "birthday": "1990-05-01"})
+    assert answer.status_code == 302
+    member = Member.objects.get(mobile="+8613600001234")
+    assert member.home_store_id == world.store_a.pk
+    assert member.enrolled_by_id == world.clerk_a.pk and member.source_channel == "store"
+    dup = client.post("/counter/register/", {"mobile": "13600001234", "name": "x",
+                                             "gender": "unknown"})
+    assert dup.status_code == 200 and 'role="alert"' in dup.content.decode()
+
+
+def _sale(client, world, user, member, amount="80.00"):
+    signed_in(client, user)
+    client.get("/counter/find/", {"q": member.mobile})
+    form = client.get(f"/counter/m/{member.pk}/purchase/").content.decode()
+    client.post(f"/counter/m/{member.pk}/purchase/", {
+        "key": hidden(form, "key"), "opened": hidden(form, "opened"), "category-0": "tea",
+        "amount-0": amount})
+    return Order.objects.filter(member=member, kind=Order.Kind.SALE).latest("id")
+
+
+def test_returns_only_of_the_clerks_stores(client, world):
+    sale_b = _sale(client, world, world.clerk_b, world.member_b)
+    sale_a = _sale(client, world, world.clerk_a, world.member_a)
+    signed_in(client, world.clerk_a)
+    page = client.get("/counter/return/", {"order_no": sale_b.order_no}).content.decode()
+    assert 'role="alert"' in page and "Confirm" not in page and "确认退货" not in page
+    refused = client.post("/counter/return/", {"order_no": sale_b.order_no, "qty-1": "1",
+                                               "key": "k1"})
+    assert refused.status_code == 200
+    assert not Order.objects.filter(kind=Order.Kind.RETURN).exists()
+    done = client.post("/counter/return/", {"order_no": sale_a.order_no, "qty-1": "1",
+                                            "key": "k2"})
+    assert done.status_code == 302
+    ret = Order.objects.get(kind=Order.Kind.RETURN)
+    assert ret.original_order_id == sale_a.pk and ret.actor_user_id == world.clerk_a.pk
+
+
+def test_end_of_day_counts_per_clerk(client, world):
+    _sale(client, world, world.clerk_a, world.member_a)
+    other = clerk("clerk-a2", world.store_a)
+    _sale(client, world, other, world.member_a, amount="20.00")
+    _sale(client, world, world.clerk_b, world.member_b)
+    signed_in(client, world.clerk_a)
+    client.post("/counter/register/", {"mobile": "13600005555", "name": "新", "gender": "unknown"})
+    rows = {r.username: r for r in client.get("/counter/day/").context["rows"]}
+    # the world's member joined store A today outside the counter: a row of no clerk
+    assert set(rows) == {"clerk-a", "clerk-a2", ""}
+    assert (rows[""].registrations, rows[""].sales) == (1, 0)
+    assert (rows["clerk-a"].sales, rows["clerk-a"].registrations) == (1, 1)
+    assert (rows["clerk-a2"].sales, str(rows["clerk-a2"].sales_amount)) == (1, "20.00")
+
+
+def test_switching_clerk_keeps_the_open_member(client, world):
+    second = clerk("clerk-a3", world.store_a)
+    signed_in(client, world.clerk_a).get(f"/counter/m/{world.member_a.pk}/")
+    answer = client.post("/counter/switch/")
+    assert answer["Location"] == "/counter/login/"
+    assert client.get("/counter/").status_code == 302  # signed out
+    client.post("/counter/login/", {"username": second.username, "password": "counter-pass-1"})
+    assert client.get("/counter/")["Location"] == f"/counter/m/{world.member_a.pk}/"
+    assert get_user_model().objects.get(pk=second.pk).last_login is not None
