@@ -342,6 +342,12 @@ CELERY_BEAT_SCHEDULE = {
                          "schedule": crontab(minute=50, hour=3)},
     # campaigns: due occasions start, pause / resume / cancel are honoured within a minute
     "campaigns-run-due": {"task": "campaigns.tasks.campaigns_run_due", "schedule": 60.0},
+    # event triggers: the commit-ordered feed every 10 s; the time-based scan after the
+    # nightly member statistics (02:00) so lapses see yesterday's purchases
+    "campaigns-poll-triggers": {"task": "campaigns.tasks.campaigns_poll_triggers",
+                                "schedule": 10.0},
+    "campaigns-scan-triggers": {"task": "campaigns.tasks.campaigns_scan_triggers",
+                                "schedule": crontab(minute=30, hour=4)},  # 04:30 Asia/Shanghai
 }
 
 # One line per event on the console: 4xx answers without a traceback (the client's mistake;

@@ -88,6 +88,14 @@ class CampaignAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # occasions, members and the ledger point at a campaign: cancel it
 
+    def get_fields(self, request, obj=None):
+        # the launch and test-send pages are linked only for those who may open them
+        fields = list(super().get_fields(request, obj))
+        if not (request.user.has_perm("campaigns.change_campaign")
+                and request.user.has_perm("campaigns.add_message")):
+            fields = [f for f in fields if f != "pages"]
+        return fields
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status != CampaignStatus.DRAFT:
             # a launched campaign keeps what it was launched with

@@ -44,10 +44,31 @@ class Grade(models.TextChoices):
 
 
 class TriggerKind(models.TextChoices):
+    """When a campaign acts. The calendar kinds start occasions on the Beijing calendar
+    (campaigns.services.schedule); the event kinds are read from the commit-ordered feed
+    or found by the daily scan (campaigns.selectors.triggers / trigger_scans), with their
+    parameters in `Campaign.trigger_params`."""
+
+    # calendar
     ONCE = "once", _("Once, at a time")
     DAILY = "daily", _("Every day")
     WEEKLY = "weekly", _("Every week")
     MONTHLY = "monthly", _("Every month")
+    # events, from the feed
+    REGISTRATION = "registration", _("Registration")
+    FIRST_PURCHASE = "first_purchase", _("First purchase")
+    PURCHASE = "purchase", _("A purchase matching conditions")
+    TIER_CHANGE = "tier_change", _("Tier change")
+    TAG_CHANGE = "tag_change", _("Tag added or removed")
+    # events, from the daily scan
+    LAPSE = "lapse", _("Days without a purchase")
+    NEW_NO_PURCHASE = "new_no_purchase", _("Days after registration without a purchase")
+    PAID_END = "paid_end", _("Paid membership end")
+    POINTS_EXPIRING = "points_expiring", _("Points expiring")
+
+
+CALENDAR_TRIGGERS = (TriggerKind.ONCE, TriggerKind.DAILY, TriggerKind.WEEKLY,
+                     TriggerKind.MONTHLY)
 
 
 class AudienceFilter(models.TextChoices):
@@ -79,8 +100,11 @@ class Campaign(models.Model):
                                   help_text=_("Control group and variants are a hash of this "
                                               "seed and the member id."))
     # trigger
-    trigger = models.CharField(_("trigger"), max_length=8, choices=TriggerKind.choices,
+    trigger = models.CharField(_("trigger"), max_length=16, choices=TriggerKind.choices,
                                default=TriggerKind.ONCE)
+    trigger_params = models.JSONField(
+        _("trigger settings"), default=dict, blank=True,
+        help_text=_("Event triggers only, e.g. {\"days\": 7} or {\"direction\": \"up\"}."))
     run_at = models.DateTimeField(_("run at"), null=True, blank=True,
                                   help_text=_("One-off campaigns: when to act."))
     run_time = models.TimeField(_("time of day (Beijing)"), null=True, blank=True,
@@ -141,6 +165,41 @@ class Campaign(models.Model):
     @property
     def tag_code(self) -> str:
         return f"campaign-{self.code}"
+
+    @property
+    def trigger_kind(self) -> str:
+        return self.trigger
+
+    @property
+    def is_event_triggered(self) -> bool:
+        return self.trigger not in CALENDAR_TRIGGERS
+
+    def trigger_check(self) -> None:
+        """An event trigger's settings as `trigger_spec` accepts them (TriggerError if
+        not); a calendar trigger has none."""
+        from campaigns.errors import TriggerError, TriggerErrorCode
+        from campaigns.selectors.triggers import trigger_spec
+
+        if self.is_event_triggered:
+            trigger_spec(self.trigger, self.trigger_params)
+        elif self.trigger_params:
+            raise TriggerError(TriggerErrorCode.INVALID_TRIGGER,
+                               reason=str(_("a calendar trigger takes no settings.")))
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from campaigns.errors import TriggerError
+
+        super().clean()
+        try:
+            self.trigger_check()
+        except TriggerError as exc:
+            raise ValidationError({"trigger_params": exc.message}) from exc
+
+    def save(self, *args, **kwargs) -> None:
+        self.trigger_check()
+        super().save(*args, **kwargs)
 
 
 class CampaignVariant(models.Model):

@@ -40,6 +40,12 @@ WEEKDAYS = {1: pgettext_lazy("weekday in a list", "Mon"),
 
 def _trigger_words(c: Campaign) -> str:
     at = c.run_time.strftime("%H:%M") if c.run_time else ""
+    if c.is_event_triggered:
+        words = _("on an event: %(kind)s") % {"kind": c.get_trigger_display()}
+        days = (c.trigger_params or {}).get("days")
+        if days is not None:
+            words += _(" (%(days)s days)") % {"days": days}
+        return words
     if c.trigger == TriggerKind.ONCE:
         if c.run_at is None:
             return _("once (time not set)")

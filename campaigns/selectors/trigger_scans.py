@@ -6,6 +6,7 @@ scan asks which members have reached their moment, on the Beijing calendar:
 | kind | occasion | due on |
 |---|---|---|
 | lapse | `lapse:<last sale id>` | the day the member has gone N days without a purchase |
+| new_no_purchase | `once` | N days after registration, when the member has not bought yet |
 | paid_end | `paid:<membership (member) id>:<end date>` | N days before / after the paid end |
 | points_expiring | `lot:<lot id>` (the member's first lot to expire) | points expire within N days |
 
@@ -49,6 +50,8 @@ def trigger_scan(spec: TriggerSpec, *, now: datetime, lo: int, hi: int) -> list[
     [lo, hi)."""
     if spec.kind == TriggerKind.LAPSE:
         return _lapses(spec, now=now, lo=lo, hi=hi)
+    if spec.kind == TriggerKind.NEW_NO_PURCHASE:
+        return _new_no_purchase(spec, now=now, lo=lo, hi=hi)
     if spec.kind == TriggerKind.PAID_END:
         return _paid_ends(spec, now=now, lo=lo, hi=hi)
     if spec.kind == TriggerKind.POINTS_EXPIRING:
@@ -97,6 +100,36 @@ def _lapses(spec: TriggerSpec, *, now: datetime, lo: int, hi: int) -> list[Trigg
                 "last_order_id": sale_id, "last_purchase_at": last_at, "days": days,
                 "due_after_days": due_after})
             for member_id, sale_id, last_at, days, due_after in rows]
+
+
+_NEW_NO_PURCHASE_SQL = """
+SELECT m.id, m.created_at, %(today)s::date - (m.created_at AT TIME ZONE %(tz)s)::date AS days
+  FROM members_member m
+ WHERE m.id >= %(lo)s AND m.id < %(hi)s AND m.status = 'active'
+   AND m.source_channel <> 'import'
+   AND m.created_at >= %(from)s AND m.created_at < %(before)s
+   AND NOT EXISTS (SELECT 1 FROM members_order o WHERE o.member_id = m.id AND o.kind = 'sale')
+ ORDER BY m.id
+"""
+
+
+def _new_no_purchase(spec: TriggerSpec, *, now: datetime, lo: int,
+                     hi: int) -> list[TriggerEvent]:
+    """Members who registered N days ago (Beijing dates; up to N + grace − 1 for a missed
+    scan) and have not bought anything: occasion `once`. Bulk imports are not new members
+    (as for the registration trigger)."""
+    today = local_date(now)
+    tz = programme_tz()
+    since = datetime.combine(today - timedelta(days=spec.days + spec.grace_days - 1), time(),
+                             tzinfo=tz)
+    before = datetime.combine(today - timedelta(days=spec.days - 1), time(), tzinfo=tz)
+    with connection.cursor() as cursor:
+        cursor.execute(_NEW_NO_PURCHASE_SQL, {"today": today, "tz": settings.TIME_ZONE,
+                                              "lo": lo, "hi": hi, "from": since,
+                                              "before": before})
+        rows = cursor.fetchall()
+    return [TriggerEvent(spec.kind, member_id, "once", {"registered_at": joined, "days": days})
+            for member_id, joined, days in rows]
 
 
 _PAID_END_SQL = """

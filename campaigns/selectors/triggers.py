@@ -12,7 +12,8 @@ facts); the occasion is the key the campaign acts under, once per member:
 | tier_change (up / down / any, to which tiers) | tier_changes | `tier:<TierChange id>` |
 | tag_change (a tag, added or removed) | tag_changes | `tag:<TagChange id>` |
 
-The time-based kinds (lapse, paid membership end, points expiring) are daily scans, in
+The time-based kinds (lapse, registered N days without a purchase, paid membership end,
+points expiring) are daily scans, in
 `selectors/trigger_scans.py`. Events are only ever offered for active members.
 """
 
@@ -23,24 +24,12 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection
 from django.utils.translation import gettext as _g
-from django.utils.translation import gettext_lazy as _
 
 from campaigns.errors import TriggerError, TriggerErrorCode
+from campaigns.models.campaign import TriggerKind
 from campaigns.selectors.feed import FeedRow
-
-
-class TriggerKind(models.TextChoices):
-    REGISTRATION = "registration", _("Registration")
-    FIRST_PURCHASE = "first_purchase", _("First purchase")
-    PURCHASE = "purchase", _("A purchase matching conditions")
-    TIER_CHANGE = "tier_change", _("Tier change")
-    TAG_CHANGE = "tag_change", _("Tag added or removed")
-    LAPSE = "lapse", _("Days without a purchase")
-    PAID_END = "paid_end", _("Paid membership end")
-    POINTS_EXPIRING = "points_expiring", _("Points expiring")
-
 
 # the feed table each event kind reads; the other kinds are daily scans
 FEED_SOURCE = {
@@ -50,7 +39,9 @@ FEED_SOURCE = {
     TriggerKind.TIER_CHANGE: "tier_changes",
     TriggerKind.TAG_CHANGE: "tag_changes",
 }
-SCAN_KINDS = (TriggerKind.LAPSE, TriggerKind.PAID_END, TriggerKind.POINTS_EXPIRING)
+SCAN_KINDS = (TriggerKind.LAPSE, TriggerKind.NEW_NO_PURCHASE, TriggerKind.PAID_END,
+              TriggerKind.POINTS_EXPIRING)
+EVENT_KINDS = (*FEED_SOURCE, *SCAN_KINDS)
 
 
 @dataclass(frozen=True)
@@ -67,7 +58,8 @@ class TriggerSpec:
     - paid_end: `days` from the end of the paid period (−7: a week before; 3: three days
       after);
     - points_expiring: `days` — points that expire within that many days;
-    - lapse and paid_end: `grace_days`, how many days a missed daily scan may catch up.
+    - new_no_purchase: `days` after registration (Beijing dates) without a sale;
+    - lapse, new_no_purchase and paid_end: `grace_days`, how many days a missed daily scan may catch up.
     """
 
     kind: str
@@ -131,7 +123,7 @@ def trigger_spec(kind: str, params: Mapping[str, Any] | None = None) -> TriggerS
     """Check a trigger as the campaign form stores it; raises `TriggerError` with a
     translated reason. Unknown parameters are refused (a typo must not widen a trigger)."""
     params = dict(params or {})
-    if kind not in TriggerKind.values:
+    if kind not in EVENT_KINDS:  # the calendar kinds are not event triggers
         raise TriggerError(TriggerErrorCode.UNKNOWN_TRIGGER, kind=kind)
     allowed = {
         TriggerKind.REGISTRATION: {"channels"},
@@ -140,6 +132,7 @@ def trigger_spec(kind: str, params: Mapping[str, Any] | None = None) -> TriggerS
         TriggerKind.TIER_CHANGE: {"direction", "to_tiers"},
         TriggerKind.TAG_CHANGE: {"tag", "action"},
         TriggerKind.LAPSE: {"days", "cycle", "factor", "grace_days"},
+        TriggerKind.NEW_NO_PURCHASE: {"days", "grace_days"},
         TriggerKind.PAID_END: {"days", "grace_days"},
         TriggerKind.POINTS_EXPIRING: {"days"},
     }[kind]
@@ -184,6 +177,11 @@ def trigger_spec(kind: str, params: Mapping[str, Any] | None = None) -> TriggerS
             raise _invalid(_g("the factor of the repurchase cycle must be from 0.1 to 20."))
         spec["factor"] = factor
         spec["grace_days"] = _int(params, "grace_days", low=1, high=60, default=7)
+    elif kind == TriggerKind.NEW_NO_PURCHASE:
+        spec["days"] = _int(params, "days", low=1, high=365)
+        if spec["days"] is None:
+            raise _invalid(_g("give the number of days after registration."))
+        spec["grace_days"] = _int(params, "grace_days", low=1, high=60, default=3)
     elif kind == TriggerKind.PAID_END:
         spec["days"] = _int(params, "days", low=-365, high=365)
         if spec["days"] is None:

@@ -132,9 +132,11 @@ def act_waiting(*, campaign: Campaign, occasion: str, now: datetime,
 def campaign_act(*, campaign: Campaign, occasion: str, member_ids: Iterable[int],
                  now: datetime | None = None) -> dict[str, int]:
     """Assign and act on the given members under an occasion key — the entry for event
-    triggers (`lapse:<order id>`, a tier change id, `once` for a registration): members
-    outside the audience are ignored, the control group is recorded and left alone, a
-    member already assigned under this occasion is not acted on again.
+    triggers (`lapse:<order id>`, a tier change id, `once` for a registration): the members
+    are assigned with the launch's own statement (`assign_select` / `INSERT_MEMBERS`:
+    audience, exclusions, control group and variant), so members outside the audience are
+    ignored, the control group is recorded and left alone, a member already assigned under
+    this occasion is not acted on again; then per-member limits and budget as in a launch.
 
     Returns counts: assigned now, control, acted, limited, unfunded."""
     now = resolve_now(now)
@@ -147,6 +149,10 @@ def campaign_act(*, campaign: Campaign, occasion: str, member_ids: Iterable[int]
         campaign, occasion=occasion, run_id=None,
         where=f"f.member_id = ANY(%s) AND {where}", where_params=[ids, *params], now=now)
     with transaction.atomic():
+        # paused or cancelled since the caller loaded it: nothing is assigned or done
+        status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
+        if status != CampaignStatus.RUNNING:
+            return result
         with connection.cursor() as cursor:
             cursor.execute(INSERT_MEMBERS.format(select=select), select_params)
             result["assigned"], result["control"] = cursor.fetchone()

@@ -1,8 +1,11 @@
 """The brief's plays (DESIGN §2.4), shipped as draft templates an operator copies and
 launches. Installing them again changes nothing (each is found by its code).
 
-Event-driven plays — reactivation after a lapse, a new member's first 30 days, the first
-purchase — come with the event triggers and are not installed here.
+Event-triggered plays act through the trigger services (campaigns.services.triggers):
+reactivation after a lapse of one repurchase cycle (the daily scan), and a new member's
+first 30 days as three campaigns — a welcome coupon on registration (the feed), a reminder
+seven days after registration without a purchase (the daily scan), a bonus on the first
+purchase (the feed).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from ..models import (
 )
 
 PLAY_CODES = ("play-member-day", "play-birthday-month", "play-paid-renewal",
-              "play-big-promotion")
+              "play-big-promotion", "play-reactivation", "play-new-welcome",
+              "play-new-day7-reminder", "play-new-first-purchase")
 
 
 def _template(code: str, name: str, body: str, kind: str, now: datetime) -> MessageTemplate:
@@ -110,4 +114,47 @@ def campaign_plays_install(*, now: datetime | None = None) -> list[Campaign]:
             trigger=TriggerKind.ONCE, audience_filter=AudienceFilter.AT_RISK_OR_ONE_TIME,
             variants={"A": [(ActionKind.COUPON, {"coupon_template": pack, "coupon_count": 3}),
                             (ActionKind.GIFT, {"gift_name": "大促限定礼品", "gift_days": 14})]})
-        return [member_day, birthday, renewal, promotion]
+        return [member_day, birthday, renewal, promotion,
+                *_event_plays(active, now)]
+
+
+def _event_plays(active: Segment, now: datetime) -> list[Campaign]:
+    comeback = _coupons("回归礼券（满100减20）", now, kind="spend_save", threshold=Decimal(100),
+                        amount=Decimal(20), valid_days=14)
+    reactivation = _play(
+        "play-reactivation", now, name="唤醒：一个回购周期未购买", grade=Grade.B,
+        description="会员超过自己的回购周期（没有时按方案的30天）未购买：送回归券并提醒"
+                    "“您的账户里有优惠券待使用”；每次沉默一次。",
+        trigger=TriggerKind.LAPSE, trigger_params={"cycle": "member"}, segment=active,
+        variants={"A": [
+            (ActionKind.COUPON, {"coupon_template": comeback}),
+            (ActionKind.MESSAGE, {"message_template": _template(
+                "reactivation-coupons-waiting", "唤醒：券待使用",
+                "亲爱的{name}会员，您的账户里有优惠券待使用：{coupon_value}元券，"
+                "{coupon_valid_until}前有效。", MessageTemplate.Kind.MARKETING, now)})]})
+    welcome_coupon = _coupons("新会员欢迎券", now, kind="no_threshold", amount=Decimal(10),
+                              valid_days=30)
+    welcome = _play(
+        "play-new-welcome", now, name="新会员30天：注册欢迎券", grade=Grade.B,
+        description="新会员注册即送欢迎券并发送欢迎消息（批量导入的会员除外）。",
+        trigger=TriggerKind.REGISTRATION, segment=active,
+        variants={"A": [
+            (ActionKind.COUPON, {"coupon_template": welcome_coupon}),
+            (ActionKind.MESSAGE, {"message_template": _template(
+                "new-member-welcome", "新会员欢迎",
+                "欢迎加入，{name}！{coupon_value}元欢迎券已放入您的账户，"
+                "{coupon_valid_until}前有效。", MessageTemplate.Kind.MARKETING, now)})]})
+    reminder = _play(
+        "play-new-day7-reminder", now, name="新会员30天：第7天未购买提醒", grade=Grade.B,
+        description="注册满7天仍未购买的新会员：提醒欢迎券还在账户里。",
+        trigger=TriggerKind.NEW_NO_PURCHASE, trigger_params={"days": 7}, segment=active,
+        variants={"A": [(ActionKind.MESSAGE, {"message_template": _template(
+            "new-member-day7", "新会员第7天提醒",
+            "亲爱的{name}会员，您的新会员欢迎券还在账户里，别忘了使用哦。",
+            MessageTemplate.Kind.MARKETING, now)})]})
+    first = _play(
+        "play-new-first-purchase", now, name="新会员30天：首单奖励积分", grade=Grade.B,
+        description="会员的第一笔消费：额外奖励200积分。",
+        trigger=TriggerKind.FIRST_PURCHASE, segment=active,
+        variants={"A": [(ActionKind.POINTS, {"points": 200})]})
+    return [reactivation, welcome, reminder, first]

@@ -32,7 +32,10 @@ class Occasion:
 
 
 def occasion_due(campaign: Campaign, now: datetime) -> Occasion | None:
-    """The occasion a tick at `now` should start (or find already started), if any."""
+    """The occasion a tick at `now` should start (or find already started), if any. An
+    event-triggered campaign has none: its occasions come from the trigger services."""
+    if campaign.is_event_triggered:
+        return None
     if campaign.starts_at and now < campaign.starts_at:
         return None
     if campaign.ends_at and now >= campaign.ends_at:

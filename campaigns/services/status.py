@@ -22,7 +22,7 @@ from points.models import EarningRule
 from points.models.rules import Formula, RuleEvent
 from points.services.rule_versions import earning_rule_save
 
-from ..errors import CampaignError, CampaignErrorCode
+from ..errors import CampaignError, CampaignErrorCode, TriggerError
 from ..models import (
     ActionKind,
     AudienceFilter,
@@ -54,6 +54,10 @@ def campaign_problems(campaign: Campaign) -> list[str]:
     problems = []
     if campaign.is_template:
         problems.append(_("A template cannot be launched; copy it first."))
+    try:
+        campaign.trigger_check()
+    except TriggerError as exc:
+        problems.append(exc.message)
     if campaign.trigger == TriggerKind.ONCE and campaign.run_at is None:
         problems.append(_("A one-off campaign needs the time to act."))
     if campaign.trigger == TriggerKind.WEEKLY and not campaign.weekdays:

@@ -7,6 +7,11 @@ Two entry points, each a one-line Celery task's body:
 - `campaign_triggers_scan` (daily): each campaign with a time-based trigger scans the
   members in id ranges.
 
+`campaigns_poll_events` and `campaigns_scan_events` run them over the running campaigns
+with an event trigger and act through `campaigns.services.act.campaign_act`; paused,
+cancelled and ended campaigns are not read (their cursors wait), and a campaign paused
+during a poll is not acted on (campaign_act reads its status in its transaction).
+
 Acting is the campaign's business: `act(campaign, occasion, member_ids, now)` is called
 once per occasion with the members due under it, and must be idempotent per (campaign,
 occasion, member) — a batch may be offered again after a crash, a lapse stays due for its
@@ -20,9 +25,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from campaigns.models import Campaign, CampaignStatus
+from campaigns.models.campaign import CALENDAR_TRIGGERS
 from campaigns.selectors.feed import FeedRow
 from campaigns.selectors.trigger_scans import DEFAULT_CHUNK, member_id_ranges, trigger_scan
 from campaigns.selectors.triggers import TriggerEvent, trigger_events, trigger_spec
+from campaigns.services.act import campaign_act
 from campaigns.services.feed import feed_consume, feed_cursor_open
 from core.clock import resolve_now
 
@@ -117,3 +125,44 @@ def campaign_triggers_scan(*, campaigns: Iterable[TriggeredCampaign], act: Campa
             _act_by_occasion(campaign, trigger_scan(spec, now=now, lo=lo, hi=hi), act, now,
                              run)
     return runs
+
+
+def campaign_act_event(campaign: Any, occasion: str, member_ids: list[int],
+                       now: datetime) -> dict[str, int]:
+    """The real action for the trigger services: assign and act through the launch's
+    path (audience, control group, exclusions, limits, budget)."""
+    return campaign_act(campaign=campaign, occasion=occasion, member_ids=member_ids, now=now)
+
+
+def _running_event_campaigns(now: datetime) -> list[Campaign]:
+    """Running campaigns with an event trigger, inside their window."""
+    campaigns = (Campaign.objects.filter(status=CampaignStatus.RUNNING)
+                 .exclude(trigger__in=CALENDAR_TRIGGERS).select_related("segment")
+                 .order_by("pk"))
+    return [c for c in campaigns if (c.starts_at is None or c.starts_at <= now)
+            and (c.ends_at is None or now < c.ends_at)]
+
+
+def _summary(runs: dict[int, TriggerRun]) -> dict:
+    return {"campaigns": len(runs), "rows": sum(r.rows for r in runs.values()),
+            "events": sum(r.events for r in runs.values()),
+            "calls": sum(r.calls for r in runs.values())}
+
+
+def campaigns_poll_events(*, now: datetime | None = None, batch: int = 1000,
+                          max_batches: int | None = None) -> dict:
+    """Every few seconds (campaigns.tasks.campaigns_poll_triggers): the feed of each
+    running campaign with a feed trigger, acted on."""
+    now = resolve_now(now)
+    return _summary(campaign_triggers_poll(campaigns=_running_event_campaigns(now),
+                                           act=campaign_act_event, now=now, batch=batch,
+                                           max_batches=max_batches))
+
+
+def campaigns_scan_events(*, now: datetime | None = None,
+                          chunk: int = DEFAULT_CHUNK) -> dict:
+    """Daily (campaigns.tasks.campaigns_scan_triggers): the time-based triggers of the
+    running campaigns, acted on."""
+    now = resolve_now(now)
+    return _summary(campaign_triggers_scan(campaigns=_running_event_campaigns(now),
+                                           act=campaign_act_event, now=now, chunk=chunk))
