@@ -175,6 +175,7 @@ def baselines(w) -> dict[str, Baseline]:
             "sale_store": w.store.code, "ordered_at": "2026-03-15T10:30:00+08:00",
             "lines": [{"line_no": 1, "quantity": 1}]}),
         "memberBenefits": Baseline(path=m),
+        "memberOffers": Baseline(path=m, query={"page_size": 10}),
         "benefitGrantsList": Baseline(path=m),
         "benefitGrantClaim": Baseline(
             path={**m, "grant_id": w.to_claim.pk}),
@@ -355,7 +356,7 @@ OPERATION_IDS = [
     "holdRelease", "partnerExchangeIn",
     "partnerExchangeOut", "pointsLiability",
     "memberTagAdd", "memberTagRemove", "segmentMembership",
-    "snapshotMembership",
+    "snapshotMembership", "memberOffers",
 ]
 
 # Bad values per query parameter.
