@@ -24,7 +24,8 @@ from ..errors import PointsError, PointsErrorCode
 from ..expiry import lot_expires_at
 from ..locks import lock_accounts
 from ..models import CouponTemplate, PointsSettings
-from .coupons import CODE_ALPHABET, CODE_LENGTH, _validity, coupon_face_value_check
+from .coupons import CODE_ALPHABET, CODE_LENGTH, coupon_face_value_check, coupon_validity
+from .posting import balances_sql
 
 _CREDIT_SQL = """
 WITH input AS (
@@ -49,16 +50,12 @@ WITH input AS (
     SELECT d.member_id, 'earn', d.points - d.collected, 0, 0, -d.collected, l.id,
            d.source_key, %(reason)s, %(now)s
     FROM due d LEFT JOIN lots l ON l.member_id = d.member_id
-    RETURNING id, member_id, lot_id, available_delta, debt_delta
+    RETURNING id, member_id, lot_id, available_delta, pending_delta, held_delta, debt_delta
 ), movements AS (
     INSERT INTO points_pointslotmovement (entry_id, lot_id, member_id, points, held, created_at)
     SELECT id, lot_id, member_id, available_delta, 0, %(now)s FROM entries
     WHERE lot_id IS NOT NULL
-), balances AS (
-    UPDATE points_pointsaccount a
-    SET available = a.available + e.available_delta, debt = a.debt + e.debt_delta,
-        updated_at = %(now)s
-    FROM entries e WHERE a.member_id = e.member_id
+), balances AS (""" + balances_sql("entries") + """
     RETURNING a.member_id
 )
 SELECT member_id FROM balances
@@ -131,7 +128,7 @@ def coupons_issue_many(*, template_id: int, issues: list[CouponIssue], reason: s
         raise PointsError(PointsErrorCode.COUPON_TEMPLATE_INACTIVE)
     for issue in issues:
         coupon_face_value_check(template, issue.face_value)
-    valid_from, valid_until = _validity(template, now)
+    valid_from, valid_until = coupon_validity(template, now)
     issued: set[str] = set()
     with transaction.atomic(), connection.cursor() as cursor:
         todo = list(issues)
