@@ -17,7 +17,7 @@ from django.db.models import F
 
 from core.clock import resolve_now
 from members.models import Member
-from members.services.batch import batch_by_ids, batch_run
+from members.services.batch import batch_by_ids, batch_run, keyset_ids
 
 from ..errors import HoldErrorCode, PointsError, PointsErrorCode
 from ..locks import lock_accounts
@@ -247,20 +247,14 @@ def points_holds_expire_due(*, now: datetime | None = None, chunk: int = 2000,
     progress = batch_run("points.holds_expire", run_key=run_key, now=resolve_now(now))
     now = progress.now
 
-    def next_ids(after: int) -> list[int]:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                SELECT DISTINCT member_id FROM points_pointshold
-                WHERE state = 'held' AND expires_at <= %(now)s AND member_id > %(after)s
-                ORDER BY member_id LIMIT %(limit)s
-                """, {"now": now, "after": after, "limit": chunk})
-            return [row[0] for row in cursor.fetchall()]
-
     def apply(members: list[int]) -> int:
         lock_accounts(members, now=now)
         with connection.cursor() as cursor:
             cursor.execute(_EXPIRE_HOLDS_SQL, {"members": members, "now": now})
             return cursor.fetchone()[0]
 
-    return batch_by_ids(progress, next_ids=next_ids, apply=apply)
+    return batch_by_ids(progress, next_ids=keyset_ids("""
+        SELECT DISTINCT member_id FROM points_pointshold
+        WHERE state = 'held' AND expires_at <= %(now)s AND member_id > %(after)s
+        ORDER BY member_id LIMIT %(limit)s
+        """, {"now": now}, chunk=chunk), apply=apply)

@@ -14,7 +14,7 @@ from django.db.models import F, Sum
 from core.clock import resolve_now
 from members.models import Member, Order, OrderLine
 from members.services.access import member_note_write
-from members.services.batch import batch_by_ids, batch_run
+from members.services.batch import batch_by_ids, batch_run, keyset_ids
 
 from ..errors import PointsError, PointsErrorCode
 from ..expiry import lot_expires_at
@@ -286,18 +286,14 @@ def _run_chunked(*, job: str, candidates_sql: str, apply_sql: str, now: datetime
     progress = batch_run(job, run_key=run_key, now=now)
     now = progress.now
 
-    def next_ids(after: int) -> list[int]:
-        with connection.cursor() as cursor:
-            cursor.execute(candidates_sql, {"now": now, "after": after, "limit": chunk})
-            return [row[0] for row in cursor.fetchall()]
-
     def apply(members: list[int]) -> int:
         lock_accounts(members, now=now)
         with connection.cursor() as cursor:
             cursor.execute(apply_sql, {"members": members, "now": now})
         return len(members)
 
-    return batch_by_ids(progress, next_ids=next_ids, apply=apply)
+    return batch_by_ids(progress, next_ids=keyset_ids(candidates_sql, {"now": now}, chunk=chunk),
+                        apply=apply)
 
 
 def points_expire_due(*, now: datetime | None = None, chunk: int = 2000,
