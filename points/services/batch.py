@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 from core.clock import resolve_now
+from members.models import Member
 
 from ..errors import PointsError, PointsErrorCode
 from ..expiry import lot_expires_at
@@ -35,7 +36,7 @@ WITH input AS (
     SELECT i.member_id, i.points, i.source_key, LEAST(a.debt, i.points) AS collected
     FROM input i
     JOIN points_pointsaccount a ON a.member_id = i.member_id
-    JOIN members_member m ON m.id = i.member_id AND m.status = 'active'
+    JOIN members_member m ON m.id = i.member_id AND """ + Member.can_earn_or_spend_sql("m") + """
     WHERE i.points > 0
       AND NOT EXISTS (SELECT 1 FROM points_pointsentry e WHERE e.source_key = i.source_key)
 ), lots AS (
@@ -101,7 +102,8 @@ WITH input AS (
                                valid_until, order_no, source_key, face_value, created_at)
     SELECT %(template)s, i.code, i.member_id, 'issued', %(now)s, %(valid_from)s,
            %(valid_until)s, '', i.source_key, i.face_value, %(now)s
-    FROM input i JOIN members_member m ON m.id = i.member_id AND m.status = 'active'
+    FROM input i JOIN members_member m ON m.id = i.member_id
+     AND """ + Member.can_earn_or_spend_sql("m") + """
     ORDER BY i.member_id
     ON CONFLICT DO NOTHING
     RETURNING id, member_id, source_key
@@ -152,8 +154,8 @@ def coupons_issue_many(*, template_id: int, issues: list[CouponIssue], reason: s
             todo = [i for i in todo if i.source_key not in issued]
             if not todo:
                 break
-            cursor.execute("SELECT id FROM members_member WHERE id = ANY(%s) AND status = 'active'",
-                           [[i.member_id for i in todo]])
+            cursor.execute("SELECT id FROM members_member m WHERE id = ANY(%s) AND "
+                           + Member.can_earn_or_spend_sql("m"), [[i.member_id for i in todo]])
             active = {row[0] for row in cursor.fetchall()}
             todo = [i for i in todo if i.member_id in active]
             if not todo:

@@ -22,7 +22,6 @@ from core.actor import actor_columns, actor_store_id
 from core.batch import execute_limited
 from core.clock import programme_tz, resolve_now
 from core.money import CENT, ZERO
-from members.models import Member
 from members.services.access import member_note_write
 from members.services.batch import batch_in_chunks, batch_run
 
@@ -151,7 +150,7 @@ def coupon_issue(*, template_id: int, member_id: int, source_key: str | None = N
                 raise PointsError(PointsErrorCode.SOURCE_KEY_CONFLICT)
             return done
         member = posting_member(member_id)
-        if member.status != Member.Status.ACTIVE:
+        if not member.can_earn_or_spend:
             raise PointsError(PointsErrorCode.MEMBER_FROZEN)
         template = CouponTemplate.objects.filter(pk=template_id).first()
         if template is None:
@@ -273,7 +272,7 @@ def coupon_redeem(*, code: str, member_id: int, basket: Basket, order_no: str,
         if (coupon.state == Coupon.State.REDEEMED and coupon.member_id == member_id
                 and order_no and coupon.order_no == order_no[:64]):
             return coupon  # a retry of the same redemption
-        if posting_member(member_id).status != Member.Status.ACTIVE:
+        if not posting_member(member_id).can_earn_or_spend:
             raise PointsError(PointsErrorCode.MEMBER_FROZEN)
         value = coupon_check(coupon=coupon, member_id=member_id, basket=basket, now=now)
         coupon.state = Coupon.State.REDEEMED

@@ -16,7 +16,6 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from core.clock import resolve_now
-from members.models import Member
 from members.services.batch import batch_by_ids, batch_run, keyset_ids
 
 from ..errors import HoldErrorCode, PointsError, PointsErrorCode
@@ -96,7 +95,7 @@ def points_hold(*, member_id: int, points: int, owner_id: int | None = None,
     with transaction.atomic():
         member = posting_member(member_id)
         account = lock_accounts([member_id], now=now)[member_id]
-        if member.status != Member.Status.ACTIVE:
+        if not member.can_earn_or_spend:
             raise PointsError(PointsErrorCode.MEMBER_FROZEN)
         if account.available < points:
             raise PointsError(PointsErrorCode.INSUFFICIENT_POINTS, available=account.available,

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 
 from core.clock import resolve_now
-from members.models import Member, Order, OrderLine
+from members.models import Order, OrderLine
 from members.services.access import member_note_write
 from members.services.batch import batch_by_ids, batch_run, keyset_ids
 
@@ -55,7 +55,7 @@ def points_earn(*, member_id: int, points: int, now: datetime | None = None,
             if replay.entry.points - replay.entry.debt_delta != points:
                 raise PointsError(PointsErrorCode.SOURCE_KEY_CONFLICT)
             return replay
-        if member.status != Member.Status.ACTIVE:
+        if not member.can_earn_or_spend:
             return None
         collected = min(account.debt, points)
         credited = points - collected
@@ -173,7 +173,7 @@ def points_spend(*, member_id: int, points: int, source_key: str | None = None,
         if (replay := replayed(source_key, member_id=member_id, kind=EntryKind.SPEND,
                               available_delta=-points)) is not None:
             return replay
-        if member.status != Member.Status.ACTIVE:
+        if not member.can_earn_or_spend:
             raise PointsError(PointsErrorCode.MEMBER_FROZEN)
         if account.available < points:
             raise PointsError(PointsErrorCode.INSUFFICIENT_POINTS, available=account.available,

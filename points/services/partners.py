@@ -19,7 +19,6 @@ from django.db import connection, transaction
 from django.db.models import Sum
 
 from core.clock import local_date, resolve_now
-from members.models import Member
 
 from ..errors import PartnerErrorCode, PointsError, PointsErrorCode
 from ..locks import lock_accounts
@@ -114,7 +113,7 @@ def partner_exchange_in(*, partner_code: str, member_id: int, partner_points: in
         if points <= 0:
             raise PointsError(PartnerErrorCode.EXCHANGE_TOO_SMALL)
         check_amount(points)
-        if member.status != Member.Status.ACTIVE:
+        if not member.can_earn_or_spend:
             raise PointsError(PointsErrorCode.MEMBER_FROZEN)
         day = local_date(now)
         _check_limits(partner, ExchangeDirection.IN, member_id, points, day)
