@@ -23,7 +23,8 @@ from members.models import Member
 from members.services.members import MemberInput
 from points.models import AdjustReason
 from points.selectors import ledger as points_selectors
-from points.services.ledger import MAX_POINTS, points_adjust
+from points.services.ledger import points_adjust
+from points.services.posting import MAX_POINTS
 from tiers.selectors import ladder as tier_selectors
 
 from ..services.intake import register_member

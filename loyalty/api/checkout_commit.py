@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from members.errors import MemberErrorCode, OrderErrorCode
 from points.errors import PaymentErrorCode, PointsErrorCode
 from points.selectors import ledger as selectors
-from points.services.ledger import MAX_POINTS
+from points.services.posting import MAX_POINTS
 from points.services.rewards import MAX_QUANTITY
 
 from ..errors import ApiError, ApiErrorCode

@@ -18,7 +18,7 @@ from points.models.holds import PointsHold
 from points.selectors.holds import hold_for
 from points.selectors.ledger import account_for
 from points.services.holds import MAX_TTL, points_hold, points_hold_capture, points_hold_release
-from points.services.ledger import MAX_POINTS
+from points.services.posting import MAX_POINTS
 
 from .base import MAX_ID, ApiView, body_member
 from .fields import Input, Integer, Text

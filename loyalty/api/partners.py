@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from members.errors import MemberErrorCode
 from points.errors import PartnerErrorCode, PointsErrorCode
 from points.selectors import ledger as selectors
-from points.services.ledger import MAX_POINTS
 from points.services.partners import partner_exchange_in, partner_exchange_out
+from points.services.posting import MAX_POINTS
 
 from .base import MAX_ID, ApiView, body_member
 from .fields import Input, Integer, Text

@@ -11,8 +11,9 @@ from rest_framework.response import Response
 from points.errors import PointsErrorCode
 from points.models import AdjustReason, EntryKind, PointsEntry
 from points.selectors import ledger as selectors
-from points.services.ledger import MAX_POINTS, points_adjust
+from points.services.ledger import points_adjust
 from points.services.payments import points_pay
+from points.services.posting import MAX_POINTS
 
 from .base import ApiView, member_or_404
 from .fields import DateTime, Input, Integer, NoteField, Text

@@ -98,7 +98,7 @@ def checkout_preview(*, member_id: int, basket: Basket, coupon_code: str | None 
     member = Member.objects.filter(pk=member_id).only("pk", "status").first()
     if member is None:
         raise MemberError(MemberErrorCode.MEMBER_NOT_FOUND)
-    active = member.status == Member.Status.ACTIVE
+    active = member.can_earn_or_spend
     subtotal = basket.subtotal
     applied = member_discount_rate(member_id=member_id, now=now) if active else None
     rate = applied.value if applied else Decimal(1)

@@ -162,7 +162,7 @@ def checkout_commit(*, checkout: CheckoutInput, key: str, owner_id: int | None =
         if not Store.objects.filter(code=checkout.store_code).exists():
             raise MemberError(MemberErrorCode.STORE_NOT_FOUND, store=checkout.store_code)
         account = lock_accounts([member.pk], now=now)[member.pk]  # the account first
-        active = member.status == Member.Status.ACTIVE
+        active = member.can_earn_or_spend
 
         # the till's order: member prices, then the coupon, then points on what is left
         basket = Basket(lines=tuple(BasketLine(sku=line.sku, quantity=line.quantity,

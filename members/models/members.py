@@ -92,7 +92,20 @@ class Member(models.Model):
     def __str__(self) -> str:
         return f"{self.member_no} {self.name}".strip()
 
+    # "May this member earn or spend": in Python, as a query filter, and as the SQL of
+    # set-based jobs; tests/members/models/test_members.py checks that the three agree.
     @property
     def can_earn_or_spend(self) -> bool:
-        """Frozen members cannot earn or spend; returns, expiry and adjustments still apply."""
+        """Frozen and closed members cannot earn or spend (points, growth, coupons, paid
+        plans, benefits); returns, expiry and adjustments still apply."""
         return self.status == self.Status.ACTIVE
+
+    @classmethod
+    def can_earn_or_spend_q(cls) -> Q:
+        """`can_earn_or_spend` as a filter on members."""
+        return Q(status=cls.Status.ACTIVE)
+
+    @staticmethod
+    def can_earn_or_spend_sql(alias: str) -> str:
+        """`can_earn_or_spend` as an SQL condition on the `members_member` row `alias`."""
+        return f"{alias}.status = 'active'"

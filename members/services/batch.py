@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.batch import run_in_chunks
@@ -133,6 +133,18 @@ def batch_by_ids(progress: BatchProgress, *, next_ids: Callable[[int], list[int]
                 progress.finish()
                 return progress.done
             progress.advance(after_id=ids[-1], count=apply(ids))
+
+
+def keyset_ids(sql: str, params: dict[str, Any] | None = None, *,
+               chunk: int) -> Callable[[int], list[int]]:
+    """`next_ids` for `batch_by_ids` from one query: `sql` selects ids (its first column)
+    after `%(after)s`, in id order, `LIMIT %(limit)s`; `params` fills its other names."""
+    def next_ids(after: int) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {**(params or {}), "after": after, "limit": chunk})
+            return [row[0] for row in cursor.fetchall()]
+
+    return next_ids
 
 
 def batch_by_ranges(progress: BatchProgress, *, low: int, high: int, size: int,

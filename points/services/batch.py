@@ -19,12 +19,14 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 from core.clock import resolve_now
+from members.models import Member
 
 from ..errors import PointsError, PointsErrorCode
 from ..expiry import lot_expires_at
 from ..locks import lock_accounts
 from ..models import CouponTemplate, PointsSettings
-from .coupons import CODE_ALPHABET, CODE_LENGTH, _validity, coupon_face_value_check
+from .coupons import CODE_ALPHABET, CODE_LENGTH, coupon_face_value_check, coupon_validity
+from .posting import balances_sql
 
 _CREDIT_SQL = """
 WITH input AS (
@@ -34,7 +36,7 @@ WITH input AS (
     SELECT i.member_id, i.points, i.source_key, LEAST(a.debt, i.points) AS collected
     FROM input i
     JOIN points_pointsaccount a ON a.member_id = i.member_id
-    JOIN members_member m ON m.id = i.member_id AND m.status = 'active'
+    JOIN members_member m ON m.id = i.member_id AND """ + Member.can_earn_or_spend_sql("m") + """
     WHERE i.points > 0
       AND NOT EXISTS (SELECT 1 FROM points_pointsentry e WHERE e.source_key = i.source_key)
 ), lots AS (
@@ -49,16 +51,12 @@ WITH input AS (
     SELECT d.member_id, 'earn', d.points - d.collected, 0, 0, -d.collected, l.id,
            d.source_key, %(reason)s, %(now)s
     FROM due d LEFT JOIN lots l ON l.member_id = d.member_id
-    RETURNING id, member_id, lot_id, available_delta, debt_delta
+    RETURNING id, member_id, lot_id, available_delta, pending_delta, held_delta, debt_delta
 ), movements AS (
     INSERT INTO points_pointslotmovement (entry_id, lot_id, member_id, points, held, created_at)
     SELECT id, lot_id, member_id, available_delta, 0, %(now)s FROM entries
     WHERE lot_id IS NOT NULL
-), balances AS (
-    UPDATE points_pointsaccount a
-    SET available = a.available + e.available_delta, debt = a.debt + e.debt_delta,
-        updated_at = %(now)s
-    FROM entries e WHERE a.member_id = e.member_id
+), balances AS (""" + balances_sql("entries") + """
     RETURNING a.member_id
 )
 SELECT member_id FROM balances
@@ -104,7 +102,8 @@ WITH input AS (
                                valid_until, order_no, source_key, face_value, created_at)
     SELECT %(template)s, i.code, i.member_id, 'issued', %(now)s, %(valid_from)s,
            %(valid_until)s, '', i.source_key, i.face_value, %(now)s
-    FROM input i JOIN members_member m ON m.id = i.member_id AND m.status = 'active'
+    FROM input i JOIN members_member m ON m.id = i.member_id
+     AND """ + Member.can_earn_or_spend_sql("m") + """
     ORDER BY i.member_id
     ON CONFLICT DO NOTHING
     RETURNING id, member_id, source_key
@@ -131,7 +130,7 @@ def coupons_issue_many(*, template_id: int, issues: list[CouponIssue], reason: s
         raise PointsError(PointsErrorCode.COUPON_TEMPLATE_INACTIVE)
     for issue in issues:
         coupon_face_value_check(template, issue.face_value)
-    valid_from, valid_until = _validity(template, now)
+    valid_from, valid_until = coupon_validity(template, now)
     issued: set[str] = set()
     with transaction.atomic(), connection.cursor() as cursor:
         todo = list(issues)
@@ -155,8 +154,8 @@ def coupons_issue_many(*, template_id: int, issues: list[CouponIssue], reason: s
             todo = [i for i in todo if i.source_key not in issued]
             if not todo:
                 break
-            cursor.execute("SELECT id FROM members_member WHERE id = ANY(%s) AND status = 'active'",
-                           [[i.member_id for i in todo]])
+            cursor.execute("SELECT id FROM members_member m WHERE id = ANY(%s) AND "
+                           + Member.can_earn_or_spend_sql("m"), [[i.member_id for i in todo]])
             active = {row[0] for row in cursor.fetchall()}
             todo = [i for i in todo if i.member_id in active]
             if not todo:

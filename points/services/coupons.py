@@ -22,13 +22,12 @@ from core.actor import actor_columns, actor_store_id
 from core.batch import execute_limited
 from core.clock import programme_tz, resolve_now
 from core.money import CENT, ZERO
-from members.errors import MemberError, MemberErrorCode
-from members.models import Member
 from members.services.access import member_note_write
 from members.services.batch import batch_in_chunks, batch_run
 
 from ..errors import PointsError, PointsErrorCode
 from ..models import Coupon, CouponEvent, CouponKind, CouponTemplate
+from .posting import posting_member
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 CODE_LENGTH = 12
@@ -102,13 +101,6 @@ def coupon_value(*, template: CouponTemplate, basket: Basket,
     return value, ""
 
 
-def _member(member_id: int) -> Member:
-    member = Member.objects.filter(pk=member_id).only("pk", "status").first()
-    if member is None:
-        raise MemberError(MemberErrorCode.MEMBER_NOT_FOUND)
-    return member
-
-
 def _event(coupon: Coupon, kind: str, now: datetime, **fields) -> CouponEvent:
     return CouponEvent.objects.create(coupon=coupon, member_id=coupon.member_id, kind=kind,
                                       created_at=now, store_id=actor_store_id(),
@@ -119,7 +111,8 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def _validity(template: CouponTemplate, now: datetime) -> tuple[datetime, datetime]:
+def coupon_validity(template: CouponTemplate, now: datetime) -> tuple[datetime, datetime]:
+    """When a coupon issued now is valid: its template's days from now, or its dates."""
     if template.valid_days:
         return now, now + timedelta(days=template.valid_days)
     return template.valid_from or now, template.valid_until
@@ -156,8 +149,8 @@ def coupon_issue(*, template_id: int, member_id: int, source_key: str | None = N
             if done.template_id != template_id or done.member_id != member_id:
                 raise PointsError(PointsErrorCode.SOURCE_KEY_CONFLICT)
             return done
-        member = _member(member_id)
-        if member.status != Member.Status.ACTIVE:
+        member = posting_member(member_id)
+        if not member.can_earn_or_spend:
             raise PointsError(PointsErrorCode.MEMBER_FROZEN)
         template = CouponTemplate.objects.filter(pk=template_id).first()
         if template is None:
@@ -165,7 +158,7 @@ def coupon_issue(*, template_id: int, member_id: int, source_key: str | None = N
         if not template.is_active or (template.valid_until and template.valid_until <= now):
             raise PointsError(PointsErrorCode.COUPON_TEMPLATE_INACTIVE)
         coupon_face_value_check(template, face_value)
-        valid_from, valid_until = _validity(template, now)
+        valid_from, valid_until = coupon_validity(template, now)
         fields = {"member_id": member_id, "state": Coupon.State.ISSUED, "issued_at": now,
                   "valid_from": valid_from, "valid_until": valid_until, "source_key": source_key,
                   "face_value": face_value}
@@ -279,7 +272,7 @@ def coupon_redeem(*, code: str, member_id: int, basket: Basket, order_no: str,
         if (coupon.state == Coupon.State.REDEEMED and coupon.member_id == member_id
                 and order_no and coupon.order_no == order_no[:64]):
             return coupon  # a retry of the same redemption
-        if _member(member_id).status != Member.Status.ACTIVE:
+        if not posting_member(member_id).can_earn_or_spend:
             raise PointsError(PointsErrorCode.MEMBER_FROZEN)
         value = coupon_check(coupon=coupon, member_id=member_id, basket=basket, now=now)
         coupon.state = Coupon.State.REDEEMED

@@ -16,16 +16,14 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from core.clock import resolve_now
-from members.models import Member
-from members.services.batch import batch_by_ids, batch_run
+from members.services.batch import batch_by_ids, batch_run, keyset_ids
 
 from ..errors import HoldErrorCode, PointsError, PointsErrorCode
 from ..locks import lock_accounts
 from ..models import EntryKind, PointsAccount, PointsEntry, PointsLotMovement, PointsSettings
 from ..models.holds import PointsHold
 from ..models.payments import PointsPayment
-from .ledger import _check_amount, _member
-from .posting import LotPart, post, spending_parts
+from .posting import LotPart, balances_sql, check_amount, post, posting_member, spending_parts
 
 DEFAULT_TTL = timedelta(minutes=30)
 MAX_TTL = timedelta(days=7)
@@ -91,13 +89,13 @@ def points_hold(*, member_id: int, points: int, owner_id: int | None = None,
     available to held; a frozen member cannot hold, and never more than is available.
     """
     now = resolve_now(now)
-    _check_amount(points)
+    check_amount(points)
     if not timedelta(minutes=1) <= ttl <= MAX_TTL:
         raise PointsError(HoldErrorCode.HOLD_TTL_INVALID, limit=int(MAX_TTL.total_seconds() // 60))
     with transaction.atomic():
-        member = _member(member_id)
+        member = posting_member(member_id)
         account = lock_accounts([member_id], now=now)[member_id]
-        if member.status != Member.Status.ACTIVE:
+        if not member.can_earn_or_spend:
             raise PointsError(PointsErrorCode.MEMBER_FROZEN)
         if account.available < points:
             raise PointsError(PointsErrorCode.INSUFFICIENT_POINTS, available=account.available,
@@ -134,7 +132,7 @@ def points_hold_capture(*, hold_id: int, points: int, owner_id: int | None = Non
     paid names, so a return can give its points back to the lots they came from.
     """
     now = resolve_now(now)
-    _check_amount(points)
+    check_amount(points)
     with transaction.atomic():
         hold, account = _locked_hold(hold_id, owner_id=owner_id, now=now)
         _refuse_closed(hold)
@@ -214,7 +212,7 @@ WITH due AS (
     SELECT due.member_id, 'release', due.points, 0, -due.points, 0,
            'release:hold:' || due.id, 'hold expired', %(now)s
     FROM due
-    RETURNING id, member_id, source_key, available_delta, held_delta
+    RETURNING id, member_id, source_key, available_delta, pending_delta, held_delta, debt_delta
 ), released_lots AS (
     INSERT INTO points_pointslotmovement (entry_id, lot_id, member_id, points, held, created_at)
     SELECT r.id, p.lot_id, p.member_id, p.points, -p.points, %(now)s
@@ -227,18 +225,11 @@ WITH due AS (
     SELECT member_id, 'expire', -points, 0, 0, 0, lot_id,
            'expire:hold:' || hold_id || ':lot:' || lot_id, 'expiry', %(now)s
     FROM parts WHERE lapsed
-    RETURNING id, member_id, lot_id, available_delta, held_delta
+    RETURNING id, member_id, lot_id, available_delta, pending_delta, held_delta, debt_delta
 ), lapsed_lots AS (
     INSERT INTO points_pointslotmovement (entry_id, lot_id, member_id, points, held, created_at)
     SELECT id, lot_id, member_id, available_delta, 0, %(now)s FROM lapses
-), balances AS (
-    UPDATE points_pointsaccount a
-    SET available = a.available + s.available, held = a.held + s.held, updated_at = %(now)s
-    FROM (SELECT member_id, SUM(available_delta) AS available, SUM(held_delta) AS held
-          FROM (SELECT member_id, available_delta, held_delta FROM releases
-                UNION ALL SELECT member_id, available_delta, held_delta FROM lapses) x
-          GROUP BY member_id) s
-    WHERE a.member_id = s.member_id
+), balances AS (""" + balances_sql("releases", "lapses") + """
     RETURNING a.member_id
 )
 SELECT count(*) FROM closed
@@ -255,20 +246,14 @@ def points_holds_expire_due(*, now: datetime | None = None, chunk: int = 2000,
     progress = batch_run("points.holds_expire", run_key=run_key, now=resolve_now(now))
     now = progress.now
 
-    def next_ids(after: int) -> list[int]:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                SELECT DISTINCT member_id FROM points_pointshold
-                WHERE state = 'held' AND expires_at <= %(now)s AND member_id > %(after)s
-                ORDER BY member_id LIMIT %(limit)s
-                """, {"now": now, "after": after, "limit": chunk})
-            return [row[0] for row in cursor.fetchall()]
-
     def apply(members: list[int]) -> int:
         lock_accounts(members, now=now)
         with connection.cursor() as cursor:
             cursor.execute(_EXPIRE_HOLDS_SQL, {"members": members, "now": now})
             return cursor.fetchone()[0]
 
-    return batch_by_ids(progress, next_ids=next_ids, apply=apply)
+    return batch_by_ids(progress, next_ids=keyset_ids("""
+        SELECT DISTINCT member_id FROM points_pointshold
+        WHERE state = 'held' AND expires_at <= %(now)s AND member_id > %(after)s
+        ORDER BY member_id LIMIT %(limit)s
+        """, {"now": now}, chunk=chunk), apply=apply)

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -13,59 +12,25 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 
 from core.clock import resolve_now
-from members.errors import MemberError, MemberErrorCode
-from members.models import Member, Order, OrderLine
+from members.models import Order, OrderLine
 from members.services.access import member_note_write
-from members.services.batch import batch_by_ids, batch_run
+from members.services.batch import batch_by_ids, batch_run, keyset_ids
 
 from ..errors import PointsError, PointsErrorCode
 from ..expiry import lot_expires_at
 from ..locks import lock_accounts
 from ..models import AdjustReason, EntryKind, EntryLine, PointsEntry, PointsLot, PointsSettings
-from .posting import LotPart, post, spending_parts, taken
-
-MAX_POINTS = 100_000_000  # one operation; guards against typos and overflow
-
-
-@dataclass(frozen=True)
-class Movement:
-    """The entry an operation wrote, or the one it wrote the first time (a replay)."""
-
-    entry: PointsEntry
-    created: bool
-
-
-def _check_amount(points: int) -> None:
-    if not isinstance(points, int) or isinstance(points, bool):
-        raise PointsError(PointsErrorCode.NON_POSITIVE_AMOUNT)
-    if points <= 0:
-        raise PointsError(PointsErrorCode.NON_POSITIVE_AMOUNT)
-    if points > MAX_POINTS:
-        raise PointsError(PointsErrorCode.AMOUNT_TOO_LARGE, limit=MAX_POINTS)
-
-
-def _member(member_id: int) -> Member:
-    member = Member.objects.filter(pk=member_id).only("pk", "status").first()
-    if member is None:
-        raise MemberError(MemberErrorCode.MEMBER_NOT_FOUND)
-    return member
-
-
-def _replay(source_key: str | None, **expected) -> Movement | None:
-    """The entry already written under this source key, if its contents match."""
-    if not source_key:
-        return None
-    entry = PointsEntry.objects.filter(source_key=source_key).first()
-    if entry is None:
-        return None
-    for name, value in expected.items():
-        if getattr(entry, name) != value:
-            raise PointsError(PointsErrorCode.SOURCE_KEY_CONFLICT)
-    return Movement(entry=entry, created=False)
-
-
-def _expiry(settings: PointsSettings, earned_at: datetime) -> datetime | None:
-    return lot_expires_at(settings, earned_at)
+from .posting import (
+    LotPart,
+    Movement,
+    balances_sql,
+    check_amount,
+    post,
+    posting_member,
+    replayed,
+    spending_parts,
+    taken,
+)
 
 
 def points_earn(*, member_id: int, points: int, now: datetime | None = None,
@@ -78,19 +43,19 @@ def points_earn(*, member_id: int, points: int, now: datetime | None = None,
     A frozen member earns nothing (None).
     """
     now = resolve_now(now)
-    _check_amount(points)
+    check_amount(points)
     settings = PointsSettings.load()
     days = settings.pending_days if pending_days is None else pending_days
     with transaction.atomic():
-        member = _member(member_id)
+        member = posting_member(member_id)
         account = lock_accounts([member_id], now=now)[member_id]
-        if (replay := _replay(source_key, member_id=member_id, kind=EntryKind.EARN,
+        if (replay := replayed(source_key, member_id=member_id, kind=EntryKind.EARN,
                               order_id=order_id)) is not None:
             # what the first earning was worth, debt it collected included
             if replay.entry.points - replay.entry.debt_delta != points:
                 raise PointsError(PointsErrorCode.SOURCE_KEY_CONFLICT)
             return replay
-        if member.status != Member.Status.ACTIVE:
+        if not member.can_earn_or_spend:
             return None
         collected = min(account.debt, points)
         credited = points - collected
@@ -101,7 +66,7 @@ def points_earn(*, member_id: int, points: int, now: datetime | None = None,
                 original=credited, order_id=order_id,
                 state=PointsLot.State.PENDING if pending else PointsLot.State.AVAILABLE,
                 unlocks_at=now + relativedelta(days=days) if pending else None,
-                expires_at=_expiry(settings, now),
+                expires_at=lot_expires_at(settings, now),
             )
         pending_credit = credited if lot is not None and lot.state == PointsLot.State.PENDING else 0
         entry = PointsEntry(
@@ -160,7 +125,7 @@ def points_reverse_for_return(*, ret: Order, now: datetime | None = None) -> Mov
     earned_points = earned.available_delta + earned.pending_delta - earned.debt_delta
     with transaction.atomic():
         account = lock_accounts([ret.member_id], now=now)[ret.member_id]
-        if (replay := _replay(f"reverse:order:{ret.pk}")) is not None:
+        if (replay := replayed(f"reverse:order:{ret.pk}")) is not None:
             return replay
         # Returns of one sale are serialised by the sale's row lock (members.services.orders), so
         # every earlier return has been reversed: reverse up to the cumulative share.
@@ -201,14 +166,14 @@ def points_spend(*, member_id: int, points: int, source_key: str | None = None,
     and held points cannot be spent. A frozen member cannot spend.
     """
     now = resolve_now(now)
-    _check_amount(points)
+    check_amount(points)
     with transaction.atomic():
-        member = _member(member_id)
+        member = posting_member(member_id)
         account = lock_accounts([member_id], now=now)[member_id]
-        if (replay := _replay(source_key, member_id=member_id, kind=EntryKind.SPEND,
+        if (replay := replayed(source_key, member_id=member_id, kind=EntryKind.SPEND,
                               available_delta=-points)) is not None:
             return replay
-        if member.status != Member.Status.ACTIVE:
+        if not member.can_earn_or_spend:
             raise PointsError(PointsErrorCode.MEMBER_FROZEN)
         if account.available < points:
             raise PointsError(PointsErrorCode.INSUFFICIENT_POINTS, available=account.available,
@@ -234,7 +199,7 @@ def points_adjust(*, member_id: int, points: int, operator_id: int | None, reaso
     now = resolve_now(now)
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
         raise PointsError(PointsErrorCode.NON_POSITIVE_AMOUNT)
-    _check_amount(abs(points))
+    check_amount(abs(points))
     reason = (reason or "").strip()
     if not reason:
         raise PointsError(PointsErrorCode.REASON_REQUIRED)
@@ -243,15 +208,15 @@ def points_adjust(*, member_id: int, points: int, operator_id: int | None, reaso
     if reason_code not in AdjustReason.values:
         raise PointsError(PointsErrorCode.REASON_REQUIRED)
     with transaction.atomic():
-        _member(member_id)
+        posting_member(member_id)
         account = lock_accounts([member_id], now=now)[member_id]
-        if (replay := _replay(source_key, member_id=member_id, kind=EntryKind.ADJUST,
+        if (replay := replayed(source_key, member_id=member_id, kind=EntryKind.ADJUST,
                               available_delta=points)) is not None:
             return replay
         lot, parts = None, []
         if points > 0:
             lot = PointsLot(original=points, state=PointsLot.State.AVAILABLE,
-                            expires_at=_expiry(PointsSettings.load(), now))
+                            expires_at=lot_expires_at(PointsSettings.load(), now))
         else:
             if account.available < -points:
                 raise PointsError(PointsErrorCode.INSUFFICIENT_POINTS,
@@ -284,16 +249,12 @@ WITH due AS (
     SELECT due.member_id, 'expire', -due.remaining, 0, 0, 0, due.id,
            'expire:lot:' || due.id, 'expiry', %(now)s
     FROM due
-    RETURNING id, member_id, lot_id, available_delta
+    RETURNING id, member_id, lot_id, available_delta, pending_delta, held_delta, debt_delta
 ), movements AS (
     INSERT INTO points_pointslotmovement (entry_id, lot_id, member_id, points, held, created_at)
     SELECT id, lot_id, member_id, available_delta, 0, %(now)s FROM entries
 )
-UPDATE points_pointsaccount a
-SET available = a.available + s.delta, updated_at = %(now)s
-FROM (SELECT member_id, SUM(available_delta) AS delta FROM entries GROUP BY member_id) s
-WHERE a.member_id = s.member_id
-"""
+""" + balances_sql("entries")
 
 _UNLOCK_SQL = """
 WITH due AS (
@@ -311,13 +272,9 @@ WITH due AS (
     SELECT due.member_id, 'unlock', due.remaining, -due.remaining, 0, 0, due.id,
            'unlock:lot:' || due.id, 'return window over', %(now)s
     FROM due WHERE due.remaining > 0
-    RETURNING member_id, available_delta
+    RETURNING member_id, available_delta, pending_delta, held_delta, debt_delta
 )
-UPDATE points_pointsaccount a
-SET available = a.available + s.delta, pending = a.pending - s.delta, updated_at = %(now)s
-FROM (SELECT member_id, SUM(available_delta) AS delta FROM entries GROUP BY member_id) s
-WHERE a.member_id = s.member_id
-"""
+""" + balances_sql("entries")
 
 
 def _run_chunked(*, job: str, candidates_sql: str, apply_sql: str, now: datetime, chunk: int,
@@ -329,18 +286,14 @@ def _run_chunked(*, job: str, candidates_sql: str, apply_sql: str, now: datetime
     progress = batch_run(job, run_key=run_key, now=now)
     now = progress.now
 
-    def next_ids(after: int) -> list[int]:
-        with connection.cursor() as cursor:
-            cursor.execute(candidates_sql, {"now": now, "after": after, "limit": chunk})
-            return [row[0] for row in cursor.fetchall()]
-
     def apply(members: list[int]) -> int:
         lock_accounts(members, now=now)
         with connection.cursor() as cursor:
             cursor.execute(apply_sql, {"members": members, "now": now})
         return len(members)
 
-    return batch_by_ids(progress, next_ids=next_ids, apply=apply)
+    return batch_by_ids(progress, next_ids=keyset_ids(candidates_sql, {"now": now}, chunk=chunk),
+                        apply=apply)
 
 
 def points_expire_due(*, now: datetime | None = None, chunk: int = 2000,

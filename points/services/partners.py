@@ -19,7 +19,6 @@ from django.db import connection, transaction
 from django.db.models import Sum
 
 from core.clock import local_date, resolve_now
-from members.models import Member
 
 from ..errors import PartnerErrorCode, PointsError, PointsErrorCode
 from ..locks import lock_accounts
@@ -29,7 +28,8 @@ from ..models.partners import (
     PartnerExchange,
     PartnerProgramme,
 )
-from .ledger import _check_amount, _member, points_earn, points_spend
+from .ledger import points_earn, points_spend
+from .posting import check_amount, posting_member
 
 
 @dataclass(frozen=True)
@@ -100,11 +100,11 @@ def partner_exchange_in(*, partner_code: str, member_id: int, partner_points: in
     `partner:<code>:in:<external id>`, available at once. The same partner transaction
     again answers the first exchange."""
     now = resolve_now(now)
-    _check_amount(partner_points)
+    check_amount(partner_points)
     partner = _partner(partner_code)
     points = _convert(partner_points, partner.rate_in)
     with transaction.atomic():
-        member = _member(member_id)
+        member = posting_member(member_id)
         lock_accounts([member_id], now=now)
         replay = _replay(partner, ExchangeDirection.IN, external_id, member_id=member_id,
                          partner_points=partner_points)
@@ -112,8 +112,8 @@ def partner_exchange_in(*, partner_code: str, member_id: int, partner_points: in
             return replay
         if points <= 0:
             raise PointsError(PartnerErrorCode.EXCHANGE_TOO_SMALL)
-        _check_amount(points)
-        if member.status != Member.Status.ACTIVE:
+        check_amount(points)
+        if not member.can_earn_or_spend:
             raise PointsError(PointsErrorCode.MEMBER_FROZEN)
         day = local_date(now)
         _check_limits(partner, ExchangeDirection.IN, member_id, points, day)
@@ -132,11 +132,11 @@ def partner_exchange_out(*, partner_code: str, member_id: int, points: int, exte
     """Spend our points for partner points (soonest-expiring first), under the source key
     `partner:<code>:out:<external id>`."""
     now = resolve_now(now)
-    _check_amount(points)
+    check_amount(points)
     partner = _partner(partner_code)
     partner_points = _convert(points, partner.rate_out)
     with transaction.atomic():
-        _member(member_id)
+        posting_member(member_id)
         lock_accounts([member_id], now=now)
         replay = _replay(partner, ExchangeDirection.OUT, external_id, member_id=member_id,
                          points=points)

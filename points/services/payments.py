@@ -27,8 +27,8 @@ from ..locks import lock_accounts
 from ..models import EntryKind, PointsEntry, PointsLot, PointsLotMovement, PointsSettings
 from ..models.holds import PointsHold
 from ..models.payments import PointsPayment, points_cash_value
-from .ledger import Movement, _check_amount, _member, _replay, points_spend
-from .posting import LotPart, post
+from .ledger import points_spend
+from .posting import LotPart, Movement, check_amount, post, posting_member, replayed
 
 __all__ = ["PaymentRef", "PointsPayment", "points_cash_value", "points_pay",
            "points_payment_link", "points_return_payment"]
@@ -67,10 +67,10 @@ def points_pay(*, member_id: int, points: int, reference: str = "",
     integrator again answers the first payment (other points under it are refused).
     """
     now = resolve_now(now)
-    _check_amount(points)
+    check_amount(points)
     reference = (reference or "").strip()[:255]
     with transaction.atomic():
-        _member(member_id)
+        posting_member(member_id)
         lock_accounts([member_id], now=now)
         if reference and (done := PointsPayment.objects.select_related("entry").filter(
                 kind=PointsPayment.Kind.SPEND, owner_id=owner_id, member_id=member_id,
@@ -173,7 +173,7 @@ def points_return_payment(*, ret: Order, now: datetime | None = None) -> Movemen
     key = f"return:{ret.pk}:points-cash"
     with transaction.atomic():
         account = lock_accounts([ret.member_id], now=now)[ret.member_id]
-        if (replay := _replay(key)) is not None:
+        if (replay := replayed(key)) is not None:
             return replay
         # Returns of one sale are serialised by the sale's row lock (members.services.orders).
         returned_cash = (Order.objects.filter(original_order=sale, kind=Order.Kind.RETURN)

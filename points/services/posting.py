@@ -19,8 +19,53 @@ from django.db import connection
 from django.db.models import F
 
 from core.actor import actor_columns, actor_store_id
+from members.errors import MemberError, MemberErrorCode
+from members.models import Member
 
+from ..errors import PointsError, PointsErrorCode
 from ..models import PointsAccount, PointsEntry, PointsLot, PointsLotMovement
+
+MAX_POINTS = 100_000_000  # one operation; guards against typos and overflow
+
+
+@dataclass(frozen=True)
+class Movement:
+    """The entry an operation wrote, or the one it wrote the first time (a replay)."""
+
+    entry: PointsEntry
+    created: bool
+
+
+def check_amount(points: int) -> None:
+    """Every posting moves a whole, positive number of points, at most MAX_POINTS."""
+    if not isinstance(points, int) or isinstance(points, bool):
+        raise PointsError(PointsErrorCode.NON_POSITIVE_AMOUNT)
+    if points <= 0:
+        raise PointsError(PointsErrorCode.NON_POSITIVE_AMOUNT)
+    if points > MAX_POINTS:
+        raise PointsError(PointsErrorCode.AMOUNT_TOO_LARGE, limit=MAX_POINTS)
+
+
+def posting_member(member_id: int) -> Member:
+    """The member a posting is for (pk and status only), or MEMBER_NOT_FOUND."""
+    member = Member.objects.filter(pk=member_id).only("pk", "status").first()
+    if member is None:
+        raise MemberError(MemberErrorCode.MEMBER_NOT_FOUND)
+    return member
+
+
+def replayed(source_key: str | None, **expected) -> Movement | None:
+    """The entry already written under this source key, if its contents match; another
+    entry under the key is SOURCE_KEY_CONFLICT."""
+    if not source_key:
+        return None
+    entry = PointsEntry.objects.filter(source_key=source_key).first()
+    if entry is None:
+        return None
+    for name, value in expected.items():
+        if getattr(entry, name) != value:
+            raise PointsError(PointsErrorCode.SOURCE_KEY_CONFLICT)
+    return Movement(entry=entry, created=False)
 
 
 @dataclass(frozen=True)
@@ -110,3 +155,21 @@ def post(account: PointsAccount, entry: PointsEntry, now: datetime, *,
     account.updated_at = now
     account.save(update_fields=["available", "pending", "held", "debt", "updated_at"])
     return entry
+
+
+def balances_sql(*entries: str) -> str:
+    """The one UPDATE of balances for set-based jobs, the SQL twin of `post`'s arithmetic:
+    each account moves by the sums of the deltas of the entries the statement wrote. Every
+    CTE named in `entries` returns member_id and the four deltas; `%(now)s` is the time."""
+    rows = " UNION ALL ".join(
+        f"SELECT member_id, available_delta, pending_delta, held_delta, debt_delta FROM {name}"
+        for name in entries)
+    return f"""
+    UPDATE points_pointsaccount a
+    SET available = a.available + s.available, pending = a.pending + s.pending,
+        held = a.held + s.held, debt = a.debt + s.debt, updated_at = %(now)s
+    FROM (SELECT member_id, SUM(available_delta) AS available, SUM(pending_delta) AS pending,
+                 SUM(held_delta) AS held, SUM(debt_delta) AS debt
+          FROM ({rows}) x GROUP BY member_id) s
+    WHERE a.member_id = s.member_id
+    """

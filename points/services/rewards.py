@@ -23,13 +23,14 @@ from members.models import Member, MemberTag, Store
 from members.services.access import member_note_write
 
 from ..errors import PointsError, PointsErrorCode
+from ..expiry import lot_expires_at
 from ..locks import lock_accounts
 from ..models import EntryKind, PointsEntry, PointsLot, PointsSettings, Reward, RewardRedemption
 from ..models.rewards import Fulfilment, RewardKind
 from ..selectors.rewards import redeemed_units
 from .coupons import coupon_issue
-from .ledger import MAX_POINTS, _expiry, points_spend
-from .posting import post
+from .ledger import points_spend
+from .posting import MAX_POINTS, post
 
 MAX_QUANTITY = 1000
 State = RewardRedemption.State
@@ -181,7 +182,7 @@ def redemption_cancel(*, redemption_id: int, reason: str,
                               state=redemption.get_state_display(), action=_("cancelled"))
         account = lock_accounts([redemption.member_id], now=now)[redemption.member_id]
         lot = PointsLot(original=redemption.points, state=PointsLot.State.AVAILABLE,
-                        expires_at=_expiry(PointsSettings.load(), now))
+                        expires_at=lot_expires_at(PointsSettings.load(), now))
         entry = post(account, PointsEntry(
             kind=EntryKind.REFUND, available_delta=redemption.points,
             source_key=f"reward-cancel:{redemption.pk}", reason="reward cancelled",

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 
 from core.batch import execute_limited
 from core.clock import local_date, programme_tz, resolve_now
+from members.models import Member
 from members.services.batch import batch_by_ranges, batch_in_chunks, batch_run
 from points.services.coupons import coupon_issue
 from points.services.ledger import Movement
@@ -72,7 +73,7 @@ SELECT DISTINCT ON (h.member_id, h.benefit_id)
 FROM holders h
 JOIN tiers_benefit b ON b.id = h.benefit_id
 JOIN members_member m ON m.id = h.member_id
-WHERE b.is_active AND b.grant_period = %(grant_period)s AND m.status = 'active' {condition}
+WHERE b.is_active AND b.grant_period = %(grant_period)s AND {may_earn} {condition}
 ORDER BY h.member_id, h.benefit_id, h.quantity DESC, h.plan_id NULLS FIRST
 ON CONFLICT (member_id, benefit_id, period) DO NOTHING
 """
@@ -106,7 +107,8 @@ def benefit_grants_issue(*, grant_period: str, now: datetime | None = None,
                          now=resolve_now(now))
     now = progress.now
     expires, condition = _GRANTS[GrantPeriod(grant_period)]
-    sql = _GRANT_SQL.format(expires=expires, condition=condition)
+    sql = _GRANT_SQL.format(expires=expires, condition=condition,
+                            may_earn=Member.can_earn_or_spend_sql("m"))
     today = local_date(now)
     params = {"now": now, "grant_period": grant_period, "month": today.month,
               "period": _period_key(grant_period, today),

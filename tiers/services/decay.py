@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta
 from django.db import connection
 
 from core.clock import local_date, programme_tz, resolve_now
-from members.services.batch import batch_by_ids, batch_run
+from members.services.batch import batch_by_ids, batch_run, keyset_ids
 
 from ..locks import lock_growth_accounts
 from ..models import TierSettings
@@ -76,11 +76,6 @@ def growth_decay_due(*, now: datetime | None = None, chunk: int = 5000,
     params = {"now": now, "cutoff": cutoff, "day": today.isoformat(),
               "per_day": settings.decay_per_day}
 
-    def next_ids(after: int) -> list[int]:
-        with connection.cursor() as cursor:
-            cursor.execute(_CANDIDATES_SQL, {**params, "after": after, "limit": chunk})
-            return [row[0] for row in cursor.fetchall()]
-
     def apply(members: list[int]) -> int:
         lock_growth_accounts(members, now=now)
         with connection.cursor() as cursor:
@@ -93,4 +88,5 @@ def growth_decay_due(*, now: datetime | None = None, chunk: int = 5000,
             tier_recalculate_members(member_ids=at_zero, now=now)
         return decayed
 
-    return batch_by_ids(progress, next_ids=next_ids, apply=apply)
+    return batch_by_ids(progress, next_ids=keyset_ids(_CANDIDATES_SQL, params, chunk=chunk),
+                        apply=apply)

@@ -74,7 +74,7 @@ def _post(account: GrowthAccount, *, kind: str, delta: int, now: datetime,
 
 
 def _is_active(member_id: int) -> bool:
-    return Member.objects.filter(pk=member_id, status=Member.Status.ACTIVE).exists()
+    return Member.objects.filter(Member.can_earn_or_spend_q(), pk=member_id).exists()
 
 
 def growth_add(*, member_id: int, points: int, source_key: str | None, reason: str = "",

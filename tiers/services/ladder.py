@@ -15,7 +15,7 @@ from django.db.models import Q
 
 from core.clock import local_date, resolve_now
 from members.models import BatchRun, Order
-from members.services.batch import batch_by_ids, batch_run
+from members.services.batch import batch_by_ids, batch_run, keyset_ids
 from members.services.tags import member_tags_add, member_tags_remove, tag_writes
 
 from ..locks import lock_growth_accounts
@@ -178,13 +178,19 @@ SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM entries),
 """
 
 
+def _apply_to_chunk(sql: str, members: list[int], now: datetime) -> int:
+    """One set-based statement over a chunk of members, its tag writes the system's
+    (members.services.tags.tag_writes); returns its first column."""
+    with connection.cursor() as cursor, tag_writes(cursor, cause="system", now=now):
+        cursor.execute(sql, {"members": members, "now": now})
+        return cursor.fetchone()[0]
+
+
 def _reevaluate_chunk(members: list[int], now: datetime) -> int:
     """One chunk in its own transaction: lock the accounts in id order, apply one statement."""
     with transaction.atomic():
         lock_growth_accounts(members, now=now)
-        with connection.cursor() as cursor, tag_writes(cursor, cause="system", now=now):
-            cursor.execute(_REEVALUATE_SQL, {"members": members, "now": now})
-            return cursor.fetchone()[0]
+        return _apply_to_chunk(_REEVALUATE_SQL, members, now)
 
 
 def tier_reevaluate_due(*, now: datetime | None = None, chunk: int = 2000,
@@ -197,12 +203,7 @@ def tier_reevaluate_due(*, now: datetime | None = None, chunk: int = 2000,
     progress = batch_run("tiers.reevaluate", run_key=run_key, now=resolve_now(now))
     now = progress.now
 
-    def next_ids(after: int) -> list[int]:
-        with connection.cursor() as cursor:
-            cursor.execute(_CANDIDATES_SQL, {"now": now, "after": after, "limit": chunk})
-            return [row[0] for row in cursor.fetchall()]
-
-    return batch_by_ids(progress, next_ids=next_ids,
+    return batch_by_ids(progress, next_ids=keyset_ids(_CANDIDATES_SQL, {"now": now}, chunk=chunk),
                         apply=lambda members: _reevaluate_chunk(members, now))
 
 
@@ -265,26 +266,20 @@ def tier_recalculate(*, now: datetime | None = None, chunk: int = 5000,
     progress = batch_run("tiers.recalculate", run_key=run_key, now=resolve_now(now))
     now = progress.now
 
-    def next_ids(after: int) -> list[int]:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT member_id FROM tiers_growthaccount WHERE tier_id IS NOT NULL "
-                "AND member_id > %s ORDER BY member_id LIMIT %s", [after, chunk])
-            return [row[0] for row in cursor.fetchall()]
-
     def apply(members: list[int]) -> int:
         lock_growth_accounts(members, now=now)
         return tier_recalculate_members(member_ids=members, now=now)
 
-    return batch_by_ids(progress, next_ids=next_ids, apply=apply)
+    return batch_by_ids(progress, next_ids=keyset_ids(
+        "SELECT member_id FROM tiers_growthaccount WHERE tier_id IS NOT NULL "
+        "AND member_id > %(after)s ORDER BY member_id LIMIT %(limit)s", chunk=chunk),
+        apply=apply)
 
 
 def tier_recalculate_members(*, member_ids: list[int], now: datetime) -> int:
     """Re-evaluate these members against the growth they have now (one statement); the
     caller holds their growth-account locks. Returns how many moved down."""
-    with connection.cursor() as cursor, tag_writes(cursor, cause="system", now=now):
-        cursor.execute(_RECALCULATE_SQL, {"members": member_ids, "now": now})
-        return cursor.fetchone()[0]
+    return _apply_to_chunk(_RECALCULATE_SQL, member_ids, now)
 
 
 def tier_recalculate_if_due(*, now: datetime | None = None,
@@ -363,17 +358,8 @@ def tier_place_unplaced(*, now: datetime | None = None, chunk: int = 5000,
     progress = batch_run("tiers.place", run_key=run_key, now=resolve_now(now))
     now = progress.now
 
-    def next_ids(after: int) -> list[int]:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT m.id FROM members_member m WHERE m.id > %s AND m.status <> 'closed' "
-                "AND NOT EXISTS (SELECT 1 FROM tiers_growthaccount a WHERE a.member_id = m.id) "
-                "ORDER BY m.id LIMIT %s", [after, chunk])
-            return [row[0] for row in cursor.fetchall()]
-
-    def apply(members: list[int]) -> int:
-        with connection.cursor() as cursor, tag_writes(cursor, cause="system", now=now):
-            cursor.execute(_PLACE_SQL, {"members": members, "now": now})
-            return cursor.fetchone()[0]
-
-    return batch_by_ids(progress, next_ids=next_ids, apply=apply)
+    return batch_by_ids(progress, next_ids=keyset_ids(
+        "SELECT m.id FROM members_member m WHERE m.id > %(after)s AND m.status <> 'closed' "
+        "AND NOT EXISTS (SELECT 1 FROM tiers_growthaccount a WHERE a.member_id = m.id) "
+        "ORDER BY m.id LIMIT %(limit)s", chunk=chunk),
+        apply=lambda members: _apply_to_chunk(_PLACE_SQL, members, now))

@@ -67,7 +67,7 @@ def paid_purchase(*, member_id: int, plan_code: str, purchase_id: str, amount: D
                                    membership=PaidMembership.objects.get(member_id=member_id))
         if plan is None:
             raise TierError(TierErrorCode.PLAN_NOT_FOUND, plan=plan_code)
-        if not Member.objects.filter(pk=member_id, status=Member.Status.ACTIVE).exists():
+        if not Member.objects.filter(Member.can_earn_or_spend_q(), pk=member_id).exists():
             raise TierError(TierErrorCode.MEMBER_NOT_ACTIVE)
 
         membership = PaidMembership.objects.filter(member_id=member_id).first()

@@ -21,7 +21,6 @@ from points.errors import PointsError
 from points.models import EntryKind, PointsEntry, PointsLot, PointsSettings
 from points.services.holds import points_hold
 from points.services.ledger import (
-    MAX_POINTS,
     Movement,
     points_adjust,
     points_earn,
@@ -29,6 +28,7 @@ from points.services.ledger import (
     points_spend,
     points_unlock_due,
 )
+from points.services.posting import MAX_POINTS
 from points.services.rules import BasketLine, EarnRequest, rules_earn, rules_try
 from tests.conftest import SHANGHAI
 from tests.points.helpers import (
