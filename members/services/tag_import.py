@@ -25,7 +25,7 @@ from core.errors import LoyaltyError
 
 from ..errors import MemberError, MemberErrorCode
 from ..models import Member, TagChange, TagImportJob
-from .tags import _check_cause, _tag, member_tags_add
+from .tags import member_tags_add, tag_writable
 
 MAX_ROWS = 1_000_000
 MAX_MEGABYTES = 25
@@ -78,8 +78,7 @@ def tag_import_stage(*, tag_id: int, sources: Iterable[Iterable[bytes]],
     duplicates and unknown numbers are staged and sorted out by the job. Nothing is staged
     when the upload holds no number, is not UTF-8, or passes 1,000,000 numbers or 25 MB."""
     now = resolve_now(now)
-    tag = _tag(tag_id)
-    _check_cause(tag, TagChange.Cause.IMPORT)
+    tag = tag_writable(tag_id, TagChange.Cause.IMPORT)
     with transaction.atomic():
         job = TagImportJob.objects.create(tag=tag, requested_by_id=requested_by_id,
                                           created_at=now)

@@ -48,6 +48,14 @@ def retry_deadlocks(step: Callable[[], T], attempts: int = 3) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def tag_writable(tag_id: int, cause: str) -> Tag:
+    """The tag a write of this cause may change: it exists, and a hand-made change (the
+    admin, the API, an import) touches only a manual tag."""
+    tag = _tag(tag_id)
+    _check_cause(tag, cause)
+    return tag
+
+
 def _tag(tag_id: int) -> Tag:
     tag = Tag.objects.filter(pk=tag_id).first()
     if tag is None:
