@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import DeclaredPermissionsMixin, permission_view
+from core.admin import AutocompleteInputMixin, DeclaredPermissionsMixin, permission_view
 from core.errors import LoyaltyError
 from core.formats import number
 
@@ -71,7 +71,7 @@ class TestSendForm(forms.Form):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
+class CampaignAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, admin.ModelAdmin):
     form = CampaignForm
     list_display = ("name", "status", "grade", "window", "audience", "spent", "is_template")
     list_filter = ("status", "grade", "is_template")
@@ -229,7 +229,7 @@ class CampaignAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
                           title=_("Test send"), form=form, rendered=rendered)
 
 
-class ActionInline(admin.StackedInline):
+class ActionInline(AutocompleteInputMixin, admin.StackedInline):
     model = CampaignAction
     extra = 0
     autocomplete_fields = ("coupon_template", "tag")

@@ -23,3 +23,20 @@ def test_ids_in_large_lists_are_plain_and_figures_grouped(admin_client, admin_us
     assert re.search(rf'<th class="field-row_id"><a href="{link}[^"]*">1234567</a></th>', page)
     assert '<td class="field-available_delta">25,000</td>' in page
     assert "1,234,567" not in page
+
+
+def test_every_admin_with_autocomplete_fields_reads_any_submitted_value():
+    """Django's autocomplete widget raises on a value that is not an id (a 500 on the form):
+    every admin and inline offering one uses core.admin.AutocompleteInputMixin."""
+    from django.contrib import admin as django_admin
+
+    from core.admin import AutocompleteInputMixin
+
+    missing = []
+    for model, model_admin in django_admin.site._registry.items():
+        owners = [model_admin, *(inline(model, django_admin.site)
+                                 for inline in model_admin.inlines)]
+        for owner in owners:
+            if owner.autocomplete_fields and not isinstance(owner, AutocompleteInputMixin):
+                missing.append(type(owner).__name__)
+    assert missing == []
