@@ -37,6 +37,7 @@ import django  # noqa: E402
 
 django.setup()
 
+import pgtrigger  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from tiers.defaults import ensure_default_ladder  # noqa: E402
@@ -58,16 +59,14 @@ def timed(label: str, work):
 def prepare(paid_percent: int) -> None:
     ensure_default_ladder()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE tiers_growthentry DISABLE TRIGGER growth_entry_append_only")
-        cursor.execute("ALTER TABLE tiers_paidpurchase DISABLE TRIGGER paid_purchase_append_only")
-        cursor.execute("DELETE FROM tiers_growthentry WHERE kind = 'decay'")
-        cursor.execute("DELETE FROM tiers_benefitgrant WHERE benefit_id IN "
-                       "(SELECT id FROM tiers_benefit WHERE code LIKE 'bench-%%')")
-        cursor.execute("DELETE FROM tiers_paidpurchase WHERE purchase_id LIKE 'bench-%%'")
-        cursor.execute("DELETE FROM tiers_paidmembership WHERE plan_id IN "
-                       "(SELECT id FROM tiers_paidplan WHERE code = 'bench-annual')")
-        cursor.execute("ALTER TABLE tiers_growthentry ENABLE TRIGGER growth_entry_append_only")
-        cursor.execute("ALTER TABLE tiers_paidpurchase ENABLE TRIGGER paid_purchase_append_only")
+        # the benchmark's own rows go; the append-only guards are lifted for this block only
+        with pgtrigger.ignore("tiers.GrowthEntry:append_only", "tiers.PaidPurchase:append_only"):
+            cursor.execute("DELETE FROM tiers_growthentry WHERE kind = 'decay'")
+            cursor.execute("DELETE FROM tiers_benefitgrant WHERE benefit_id IN "
+                           "(SELECT id FROM tiers_benefit WHERE code LIKE 'bench-%%')")
+            cursor.execute("DELETE FROM tiers_paidpurchase WHERE purchase_id LIKE 'bench-%%'")
+            cursor.execute("DELETE FROM tiers_paidmembership WHERE plan_id IN "
+                           "(SELECT id FROM tiers_paidplan WHERE code = 'bench-annual')")
         cursor.execute("""
             INSERT INTO tiers_growthaccount (member_id, growth, period_growth, updated_at, tier_id)
             SELECT m.id, 0, 0, %(now)s, (SELECT id FROM tiers_tier WHERE code = 'registered')

@@ -22,8 +22,8 @@ migrated (tiers tables and the reference ladder). For every chunk size it:
 With --explain, one chunk's statement is shown with EXPLAIN (ANALYZE, BUFFERS) inside a
 transaction that is rolled back, before the timed run.
 
-The append-only triggers on tiers_growthentry / tiers_tierchange are disabled only while
-the reset deletes the benchmark's rows, and re-enabled in the same transaction.
+The append-only triggers on tiers_growthentry / tiers_tierchange are lifted
+(`pgtrigger.ignore`, this connection only) while the reset deletes the benchmark's rows.
 Informational, not part of the test suite. Never point it at a database whose tiers data
 matters: it rewrites every growth account.
 """
@@ -46,6 +46,7 @@ import django  # noqa: E402
 
 django.setup()
 
+import pgtrigger  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from tiers.services import ladder as services  # noqa: E402
@@ -104,14 +105,11 @@ def sql(statement: str, params=None):
 def reset_and_populate(due_percent: int) -> None:
     t0 = time.perf_counter()
     with transaction.atomic():
-        sql("ALTER TABLE tiers_growthentry DISABLE TRIGGER USER")
-        sql("ALTER TABLE tiers_tierchange DISABLE TRIGGER USER")
-        ge = sql("WITH d AS (DELETE FROM tiers_growthentry WHERE created_at = %s RETURNING 1) "
-                 "SELECT count(*) FROM d", [NOW])[0][0]
-        tc = sql("WITH d AS (DELETE FROM tiers_tierchange WHERE created_at = %s RETURNING 1) "
-                 "SELECT count(*) FROM d", [NOW])[0][0]
-        sql("ALTER TABLE tiers_growthentry ENABLE TRIGGER USER")
-        sql("ALTER TABLE tiers_tierchange ENABLE TRIGGER USER")
+        with pgtrigger.ignore("tiers.GrowthEntry:append_only", "tiers.TierChange:append_only"):
+            ge = sql("WITH d AS (DELETE FROM tiers_growthentry WHERE created_at = %s "
+                     "RETURNING 1) SELECT count(*) FROM d", [NOW])[0][0]
+            tc = sql("WITH d AS (DELETE FROM tiers_tierchange WHERE created_at = %s "
+                     "RETURNING 1) SELECT count(*) FROM d", [NOW])[0][0]
         tags = sql("WITH d AS (DELETE FROM members_membertag "
                    "WHERE tag_id IN (SELECT tag_id FROM tiers_tier) RETURNING 1) "
                    "SELECT count(*) FROM d")[0][0]

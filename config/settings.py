@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "import_export",
     "django_celery_beat",
     "csp",
+    "pgtrigger",  # the append-only tables' triggers, declared on the models (core.models)
     "config.apps.LoginProtectionConfig",  # django-axes
     # the layers, bottom up: each imports only the ones above it in this list
     "members",

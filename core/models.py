@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -41,3 +42,20 @@ class AttributedRow(models.Model):
 
     class Meta:
         abstract = True
+
+
+class AppendOnly(pgtrigger.Protect):
+    """Refuses UPDATE and DELETE of a row, in PostgreSQL itself (TRUNCATE stays possible:
+    test fixtures reset tables with it). The error names the table and carries SQLSTATE
+    23001 (restrict_violation), which Django raises as an IntegrityError."""
+
+    def get_func(self, model):
+        return ("RAISE EXCEPTION '% rows are append-only: % refused', TG_TABLE_NAME, TG_OP "
+                "USING ERRCODE = 'restrict_violation';")
+
+
+def append_only() -> AppendOnly:
+    """The trigger of an append-only table, for its model's `Meta.triggers`. Every such
+    trigger is named `append_only`, so `pgtrigger.ignore("app.Model:append_only")` names it
+    (the one way to lift it, for one block of one connection)."""
+    return AppendOnly(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)

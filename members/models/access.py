@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import MultiLineCharField
-from core.models import AttributedRow
+from core.models import AttributedRow, append_only
 
 
 class StoreStaff(models.Model):
@@ -34,7 +34,7 @@ class StoreStaff(models.Model):
 
 class AccessEvent(AttributedRow):
     """A read that matters: a full mobile number revealed, members exported. Append-only
-    (a trigger refuses UPDATE and DELETE); who, when and what, never the data itself."""
+    (`append_only()` refuses UPDATE and DELETE); who, when and what, never the data itself."""
 
     class Kind(models.TextChoices):
         MOBILE_REVEAL = "mobile_reveal", _("Mobile number revealed")
@@ -52,6 +52,7 @@ class AccessEvent(AttributedRow):
     class Meta:
         verbose_name = _("access event")
         verbose_name_plural = _("access events")
+        triggers = [append_only()]  # UPDATE and DELETE refused
         indexes = [
             models.Index(fields=["member", "-id"], name="access_event_member_idx"),
             models.Index(fields=["created_at"], name="access_event_time_idx"),

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import OneLineField
-from core.models import AttributedRow
+from core.models import AttributedRow, append_only
 from members.models import Member, MemberNote, Store
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -177,7 +177,7 @@ class Coupon(models.Model):
 
 
 class CouponEvent(AttributedRow):
-    """One step of a coupon's life. Append-only (a trigger refuses UPDATE and DELETE);
+    """One step of a coupon's life. Append-only (`append_only()`: UPDATE and DELETE refused);
     carries only the member's id."""
 
     class Kind(models.TextChoices):
@@ -206,6 +206,7 @@ class CouponEvent(AttributedRow):
     class Meta:
         verbose_name = _("coupon event")
         verbose_name_plural = _("coupon events")
+        triggers = [append_only()]  # UPDATE and DELETE refused
         constraints = [
             # a coupon is issued, voided and expired at most once each; it is redeemed again
             # only after a return restored it (the coupon's row lock orders the steps)

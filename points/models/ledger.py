@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.models import AttributedRow
+from core.models import AttributedRow, append_only
 from members.models import Member, MemberNote, Order, Store
 
 
@@ -101,6 +101,7 @@ class PointsEntry(AttributedRow):
     class Meta:
         verbose_name = _("points entry")
         verbose_name_plural = _("points entries")
+        triggers = [append_only()]  # UPDATE and DELETE refused
         constraints = [
             # One earning per sale, one reversal per return.
             models.UniqueConstraint(fields=["order"], condition=Q(kind="earn"),
@@ -197,6 +198,7 @@ class PointsLotMovement(models.Model):
     class Meta:
         verbose_name = _("lot movement")
         verbose_name_plural = _("lot movements")
+        triggers = [append_only()]  # UPDATE and DELETE refused
         constraints = [
             models.UniqueConstraint(fields=["entry", "lot"], name="points_lot_movement_once"),
             models.CheckConstraint(condition=~Q(points=0) | ~Q(held=0),

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import MultiLineCharField, OneLineField
+from core.models import append_only
 from members.models import Member
 from points.models import Coupon, PointsEntry
 
@@ -215,6 +216,7 @@ class BenefitUse(models.Model):
     class Meta:
         verbose_name = _("benefit use")
         verbose_name_plural = _("benefit uses")
+        triggers = [append_only()]  # UPDATE and DELETE refused
         constraints = [models.CheckConstraint(condition=Q(units__gte=1), name="benefit_use_units")]
         indexes = [models.Index(fields=["used_at"], name="benefit_use_time_idx")]
 
@@ -249,4 +251,5 @@ class MultiplierBonus(models.Model):
     class Meta:
         verbose_name = _("multiplier bonus")
         verbose_name_plural = _("multiplier bonuses")
+        triggers = [append_only()]  # UPDATE and DELETE refused
         indexes = [models.Index(fields=["created_at"], name="multiplier_bonus_time_idx")]

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import OneLineField
+from core.models import append_only
 from members.models import Member, Order
 from points.reasons import reason_text
 
@@ -58,7 +59,7 @@ LAPSED = "paid membership lapsed"
 
 
 class GrowthEntry(models.Model):
-    """Append-only: a trigger refuses UPDATE and DELETE (migration 0002)."""
+    """Append-only: `append_only()` refuses UPDATE and DELETE."""
 
     member = models.ForeignKey(Member, models.PROTECT, related_name="+",
                                verbose_name=_("member"), db_index=False)
@@ -74,6 +75,7 @@ class GrowthEntry(models.Model):
     class Meta:
         verbose_name = _("growth entry")
         verbose_name_plural = _("growth entries")
+        triggers = [append_only()]  # UPDATE and DELETE refused
         constraints = [
             models.UniqueConstraint(fields=["order"], condition=Q(kind="earn"),
                                     name="growth_one_earning_per_sale"),

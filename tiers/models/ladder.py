@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import OneLineField
+from core.models import append_only
 from members.models import Member, Tag
 
 
@@ -77,7 +78,7 @@ class ChangeReason(models.TextChoices):
 
 
 class TierChange(models.Model):
-    """Append-only: a trigger refuses UPDATE and DELETE (migration 0002)."""
+    """Append-only: `append_only()` refuses UPDATE and DELETE."""
 
     member = models.ForeignKey(Member, models.PROTECT, related_name="+",
                                verbose_name=_("member"), db_index=False)
@@ -91,6 +92,7 @@ class TierChange(models.Model):
     class Meta:
         verbose_name = _("tier change")
         verbose_name_plural = _("tier changes")
+        triggers = [append_only()]  # UPDATE and DELETE refused
         indexes = [models.Index(fields=["member", "-id"], name="tier_change_member_idx")]
 
     def __str__(self) -> str:

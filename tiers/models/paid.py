@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import OneLineField
+from core.models import append_only
 from members.models import Member
 
 
@@ -105,6 +106,7 @@ class PaidPurchase(models.Model):
     class Meta:
         verbose_name = _("paid membership purchase")
         verbose_name_plural = _("paid membership purchases")
+        triggers = [append_only()]  # UPDATE and DELETE refused
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="paid_purchase_amount"),
             models.CheckConstraint(condition=Q(period_end__gt=models.F("period_start")),
