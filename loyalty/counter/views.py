@@ -241,7 +241,8 @@ def gift(request, member_id: int, *, counter):
 
     def hand_over():
         done = campaign_gift_hand_over(gift_id=whole(request.POST.get("gift")),
-                                       member_id=member_id, store_id=counter.store.pk)
+                                       member_id=member_id, store_id=counter.store.pk,
+                                       clerk_id=counter.user.pk)
         messages.success(request, _("Gift handed over: {name}.").format(name=done.name))
 
     _attempt(request, hand_over)
