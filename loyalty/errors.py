@@ -61,5 +61,18 @@ class CounterErrorCode(ErrorCode):
                                        "quantities and points are whole numbers."))
 
 
+class MemberCodeErrorCode(ErrorCode):
+    INVALID = ("member_code_invalid", 400,
+               _("This is not a member code of this programme."))
+    EXPIRED = ("member_code_expired", 410,
+               _("This member code has expired: ask the member to refresh the code."))
+    USED = ("member_code_used", 409,
+            _("This member code was already used: ask the member to refresh the code."))
+
+
+class MemberCodeError(LoyaltyError):
+    pass
+
+
 class CounterError(LoyaltyError):
     pass

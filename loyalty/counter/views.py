@@ -23,6 +23,7 @@ from loyalty.services.checkout import checkout_preview
 from loyalty.services.checkout_commit import CheckoutInput, checkout_commit
 from loyalty.services.counter import campaign_gift_hand_over
 from loyalty.services.intake import record_return, register_member
+from loyalty.services.member_code import looks_like_member_code, member_code_use
 from members.models import Member
 from members.services.members import MemberInput
 from members.services.orders import ReturnInput, ReturnLineInput
@@ -104,16 +105,26 @@ def home(request, *, counter):
     return render(request, "counter/home.html", {"counter": counter})
 
 
+def _open(request, member_id: int):
+    note_opened(request, member_id)
+    url = reverse("counter:member", args=[member_id])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
 @counter_view
 def find(request, *, counter):
+    """The one box: a scanned dynamic member code (accepted once, within its minute), a full
+    mobile or member number (any store), or the last four digits (the clerk's stores)."""
     term = request.GET.get("q", "")
+    template = "counter/_results.html" if request.htmx else "counter/home.html"
+    if looks_like_member_code(term):
+        try:
+            return _open(request, member_code_use(code=term))
+        except LoyaltyError as error:
+            return render(request, template, {"counter": counter, "error": error.message})
     found = selectors.member_find(term=term, store_ids=counter.store_ids)
     if found.exact and len(found.members) == 1:
-        member_id = found.members[0].pk
-        note_opened(request, member_id)
-        url = reverse("counter:member", args=[member_id])
-        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    template = "counter/_results.html" if request.htmx else "counter/home.html"
+        return _open(request, found.members[0].pk)
     return render(request, template, {"counter": counter, "found": found, "q": term})
 
 
