@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "loyalty.middleware.StaffActorMiddleware",
+    "loyalty.middleware.CounterRolesMiddleware",  # clerks: the counter, no admin page
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",  # request.htmx for the counter page
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

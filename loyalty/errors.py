@@ -56,9 +56,24 @@ class CounterErrorCode(ErrorCode):
     ORDER_NOT_FOUND = ("counter_order_not_found", 404,
                        _("No sale of your stores has this order number."))
     NOTHING_TO_RETURN = ("nothing_to_return", 400, _("Pick at least one line to return."))
+    FORM_STALE = ("counter_form_stale", 400,
+                  _("This form is more than a day old or was altered: open it again."))
     NO_LINES = ("no_lines", 400, _("Enter at least one line with an amount."))
     BAD_AMOUNT = ("bad_amount", 400, _("Amounts are yuan with at most two decimals; "
                                        "quantities and points are whole numbers."))
+
+
+class MemberCodeErrorCode(ErrorCode):
+    INVALID = ("member_code_invalid", 400,
+               _("This is not a member code of this programme."))
+    EXPIRED = ("member_code_expired", 410,
+               _("This member code has expired: ask the member to refresh the code."))
+    USED = ("member_code_used", 409,
+            _("This member code was already used: ask the member to refresh the code."))
+
+
+class MemberCodeError(LoyaltyError):
+    pass
 
 
 class CounterError(LoyaltyError):

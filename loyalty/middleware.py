@@ -3,9 +3,14 @@ request makes. (API requests name their key in loyalty.api.base instead.)"""
 
 from __future__ import annotations
 
+from django.shortcuts import render
+from django.urls import reverse
+
 from core.actor import Actor, acting_as
 from core.admin import viewing
 from members.selectors.access import staff_store_ids
+
+from .roles import admin_refused
 
 
 class StaffActorMiddleware:
@@ -22,3 +27,20 @@ class StaffActorMiddleware:
         store_id = stores[0] if stores is not None and len(stores) == 1 else None
         with acting_as(Actor(user_id=user.pk, store_id=store_id)), viewing(user):
             return self.get_response(request)
+
+
+class CounterRolesMiddleware:
+    """The admin refuses an account that only works at the counter (a clerk): 403 and a link
+    to /counter/ on every admin URL — its sign-in page aside, so another person can still
+    sign in there."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.prefix = reverse("admin:index")
+        self.login = reverse("admin:login")
+
+    def __call__(self, request):
+        if (request.path.startswith(self.prefix) and request.path != self.login
+                and admin_refused(request.user)):
+            return render(request, "counter/admin_refused.html", status=403)
+        return self.get_response(request)

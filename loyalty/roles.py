@@ -6,7 +6,9 @@ demo. The permission-matrix test derives what each role may open from this modul
 - programme admin: staff accounts, their roles and stores, API keys;
 - operator: the whole programme — rules, tiers, benefits, rewards, coupons, tags, segments,
   campaigns, settings — but no staff and no keys;
-- clerk: the members and orders of the stores they are bound to;
+- clerk: the counter page (/counter/) at the stores they are bound to — no admin page at
+  all: no admin permission, and the admin answers 403 to an account whose roles are all
+  counter roles (`admin_refused`);
 - finance: reads figures, the ledger and liability; sees mobiles masked;
 - auditor: reads everything, the audit trail and the access events included.
 """
@@ -53,6 +55,7 @@ class Role:
     label: str
     grants: tuple[Grant, ...]
     extra: tuple[str, ...] = field(default=())  # custom permissions, "app.codename"
+    admin: bool = True  # False: the role works at the counter only; the admin refuses it
 
 
 ROLES: tuple[Role, ...] = (
@@ -70,11 +73,8 @@ ROLES: tuple[Role, ...] = (
         Grant("points", ALL), Grant("tiers", ALL), Grant("campaigns", ALL),
         Grant("django_celery_beat.periodictask", (VIEW, CHANGE)),
     ), extra=(FULL_MOBILE, ALL_STORES)),
-    Role(CLERKS, _("Clerks"), (
-        Grant("members.member", (VIEW, ADD, CHANGE)),
-        Grant("members.order", (VIEW,)),
-        Grant("members.store", (VIEW,)),
-    )),
+    # the counter checks the role and the store binding itself (loyalty.counter.access)
+    Role(CLERKS, _("Clerks"), (), admin=False),
     Role(FINANCE, _("Finance"), tuple(
         Grant(app, (VIEW,), excluding=NOT_PROGRAMME_DATA) for app in PROGRAMME_DATA
     ), extra=(ALL_STORES,)),
@@ -86,6 +86,17 @@ ROLES: tuple[Role, ...] = (
 
 ROLE_NAMES = {role.name: role.label for role in ROLES}
 BY_NAME = {role.name: role for role in ROLES}
+COUNTER_ONLY = frozenset(role.name for role in ROLES if not role.admin)
+
+
+def admin_refused(user) -> bool:
+    """An account whose roles are all counter roles (a clerk) opens no admin page, even
+    though it is staff; a superuser, an account with another role or with no role at all
+    is left to the admin's own permission checks."""
+    if not user.is_authenticated or user.is_superuser:
+        return False
+    names = set(user.groups.values_list("name", flat=True))
+    return bool(names) and names <= COUNTER_ONLY
 
 # Pages the admin never offers, whoever asks: records that enter only through services are
 # read, settings are one row that is changed, and rows that others point at are deactivated

@@ -27,8 +27,10 @@ class CampaignMemberAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
 
 @admin.register(CampaignGift)
 class CampaignGiftAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
-    list_display = ("campaign", "member", "name", "store", "collect_by", "collected_at")
-    list_select_related = ("campaign", "member", "store")
+    list_display = ("campaign", "member", "name", "store", "collect_by", "collected_at",
+                    "handed_over_by", "handed_over_store")
+    list_select_related = ("campaign", "member", "store", "handed_over_by",
+                           "handed_over_store")
 
 
 @admin.register(Message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +26,13 @@ class CampaignGift(models.Model):
                               verbose_name=_("collect at"))
     collect_by = models.DateField(_("collect by"))
     collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
+    handed_over_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True,
+                                       blank=True, related_name="+", db_index=False,
+                                       verbose_name=_("handed over by"))
+    handed_over_store = models.ForeignKey(Store, models.PROTECT, null=True, blank=True,
+                                          related_name="+", db_index=False,
+                                          verbose_name=_("handed over at store"))
+    handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
     created_at = models.DateTimeField(_("given at"))
 
     class Meta:

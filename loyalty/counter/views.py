@@ -21,8 +21,9 @@ from django_htmx.http import HttpResponseClientRedirect
 from core.errors import LoyaltyError
 from loyalty.services.checkout import checkout_preview
 from loyalty.services.checkout_commit import CheckoutInput, checkout_commit
-from loyalty.services.counter import campaign_gift_hand_over
+from loyalty.services.counter import campaign_gift_hand_over, return_preview
 from loyalty.services.intake import record_return, register_member
+from loyalty.services.member_code import looks_like_member_code, member_code_use
 from members.models import Member
 from members.services.members import MemberInput
 from members.services.orders import ReturnInput, ReturnLineInput
@@ -104,16 +105,26 @@ def home(request, *, counter):
     return render(request, "counter/home.html", {"counter": counter})
 
 
+def _open(request, member_id: int):
+    note_opened(request, member_id)
+    url = reverse("counter:member", args=[member_id])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
 @counter_view
 def find(request, *, counter):
+    """The one box: a scanned dynamic member code (accepted once, within its minute), a full
+    mobile or member number (any store), or the last four digits (the clerk's stores)."""
     term = request.GET.get("q", "")
+    template = "counter/_results.html" if request.htmx else "counter/home.html"
+    if looks_like_member_code(term):
+        try:
+            return _open(request, member_code_use(code=term))
+        except LoyaltyError as error:
+            return render(request, template, {"counter": counter, "error": error.message})
     found = selectors.member_find(term=term, store_ids=counter.store_ids)
     if found.exact and len(found.members) == 1:
-        member_id = found.members[0].pk
-        note_opened(request, member_id)
-        url = reverse("counter:member", args=[member_id])
-        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    template = "counter/_results.html" if request.htmx else "counter/home.html"
+        return _open(request, found.members[0].pk)
     return render(request, template, {"counter": counter, "found": found, "q": term})
 
 
@@ -133,12 +144,12 @@ def member(request, member_id: int, *, counter):
 
 
 def _opened_at(token: str) -> datetime:
-    """When the purchase form opened: the order's time, fixed with its key so that a
-    resubmitted form is the same purchase."""
+    """When the purchase or return form opened: the order's time, fixed with its key so that
+    a resubmitted form is the same order."""
     try:
         return datetime.fromisoformat(signing.loads(token, salt=SALT, max_age=24 * 3600))
     except (signing.BadSignature, ValueError, TypeError) as error:
-        raise CounterError(CounterErrorCode.BAD_AMOUNT) from error
+        raise CounterError(CounterErrorCode.FORM_STALE) from error
 
 
 def _purchase_context(counter, member_id: int, data=None) -> dict:
@@ -241,7 +252,8 @@ def gift(request, member_id: int, *, counter):
 
     def hand_over():
         done = campaign_gift_hand_over(gift_id=whole(request.POST.get("gift")),
-                                       member_id=member_id, store_id=counter.store.pk)
+                                       member_id=member_id, store_id=counter.store.pk,
+                                       clerk_id=counter.user.pk)
         messages.success(request, _("Gift handed over: {name}.").format(name=done.name))
 
     _attempt(request, hand_over)
@@ -269,10 +281,33 @@ def register(request, *, counter):
     return render(request, "counter/register.html", {"counter": counter, "form": form})
 
 
+def _return_input(request, counter, sale, lines) -> ReturnInput:
+    """The picked lines and quantities, under the number and time fixed when the form
+    opened, so that a resubmitted return is the same return."""
+    picked = tuple(
+        ReturnLineInput(line_no=item["line"].line_no, quantity=quantity)
+        for item in lines
+        if (quantity := whole(request.POST.get(f"qty-{item['line'].line_no}", ""))))
+    if not picked:
+        raise CounterError(CounterErrorCode.NOTHING_TO_RETURN)
+    key = request.POST.get("key", "")[:20].upper()
+    return ReturnInput(store_code=counter.store.code, order_no=f"R{key}",
+                       sale_order_no=sale.order_no,
+                       ordered_at=_opened_at(request.POST.get("opened", "")), lines=picked,
+                       sale_store_code=sale.store.code)
+
+
 @counter_view
 def order_return(request, *, counter):
-    order_no = (request.POST.get("order_no") or request.GET.get("order_no") or "").strip()
-    context = {"counter": counter, "order_no": order_no, "key": uuid.uuid4().hex}
+    """Find a sale of the clerk's stores, pick lines and quantities, see what the return
+    gives back and takes back (`step=preview`), then confirm."""
+    data = request.POST
+    order_no = (data.get("order_no") or request.GET.get("order_no") or "").strip()
+    context = {"counter": counter, "order_no": order_no,
+               "key": data.get("key") or uuid.uuid4().hex,
+               "opened": data.get("opened") or signing.dumps(timezone.now().isoformat(),
+                                                             salt=SALT),
+               "picked": {k: v for k, v in data.items() if k.startswith("qty-")}}
     if not order_no:
         return render(request, "counter/return.html", context)
     sale = selectors.store_sale(order_no=order_no, store_ids=counter.store_ids)
@@ -280,27 +315,23 @@ def order_return(request, *, counter):
         context["error"] = CounterError(CounterErrorCode.ORDER_NOT_FOUND).message
         return render(request, "counter/return.html", context, status=200)
     context.update(sale=sale, lines=selectors.returnable_lines(sale))
-    if request.method == "POST":
-        try:
-            picked = tuple(
-                ReturnLineInput(line_no=item["line"].line_no, quantity=quantity)
-                for item in context["lines"]
-                if (quantity := whole(request.POST.get(f"qty-{item['line'].line_no}", ""))))
-            if not picked:
-                raise CounterError(CounterErrorCode.NOTHING_TO_RETURN)
-            key = request.POST.get("key", "")[:20].upper()
-            outcome = record_return(ret=ReturnInput(
-                store_code=counter.store.code, order_no=f"R{key}", sale_order_no=sale.order_no,
-                ordered_at=timezone.now(), lines=picked, sale_store_code=sale.store.code))
-        except LoyaltyError as error:
-            context["error"] = error.message
+    for item in context["lines"]:
+        item["picked"] = data.get(f"qty-{item['line'].line_no}", "")
+    if request.method != "POST":
+        return render(request, "counter/return.html", context)
+    try:
+        ret = _return_input(request, counter, sale, context["lines"])
+        if data.get("step") == "preview":
+            context["preview"] = return_preview(ret=ret)
             return render(request, "counter/return.html", context)
-        messages.success(request, _("Return recorded: {order_no}, refund ¥{amount}.").format(
-            order_no=outcome.order.order_no, amount=-outcome.order.net_amount
-            if outcome.order.net_amount < 0 else outcome.order.net_amount))
-        return redirect("counter:member", member_id=sale.member_id) if may_serve(
-            request, counter, sale.member_id) else redirect("counter:home")
-    return render(request, "counter/return.html", context)
+        outcome = record_return(ret=ret)
+    except LoyaltyError as error:
+        context["error"] = error.message
+        return render(request, "counter/return.html", context)
+    messages.success(request, _("Return recorded: {order_no}, refund ¥{amount}.").format(
+        order_no=outcome.order.order_no, amount=abs(outcome.order.net_amount)))
+    return redirect("counter:member", member_id=sale.member_id) if may_serve(
+        request, counter, sale.member_id) else redirect("counter:home")
 
 
 @counter_view

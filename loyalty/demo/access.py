@@ -42,7 +42,7 @@ LOGINS = (
     Login("progadmin", "progadmin-demo-2026", roles.PROGRAMME_ADMINS,
           "Programme admin: staff, stores, API keys"),
     Login("operator", "operator-demo-2026", roles.OPERATORS, "Operator: the whole console"),
-    Login("clerk", "clerk-demo-2026", roles.CLERKS, "Clerk: members and orders of two stores"),
+    Login("clerk", "clerk-demo-2026", roles.CLERKS, "Clerk: the counter /counter/ (no admin)"),
     Login("finance", "finance-demo-2026", roles.FINANCE, "Finance: figures, read-only"),
 )
 CHANGED = "(changed since)"

@@ -6,7 +6,8 @@ from .api_keys import ApiKey, Scope
 from .checkout import CheckoutCommit
 from .health import Heartbeat
 from .idempotency import IdempotencyRecord
+from .member_code import MemberCodeUse
 
 __all__ = [
-    "Scope", "ApiKey", "IdempotencyRecord", "CheckoutCommit", "Heartbeat",
+    "Scope", "ApiKey", "IdempotencyRecord", "CheckoutCommit", "Heartbeat", "MemberCodeUse",
 ]

@@ -31,9 +31,9 @@ MODELS = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.lab
 READ_ONLY_ROLES = (roles.FINANCE, roles.AUDITORS)
 
 # The only models these roles may add or change in the admin (roles.py): finance and
-# auditors read, a clerk enrols and updates members, a programme admin manages staff and
-# keys. Operators and superusers are not limited here.
-WRITES = {roles.FINANCE: set(), roles.AUDITORS: set(), roles.CLERKS: {"members.Member"},
+# auditors read, a clerk works at the counter (no admin page), a programme admin manages
+# staff and keys. Operators and superusers are not limited here.
+WRITES = {roles.FINANCE: set(), roles.AUDITORS: set(), roles.CLERKS: set(),
           roles.PROGRAMME_ADMINS: {"auth.User", "loyalty.ApiKey"}}
 
 # What a new row needs on top of the add page's own initial values, per model. Every model

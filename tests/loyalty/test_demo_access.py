@@ -114,3 +114,5 @@ def test_the_banner_lists_every_login_the_urls_and_the_key(settings, key_setup):
     for path in ("/admin/", "/api/v1/", "/api/docs/", "/healthz"):
         assert f"http://127.0.0.1:8801{path}" in text
     assert key.plaintext in text and str(key_setup) in text
+    clerk = next(line for line in text.splitlines() if " clerk " in line)
+    assert "/counter/" in clerk  # clerks work at the counter, not in the admin

@@ -176,6 +176,7 @@ def baselines(w) -> dict[str, Baseline]:
             "lines": [{"line_no": 1, "quantity": 1}]}),
         "memberBenefits": Baseline(path=m),
         "memberOffers": Baseline(path=m, query={"page_size": 10}),
+        "memberCodeIssue": Baseline(path=m),
         "benefitGrantsList": Baseline(path=m),
         "benefitGrantClaim": Baseline(
             path={**m, "grant_id": w.to_claim.pk}),
@@ -356,7 +357,7 @@ OPERATION_IDS = [
     "holdRelease", "partnerExchangeIn",
     "partnerExchangeOut", "pointsLiability",
     "memberTagAdd", "memberTagRemove", "segmentMembership",
-    "snapshotMembership", "memberOffers",
+    "snapshotMembership", "memberOffers", "memberCodeIssue",
 ]
 
 # Bad values per query parameter.

@@ -132,21 +132,75 @@ def _sale(client, world, user, member, amount="80.00"):
     return Order.objects.filter(member=member, kind=Order.Kind.SALE).latest("id")
 
 
+def _return_form(client, order_no):
+    page = client.get("/counter/return/", {"order_no": order_no}).content.decode()
+    return {"order_no": order_no, "key": hidden(page, "key"), "opened": hidden(page, "opened")}
+
+
 def test_returns_only_of_the_clerks_stores(client, world):
     sale_b = _sale(client, world, world.clerk_b, world.member_b)
     sale_a = _sale(client, world, world.clerk_a, world.member_a)
     signed_in(client, world.clerk_a)
     page = client.get("/counter/return/", {"order_no": sale_b.order_no}).content.decode()
     assert 'role="alert"' in page and "Confirm" not in page and "确认退货" not in page
-    refused = client.post("/counter/return/", {"order_no": sale_b.order_no, "qty-1": "1",
-                                               "key": "k1"})
+    refused = client.post("/counter/return/", {**_return_form(client, sale_a.order_no),
+                                               "order_no": sale_b.order_no, "qty-1": "1"})
     assert refused.status_code == 200
     assert not Order.objects.filter(kind=Order.Kind.RETURN).exists()
-    done = client.post("/counter/return/", {"order_no": sale_a.order_no, "qty-1": "1",
-                                            "key": "k2"})
+    done = client.post("/counter/return/", {**_return_form(client, sale_a.order_no),
+                                            "qty-1": "1", "step": "confirm"})
     assert done.status_code == 302
     ret = Order.objects.get(kind=Order.Kind.RETURN)
     assert ret.original_order_id == sale_a.pk and ret.actor_user_id == world.clerk_a.pk
+
+
+def _points_sale(client, world):
+    signed_in(client, world.clerk_a)
+    form = client.get(f"/counter/m/{world.member_a.pk}/purchase/").content.decode()
+    client.post(f"/counter/m/{world.member_a.pk}/purchase/", {
+        "key": hidden(form, "key"), "opened": hidden(form, "opened"), "category-0": "tea",
+        "sku-0": "TEA-1", "quantity-0": "2", "amount-0": "200.00", "points": "1000"})
+    return Order.objects.get(member=world.member_a, kind=Order.Kind.SALE)
+
+
+def test_the_return_preview_shows_the_points_and_writes_nothing(client, world):
+    sale = _points_sale(client, world)
+    before = (PointsEntry.objects.count(), Order.objects.count(),
+              account_for(world.member_a.pk).available)
+    form = {**_return_form(client, sale.order_no), "qty-1": "1"}
+    page = client.post("/counter/return/", {**form, "step": "preview"})
+    preview = page.context["preview"]
+    html = page.content.decode()
+    assert page.status_code == 200 and 'data-testid="return-preview"' in html
+    assert preview.points_given_back == 500 and preview.refund == sale.net_amount / 2
+    assert f'data-testid="points-given-back">{preview.points_given_back}<' in html
+    assert 'name="qty-1" value="1"' in html  # the picked quantity is kept for the confirm
+    assert (PointsEntry.objects.count(), Order.objects.count(),
+            account_for(world.member_a.pk).available) == before
+    done = client.post("/counter/return/", {**form, "step": "confirm"})
+    assert done.status_code == 302
+    ret = Order.objects.get(kind=Order.Kind.RETURN)
+    refund = PointsEntry.objects.get(order=ret, kind="refund")
+    assert refund.available_delta == preview.points_given_back
+    reversal = PointsEntry.objects.filter(order=ret, kind="reverse").first()
+    assert (-(reversal.available_delta + reversal.pending_delta) + reversal.debt_delta
+            if reversal else 0) == preview.points_reversed
+    assert abs(ret.net_amount) == preview.refund
+
+
+def test_a_resubmitted_return_replays(client, world):
+    sale = _points_sale(client, world)
+    form = {**_return_form(client, sale.order_no), "qty-1": "1", "step": "confirm"}
+    first = client.post("/counter/return/", form)
+    balance = account_for(world.member_a.pk).available
+    again = client.post("/counter/return/", form)  # a double tap or a retry
+    assert first.status_code == again.status_code == 302
+    assert Order.objects.filter(kind=Order.Kind.RETURN).count() == 1
+    assert PointsEntry.objects.filter(kind="refund").count() == 1
+    assert account_for(world.member_a.pk).available == balance
+    stale = client.post("/counter/return/", {**form, "opened": "tampered"})
+    assert stale.status_code == 200 and 'role="alert"' in stale.content.decode()
+    assert Order.objects.filter(kind=Order.Kind.RETURN).count() == 1
 
 
 def test_end_of_day_counts_per_clerk(client, world):
