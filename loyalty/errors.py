@@ -23,7 +23,6 @@ class ApiErrorCode(ErrorCode):
                            _("Give one of mobile, external_id or member_no."))
     BIRTHDAY_IN_FUTURE = ("birthday_in_future", 400, _("The birthday cannot be in the future."))
     EVENT_NAME_REQUIRED = ("event_name_required", 400, _("A custom event needs a name."))
-    SELF_REFERRAL = ("self_referral", 400, _("A member cannot refer themselves."))
     BASKET_SKU_REPEATED = ("basket_sku_repeated", 400,
                            _("Each SKU once in a basket: add up its quantity and amount."))
     BASKET_TOO_LARGE = ("basket_too_large", 400, _("The basket total is too large."))

@@ -12,6 +12,7 @@ class MemberErrorCode(ErrorCode):
     MEMBER_NOT_FOUND = ("member_not_found", 404, _("No such member."))
     MEMBER_CLOSED = ("member_closed", 409, _("This member's account is closed."))
     REFERRER_NOT_FOUND = ("referrer_not_found", 404, _("The referrer is not a member."))
+    SELF_REFERRAL = ("self_referral", 400, _("A member cannot refer themselves."))
     STORE_NOT_FOUND = ("store_not_found", 404, _("No such store: {store}."))
     STORE_INACTIVE = ("store_inactive", 409, _("Store {store} is not active."))
     TAG_NOT_FOUND = ("tag_not_found", 404, _("No such tag: {tag}."))

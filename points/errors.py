@@ -25,6 +25,8 @@ class PointsErrorCode(ErrorCode):
     REWARD_LIMIT_REACHED = ("reward_limit_reached", 409,
                             _("Limit reached: this member may redeem {limit} in total and has "
                               "redeemed {redeemed}."))
+    REWARD_STOCK_ONLY_GROWS = ("reward_stock_only_grows", 400,
+                               _("Stock can only be added to: add at least one unit."))
     PICKUP_STORE_REQUIRED = ("pickup_store_required", 400, _("Pickup needs a store."))
     REDEMPTION_NOT_FOUND = ("redemption_not_found", 404, _("No such redemption."))
     REDEMPTION_STATE = ("redemption_state", 409,
@@ -36,6 +38,9 @@ class PointsErrorCode(ErrorCode):
     COUPON_TEMPLATE_NOT_FOUND = ("coupon_template_not_found", 404, _("No such coupon template."))
     COUPON_TEMPLATE_INACTIVE = ("coupon_template_inactive", 422,
                                 _("This coupon template is not active or its validity is over."))
+    COUPON_TEMPLATE_TERMS_FIXED = ("coupon_template_terms_fixed", 409,
+                                   _("Coupons were issued from this template: its terms "
+                                     "({fields}) cannot change."))
     COUPON_CODES_EXHAUSTED = ("coupon_codes_exhausted", 409,
                               _("No uploaded codes are left for this coupon."))
     COUPON_CODE_INVALID = ("coupon_code_invalid", 400,

@@ -26,6 +26,9 @@ class TierErrorCode(ErrorCode):
     PURCHASE_ID_CONFLICT = ("paid_purchase_id_conflict", 409,
                             _("This purchase id was already recorded with other contents."))
     NEGATIVE_AMOUNT = ("paid_amount_negative", 400, _("The amount paid cannot be negative."))
+    AMOUNT_TOO_LARGE = ("paid_amount_too_large", 400,
+                        _("The amount paid can be at most ¥{limit}."))
+    INVALID_AMOUNT = ("paid_amount_invalid", 400, _("The amount paid must be a number."))
 
 
 class TierError(LoyaltyError):

@@ -46,7 +46,7 @@ class AdjustPointsForm(forms.Form):
         return value
 
 
-class MemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
+class ProgrammeMemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
     readonly_fields = BaseMemberAdmin.readonly_fields + ("points_balances", "tier_progress",
                                                          "tier_history", "benefits_section")
     fieldsets = BaseMemberAdmin.fieldsets[:1] + (
@@ -174,4 +174,4 @@ class MemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
 
 
 admin.site.unregister(Member)
-admin.site.register(Member, MemberAdmin)
+admin.site.register(Member, ProgrammeMemberAdmin)

@@ -12,7 +12,7 @@ from .base import ApiView, member_or_404
 from .pagination import Page
 
 
-class GiftSerializer(serializers.Serializer):
+class OfferGiftSerializer(serializers.Serializer):
     name = serializers.CharField()
     store = serializers.CharField(source="store.code", allow_null=True, default=None,
                                   help_text="The store to collect it at.")
@@ -30,7 +30,7 @@ class OfferSerializer(serializers.Serializer):
     points = serializers.IntegerField(help_text="Bonus points credited (0 for none).")
     coupons = serializers.ListField(child=serializers.CharField(),
                                     help_text="Codes of the coupons issued.")
-    gifts = GiftSerializer(many=True)
+    gifts = OfferGiftSerializer(many=True)
     messages = serializers.IntegerField(help_text="Messages queued for the member.")
 
 

@@ -31,7 +31,7 @@ from .points import BalanceSerializer
 from .rewards import RedemptionSerializer
 
 
-class GiftSerializer(Input):
+class CommitGiftSerializer(Input):
     reward = Integer(min_value=1, max_value=MAX_ID, help_text="Reward id.")
     quantity = Integer(min_value=1, max_value=MAX_QUANTITY, default=1)
 
@@ -50,7 +50,7 @@ class CommitInputSerializer(Input):
                   help_text="A coupon code to redeem on the order (optional).")
     points = Integer(min_value=0, max_value=MAX_POINTS, default=0,
                      help_text="Points to pay with, as cash (0: none).")
-    gifts = GiftSerializer(many=True, required=False, default=list, allow_empty=False,
+    gifts = CommitGiftSerializer(many=True, required=False, default=list, allow_empty=False,
                            max_length=20,
                            help_text="Rewards the member takes at the till, for points; each "
                                      "reward once (`gift_repeated`).")

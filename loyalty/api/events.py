@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from members.errors import ActivityErrorCode, MemberErrorCode
-from members.models import ActivityKind, MemberActivity
+from members.models import ActivityKind
 from members.services.activity import ActivityInput
 
 from ..errors import ApiError, ApiErrorCode
-from ..services.intake import record_activity
+from ..services.intake import event_time, record_activity
 from .base import MAX_ID, ApiView
 from .fields import DateTime, Input, Integer, Text
 from .idempotency import run_idempotent
@@ -40,8 +39,6 @@ class EventInputSerializer(Input):
     def validate(self, data):
         if data["type"] == ActivityKind.CUSTOM and not data["name"]:
             raise ApiError(ApiErrorCode.EVENT_NAME_REQUIRED)
-        if data.get("referrer") == data["member"]:
-            raise ApiError(ApiErrorCode.SELF_REFERRAL)
         return data
 
 
@@ -77,7 +74,7 @@ class EventView(ApiView):
 
     required_scopes = ("events:write",)
     idempotency = "optional"
-    errors = (ApiErrorCode.EVENT_NAME_REQUIRED, ApiErrorCode.SELF_REFERRAL,
+    errors = (ApiErrorCode.EVENT_NAME_REQUIRED, MemberErrorCode.SELF_REFERRAL,
               ActivityErrorCode.INVALID_ACTIVITY, MemberErrorCode.MEMBER_NOT_FOUND,
               MemberErrorCode.MEMBER_CLOSED, MemberErrorCode.STORE_NOT_FOUND,
               MemberErrorCode.REFERRER_NOT_FOUND, ActivityErrorCode.SOURCE_KEY_CONFLICT)
@@ -95,14 +92,11 @@ class EventView(ApiView):
             payload["referrer"] = data["referrer"]
         if data.get("store"):
             payload["store"] = data["store"]
-        occurred_at = data.get("occurred_at")
-        if occurred_at is None:  # a retry of an event sent without a time is the same event
-            recorded = (MemberActivity.objects.filter(source_key=data["event_id"])
-                        .only("occurred_at").first())
-            occurred_at = recorded.occurred_at if recorded else timezone.now()
         activity = ActivityInput(member_id=data["member"], kind=data["type"],
                                  source_key=data["event_id"], name=data["name"],
-                                 occurred_at=occurred_at, payload=payload)
+                                 occurred_at=event_time(source_key=data["event_id"],
+                                                        occurred_at=data.get("occurred_at")),
+                                 payload=payload)
 
         def work():
             outcome = record_activity(data=activity)

@@ -110,7 +110,7 @@ class MemberDetailView(ApiView):
     def errors(self):
         if self.request.method == "GET":
             return ()
-        return (*MEMBER_WRITE_ERRORS, MemberErrorCode.MEMBER_CLOSED)
+        return (*MEMBER_WRITE_ERRORS, MemberErrorCode.MEMBER_CLOSED, MemberErrorCode.SELF_REFERRAL)
 
     @extend_schema(operation_id="memberGet", responses=MemberOutputSerializer,
                    summary="Get a member", tags=["members"])

@@ -20,7 +20,7 @@ from members.errors import MemberError, MemberErrorCode
 from members.models import ActivityKind, Member, MemberActivity, Order, Store
 from members.selectors.orders import sale_fully_returned
 from members.services.activity import ActivityInput, activity_record
-from members.services.members import MemberInput, member_register
+from members.services.members import MemberInput, member_register, referrer_check
 from members.services.orders import ReturnInput, SaleInput, order_record_return, order_record_sale
 from members.services.stats import stats_apply_return, stats_apply_sale
 from members.services.tag_rules import tag_rules_refresh_member
@@ -204,6 +204,18 @@ def _replayed_return(order: Order, notices: tuple[str, ...]) -> ReturnOutcome:
         coupons_restored=restored, coupons_not_restored=kept, notices=notices)
 
 
+def event_time(*, source_key: str, occurred_at: datetime | None,
+               now: datetime | None = None) -> datetime:
+    """When an event happened: the time it was sent with; sent without one, the time it was
+    first recorded with (a retry of such an event is the same event, not a conflict), or
+    now for a new event."""
+    if occurred_at is not None:
+        return occurred_at
+    recorded = (MemberActivity.objects.filter(source_key=source_key)
+                .values_list("occurred_at", flat=True).first())
+    return recorded or resolve_now(now)
+
+
 def record_activity(*, data: ActivityInput, now: datetime | None = None) -> ActivityOutcome:
     now = resolve_now(now)
     _check_references(data)
@@ -219,20 +231,16 @@ def record_activity(*, data: ActivityInput, now: datetime | None = None) -> Acti
 
 
 def _check_references(data: ActivityInput) -> None:
-    """An event may name a store and a referrer; both must exist (a referrer is another
-    member)."""
+    """An event may name a store and a referrer; both must exist (the referrer rule:
+    members.services.members.referrer_check)."""
     if not isinstance(data.payload, dict):
         return  # the activity service refuses it with its own error
+    if data.payload.get("referrer") is not None:
+        referrer_check(member_id=data.member_id, referrer_id=data.payload["referrer"])
     store = data.payload.get("store")
     if store is not None and (not isinstance(store, str)
                               or not Store.objects.filter(code=store).exists()):
         raise MemberError(MemberErrorCode.STORE_NOT_FOUND, store=store)
-    referrer = data.payload.get("referrer")
-    if referrer is None:
-        return
-    if (not isinstance(referrer, int) or isinstance(referrer, bool) or referrer == data.member_id
-            or not 0 < referrer < 2**63 or not Member.objects.filter(pk=referrer).exists()):
-        raise MemberError(MemberErrorCode.REFERRER_NOT_FOUND)
 
 
 def _earn_for_activity(activity: MemberActivity, *, now: datetime) -> EarnOutcome:

@@ -9,6 +9,19 @@ from ..models import Order, OrderLine
 from .members import member_ids_matching
 
 
+def member_has_purchased(member_id: int) -> bool:
+    """"Has made a first purchase": a sale of theirs is booked (a later return does not undo
+    it). Tier entries that require a first purchase ask this, or the SQL beside it."""
+    return Order.objects.filter(member_id=member_id, kind=Order.Kind.SALE).exists()
+
+
+def member_has_purchased_sql(member_id: str) -> str:
+    """`member_has_purchased` as an SQL condition on the member id expression `member_id`
+    (for the set-based ladder jobs and the ladder preview)."""
+    return (f"EXISTS (SELECT 1 FROM members_order po WHERE po.member_id = {member_id} "
+            "AND po.kind = 'sale')")
+
+
 def order_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
     """An order number, or a member's number or mobile: each an indexed lookup."""
     term = term.strip()

@@ -34,6 +34,18 @@ class MemberInput:
     enrolled_by_id: int | None = None
 
 
+def referrer_check(*, member_id: int | None, referrer_id: object) -> int:
+    """The referrer rule, for registrations, profile updates and referral events alike: a
+    referrer is another member who exists. Oneself is `self_referral`; anything else that
+    is not a member's id is `referrer_not_found`. Returns the referrer's id."""
+    if member_id is not None and referrer_id == member_id:
+        raise MemberError(MemberErrorCode.SELF_REFERRAL)
+    if (not isinstance(referrer_id, int) or isinstance(referrer_id, bool)
+            or not 0 < referrer_id < 2**63 or not Member.objects.filter(pk=referrer_id).exists()):
+        raise MemberError(MemberErrorCode.REFERRER_NOT_FOUND)
+    return referrer_id
+
+
 def next_member_no() -> str:
     """Member numbers come from a database sequence: unique without a lock, 10 digits."""
     with connection.cursor() as cursor:
@@ -77,9 +89,7 @@ def _apply(member: Member, data: MemberInput, now: datetime) -> None:
     if data.home_store_code is not None:
         member.home_store_id = _store_id(data.home_store_code)
     if data.referrer_id is not None:
-        if data.referrer_id == member.pk or not Member.objects.filter(pk=data.referrer_id).exists():
-            raise MemberError(MemberErrorCode.REFERRER_NOT_FOUND)
-        member.referrer_id = data.referrer_id
+        member.referrer_id = referrer_check(member_id=member.pk, referrer_id=data.referrer_id)
     if data.external_id is not None:
         member.external_id = data.external_id or None
     if data.marketing_consent is not None and data.marketing_consent != member.marketing_consent:

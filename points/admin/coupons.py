@@ -25,7 +25,14 @@ from members.admin.search import MemberSearchMixin, member_link
 
 from ..models import Coupon, CouponEvent, CouponTemplate
 from ..reasons import reason_with_note
-from ..services.coupons import coupon_issue, coupon_void, coupons_upload
+from ..services.coupons import (
+    COUPON_TERMS,
+    coupon_issue,
+    coupon_template_save,
+    coupon_template_terms_check,
+    coupon_void,
+    coupons_upload,
+)
 from .rewards import CatalogFormMixin, MemberField
 
 # --- coupons --------------------------------------------------------------------------------
@@ -40,8 +47,28 @@ class IssueForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput)
 
 
+class CouponTemplateForm(forms.ModelForm):
+    class Meta:
+        model = CouponTemplate
+        exclude = ("created_at",)
+
+    def clean(self):
+        cleaned = super().clean()
+        candidate = CouponTemplate.objects.filter(pk=self.instance.pk).first()
+        if candidate is not None:
+            for name in COUPON_TERMS:
+                if name in cleaned:
+                    setattr(candidate, name, cleaned[name])
+            try:
+                coupon_template_terms_check(candidate)
+            except LoyaltyError as exc:
+                self.add_error(None, exc.message)
+        return cleaned
+
+
 @admin.register(CouponTemplate)
 class CouponTemplateAdmin(PermittedColumnsMixin, CatalogFormMixin, admin.ModelAdmin):
+    form = CouponTemplateForm
     list_display = ("name", "kind", "threshold", "amount", "percent_off", "valid_until",
                     "valid_days", "code_source", "is_active", "links")
     column_permissions = {"links": "points.add_coupon"}
@@ -50,20 +77,15 @@ class CouponTemplateAdmin(PermittedColumnsMixin, CatalogFormMixin, admin.ModelAd
     exclude = ("created_at",)
     show_facets = admin.ShowFacets.NEVER
 
-    TERMS = ("kind", "threshold", "amount", "percent_off", "max_discount", "sku",
-             "valid_from", "valid_until", "valid_days", "code_source")
-
     def get_readonly_fields(self, request, obj=None):
-        # issued coupons keep the terms they were issued with: a template with coupons can
-        # be renamed or switched off, not re-priced
+        # the service refuses re-pricing a template with coupons (coupon_template_terms_check,
+        # also the form's check); the page shows those terms read-only
         if obj is not None and Coupon.objects.filter(template=obj).exists():
-            return self.TERMS
+            return COUPON_TERMS
         return ()
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_at = timezone.now()
-        super().save_model(request, obj, form, change)
+        coupon_template_save(template=obj, now=timezone.now())
 
     @admin.display(description=_("issue or upload"))
     def links(self, obj: CouponTemplate):

@@ -7,7 +7,6 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -28,7 +27,13 @@ from members.selectors.members import member_ids_matching
 
 from ..models import Reward, RewardRedemption
 from ..models.rewards import Fulfilment
-from ..services.rewards import MAX_QUANTITY, redemption_advance, redemption_cancel, reward_redeem
+from ..services.rewards import (
+    MAX_QUANTITY,
+    redemption_advance,
+    redemption_cancel,
+    reward_redeem,
+    reward_save,
+)
 
 
 class MemberField(forms.CharField):
@@ -117,18 +122,8 @@ class RewardAdmin(AutocompleteInputMixin, PermittedColumnsMixin, CatalogFormMixi
         return fields
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_at = timezone.now()
-            obj.save()
-            return
-        # never write `stock` from the form: concurrent redemptions may have changed it
-        obj.save(update_fields=[f.name for f in Reward._meta.concrete_fields
-                                if f.name not in ("id", "stock", "created_at")])
-        if added := form.cleaned_data.get("add_stock"):
-            Reward.objects.filter(pk=obj.pk, stock__isnull=False).update(stock=F("stock") + added)
-        elif "stock" in form.changed_data and obj.stock is not None:
-            # an unlimited reward gets a stock: nothing to race with yet
-            Reward.objects.filter(pk=obj.pk, stock__isnull=True).update(stock=obj.stock)
+        reward_save(reward=obj, add_stock=form.cleaned_data.get("add_stock"),
+                    now=timezone.now())
 
     @admin.display(description=_("redeem"))
     def redeem_link(self, obj: Reward):

@@ -118,6 +118,41 @@ def coupon_validity(template: CouponTemplate, now: datetime) -> tuple[datetime, 
     return template.valid_from or now, template.valid_until
 
 
+# Issued coupons keep the terms they were issued with: once a template has coupons these
+# cannot change (it can still be renamed, switched off or given other face-value bounds).
+COUPON_TERMS = ("kind", "threshold", "amount", "percent_off", "max_discount", "sku",
+                "valid_from", "valid_until", "valid_days", "code_source")
+
+
+def coupon_template_terms_check(template: CouponTemplate,
+                                saved: CouponTemplate | None = None) -> None:
+    """Refuse (`coupon_template_terms_fixed`) an edit that re-prices a template coupons were
+    issued from: any of COUPON_TERMS differing from the saved row (`saved`, or read)."""
+    if template.pk is None or not Coupon.objects.filter(template_id=template.pk).exists():
+        return
+    saved = saved or CouponTemplate.objects.get(pk=template.pk)
+    changed = [name for name in COUPON_TERMS if getattr(saved, name) != getattr(template, name)]
+    if changed:
+        raise PointsError(PointsErrorCode.COUPON_TEMPLATE_TERMS_FIXED, fields=", ".join(changed))
+
+
+def coupon_template_save(*, template: CouponTemplate,
+                         now: datetime | None = None) -> CouponTemplate:
+    """Save an operator's template: a new one is created as given; an edit is checked by
+    `coupon_template_terms_check` against the row as locked (two edits at once are checked
+    one after the other)."""
+    now = resolve_now(now)
+    with transaction.atomic():
+        if template.pk is None:
+            template.created_at = now
+            template.save()
+            return template
+        saved = CouponTemplate.objects.select_for_update().get(pk=template.pk)
+        coupon_template_terms_check(template, saved)
+        template.save()
+        return template
+
+
 def coupon_face_value_check(template: CouponTemplate, value: Decimal | None) -> None:
     """A coupon's own face value must lie within its template's bounds (and, for spend X
     save Y, not above X)."""

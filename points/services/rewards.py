@@ -36,6 +36,32 @@ MAX_QUANTITY = 1000
 State = RewardRedemption.State
 
 
+def reward_save(*, reward: Reward, add_stock: int | None = None,
+                now: datetime | None = None) -> Reward:
+    """Save an operator's edit of a reward. Stock may only grow once set: the edit never
+    writes `stock` (redemptions happening meanwhile are never overwritten); `add_stock`
+    units are added to what is left, and an unlimited reward may be given a first stock.
+    A new reward is created as given."""
+    now = resolve_now(now)
+    if add_stock is not None and add_stock < 1:
+        raise PointsError(PointsErrorCode.REWARD_STOCK_ONLY_GROWS)
+    with transaction.atomic():
+        if reward.pk is None:
+            reward.created_at = now
+            reward.save()
+            return reward
+        reward.save(update_fields=[f.name for f in Reward._meta.concrete_fields
+                                   if f.name not in ("id", "stock", "created_at")])
+        if add_stock:
+            Reward.objects.filter(pk=reward.pk, stock__isnull=False).update(
+                stock=F("stock") + add_stock)
+        elif reward.stock is not None:
+            # an unlimited reward gets a stock: nothing to race with yet
+            Reward.objects.filter(pk=reward.pk, stock__isnull=True).update(stock=reward.stock)
+        reward.refresh_from_db(fields=["stock"])
+        return reward
+
+
 def reward_availability(reward: Reward, now: datetime) -> str:
     """Why the reward cannot be redeemed now ("" when it can)."""
     if not reward.is_active:

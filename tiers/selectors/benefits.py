@@ -65,36 +65,84 @@ def _attachments(tier_id: int | None, plan_id: int | None):
             .select_related("benefit"))
 
 
-def _best(member_id: int, now: datetime | None, *, kind: str, field: str,
-          higher_is_better: bool) -> AppliedBenefit:
+# --- who holds a benefit -----------------------------------------------------------------------
+#
+# One rule, in Python and as SQL: a member holds every active benefit attached to their tier
+# and to the plan of their active paid membership. Where tier and plan give the same thing,
+# the better offer counts, never both: the larger quantity, then the higher multiplier, then
+# the lower discount rate; on a tie the tier's. `holding_key` and HOLDING_ORDER_SQL are that
+# order; the grant job (tiers.services.benefits) and the applied multiplier and discount rate
+# below follow it.
+
+HOLDING_ORDER_SQL = ("COALESCE({a}.quantity, 1) DESC, {a}.multiplier DESC NULLS LAST, "
+                     "{a}.discount_rate ASC NULLS LAST, {a}.plan_id IS NOT NULL")
+
+
+def holding_key(attachment: BenefitAttachment) -> tuple:
+    """Sort key of the better offer first (HOLDING_ORDER_SQL in Python)."""
+    return (-(attachment.quantity or 1),
+            -attachment.multiplier if attachment.multiplier is not None else 1,
+            attachment.discount_rate if attachment.discount_rate is not None else Decimal("Infinity"),
+            attachment.plan_id is not None)
+
+
+def member_benefit_holdings(*, member_id: int,
+                            now: datetime | None = None) -> dict[int, BenefitAttachment]:
+    """Benefit id → the attachment through which the member holds it (the better offer when
+    tier and plan both give it)."""
     now = resolve_now(now)
     tier_id, plan_id = member_tier_and_plan(member_id, now)
-    if tier_id is None and plan_id is None:
+    held: dict[int, BenefitAttachment] = {}
+    for attachment in sorted(_attachments(tier_id, plan_id), key=holding_key):
+        held.setdefault(attachment.benefit_id, attachment)
+    return held
+
+
+def benefit_holdings_sql(*, members: str, now: str) -> str:
+    """`member_benefit_holdings` for many members as an SQL subquery: one row (member_id,
+    benefit_id, tier_id, plan_id, multiplier, discount_rate, quantity — 1 when the
+    attachment gives none) per member and benefit held. `members` is a condition on
+    `h.member_id` (an id range, a list), `now` the SQL expression of the moment."""
+    return f"""(
+    SELECT DISTINCT ON (h.member_id, h.benefit_id)
+           h.member_id, h.benefit_id, h.tier_id, h.plan_id, h.multiplier, h.discount_rate,
+           COALESCE(h.quantity, 1) AS quantity
+    FROM (SELECT a.member_id, ba.* FROM tiers_growthaccount a
+          JOIN tiers_benefitattachment ba ON ba.tier_id = a.tier_id
+          UNION ALL
+          SELECT p.member_id, ba.* FROM tiers_paidmembership p
+          JOIN tiers_benefitattachment ba ON ba.plan_id = p.plan_id
+          WHERE p.ends_at > {now}) h
+    JOIN tiers_benefit hb ON hb.id = h.benefit_id AND hb.is_active
+    WHERE {members}
+    ORDER BY h.member_id, h.benefit_id, {HOLDING_ORDER_SQL.format(a="h")}
+    )"""
+
+
+def _best(member_id: int, now: datetime | None, *, kind: str, field: str) -> AppliedBenefit:
+    """The best of the benefits of `kind` the member holds, in the holding order."""
+    def gives(a: BenefitAttachment) -> bool:  # better than nothing: above or below 1
+        value = getattr(a, field)
+        return value is not None and (value > ONE if field == "multiplier" else value < ONE)
+
+    held = sorted((a for a in member_benefit_holdings(member_id=member_id, now=now).values()
+                   if a.benefit.kind == kind and gives(a)), key=holding_key)
+    if not held:
         return AppliedBenefit(ONE)
-    best = AppliedBenefit(ONE)
-    for attachment in _attachments(tier_id, plan_id).filter(benefit__kind=kind):
-        value = getattr(attachment, field)
-        if value is None:
-            continue
-        better = value > best.value if higher_is_better else value < best.value
-        if better:
-            best = AppliedBenefit(value, attachment.tier_id, attachment.plan_id)
-    return best
+    return AppliedBenefit(getattr(held[0], field), held[0].tier_id, held[0].plan_id)
 
 
 def member_points_multiplier(*, member_id: int, now: datetime | None = None) -> AppliedBenefit:
     """The points multiplier earning applies for the member: the higher of the tier's and
     the active paid plan's (Gold 1.5×, annual plan 2× → 2×); 1 when neither gives one."""
-    return _best(member_id, now, kind="points_multiplier", field="multiplier",
-                 higher_is_better=True)
+    return _best(member_id, now, kind="points_multiplier", field="multiplier")
 
 
 def member_discount_rate(*, member_id: int, now: datetime | None = None) -> AppliedBenefit:
     """The share of the price the member pays at checkout: the lower of the tier's and the
     active paid plan's exclusive discount (Gold 9.5折 = 0.95, plan 9折 = 0.90 → 0.90);
     1 when neither gives one."""
-    return _best(member_id, now, kind="tier_discount", field="discount_rate",
-                 higher_is_better=False)
+    return _best(member_id, now, kind="tier_discount", field="discount_rate")
 
 
 @dataclass(frozen=True)

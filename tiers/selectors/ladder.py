@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 
+from django.db.models import Q
+
 from core.clock import resolve_now
-from members.models import Order
+from members.selectors.orders import member_has_purchased
 
 from ..models import EndPolicy, GrowthAccount, Tier, TierChange, TierSettings
 
@@ -37,13 +39,45 @@ class TierProgress:
     next_tier: NextTier | None
 
 
+# --- the highest tier a growth reaches ---------------------------------------------------------
+
+
+def tier_for_growth(*, growth: int, purchased: bool) -> Tier | None:
+    """The highest active tier (by rank) whose entry `growth` meets — no minimum, or a
+    minimum at most `growth` — and, for a tier that requires a first purchase, only when the
+    member has made one (`purchased`). None when no tier is reached."""
+    qualifying = Tier.objects.filter(is_active=True).filter(
+        Q(min_growth__isnull=True) | Q(min_growth__lte=growth))
+    if not purchased:
+        qualifying = qualifying.filter(requires_first_purchase=False)
+    return qualifying.order_by("-rank").first()
+
+
+def tier_for_growth_sql(*, growth: str, purchased: str, columns: str = "t.id",
+                        ladder: str = "tiers_tier") -> str:
+    """`tier_for_growth` as an SQL subquery of at most one row, for `LEFT JOIN LATERAL … ON
+    TRUE`: `growth` and `purchased` are SQL expressions of the outer row, `columns` what to
+    take from the tier `t`. `ladder` is the table (or CTE) of tiers: anything with the
+    columns id, rank, is_active, min_growth and requires_first_purchase (the ladder preview
+    passes proposed thresholds that way)."""
+    return f"""(
+        SELECT {columns} FROM {ladder} t
+        WHERE t.is_active
+          AND (t.min_growth IS NULL OR t.min_growth <= {growth})
+          AND (NOT t.requires_first_purchase OR {purchased})
+        ORDER BY t.rank DESC LIMIT 1
+    )"""
+
+
 def _growth_rate() -> Decimal:
     settings = TierSettings.objects.filter(singleton=True).first() or TierSettings()
     return Decimal(settings.growth_per_yuan)
 
 
 def spend_for_growth(growth: int, rate: Decimal) -> Decimal | None:
-    """The yuan that earn `growth` at `rate` growth per yuan, rounded up to the fen."""
+    """The spend needed to reach a tier: the yuan that earn `growth` at `rate` growth per
+    yuan, rounded up to the fen (what the member sees in the API and on their admin page;
+    the ladder preview shows the same figure). None when the rate is 0."""
     if rate <= 0:
         return None
     return (Decimal(growth) / rate).quantize(CENT, rounding=ROUND_CEILING)
@@ -69,8 +103,8 @@ def tier_progress(member_id: int, now: datetime | None = None) -> TierProgress:
     next_tier = None
     if upcoming is not None:
         needed = max(0, int(upcoming.min_growth or 0) - growth)
-        needs_purchase = bool(upcoming.requires_first_purchase) and not Order.objects.filter(
-            member_id=member_id, kind=Order.Kind.SALE).exists()
+        needs_purchase = (bool(upcoming.requires_first_purchase)
+                          and not member_has_purchased(member_id))
         next_tier = NextTier(code=upcoming.code, name=upcoming.name,
                              min_growth=upcoming.min_growth, growth_needed=needed,
                              needs_first_purchase=needs_purchase,

@@ -10,39 +10,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 
 from django.db import connection
 
 from core.clock import resolve_now
+from members.selectors.orders import member_has_purchased_sql
 
 from ..models import Tier, TierSettings
+from .ladder import spend_for_growth, tier_for_growth_sql
 
-# Every member who is not closed, at the growth they hold now; "bought" from the statistics
-# row a first sale creates. The highest tier whose proposed entry the member meets.
+# Every member who is not closed, at the growth they hold now, and whether they have made a
+# first purchase (members.selectors.orders). The highest tier whose proposed entry the member
+# meets, by the ladder's own rule (tiers.selectors.ladder) over the proposed ladder.
 _DISTRIBUTION_SQL = """
-WITH ladder(tier_id, rank, min_growth, requires_first_purchase) AS (
-    SELECT * FROM unnest(%(ids)s::bigint[], %(ranks)s::int[], %(mins)s::bigint[],
-                         %(purchase)s::boolean[])
+WITH ladder(id, rank, min_growth, requires_first_purchase, is_active) AS (
+    SELECT *, TRUE FROM unnest(%(ids)s::bigint[], %(ranks)s::int[], %(mins)s::bigint[],
+                               %(purchase)s::boolean[])
 ), standing AS (  -- members grouped by what places them: far fewer rows to place
-    SELECT coalesce(a.growth, 0) AS growth, s.member_id IS NOT NULL AS bought,
-           count(*) AS members
+    SELECT coalesce(a.growth, 0) AS growth, {bought} AS bought, count(*) AS members
     FROM members_member m
     LEFT JOIN tiers_growthaccount a ON a.member_id = m.id
-    LEFT JOIN members_memberstats s ON s.member_id = m.id
     WHERE m.status <> 'closed'
     GROUP BY 1, 2
 )
-SELECT best.tier_id, sum(standing.members)::bigint
+SELECT best.id, sum(standing.members)::bigint
 FROM standing
-LEFT JOIN LATERAL (
-    SELECT l.tier_id FROM ladder l
-    WHERE (l.min_growth IS NULL OR l.min_growth <= standing.growth)
-      AND (NOT l.requires_first_purchase OR standing.bought)
-    ORDER BY l.rank DESC LIMIT 1
-) best ON TRUE
-GROUP BY best.tier_id
-"""
+LEFT JOIN LATERAL {best} best ON TRUE
+GROUP BY best.id
+""".format(bought=member_has_purchased_sql("m.id"),
+           best=tier_for_growth_sql(growth="standing.growth", purchased="standing.bought",
+                                    ladder="ladder"))
 
 # A typical member's pace: the median growth per day since they joined, among members
 # who have earned some growth.
@@ -60,7 +58,7 @@ class TierPreview:
     min_growth: int | None       # as proposed
     members: int
     share: Decimal               # of all members who are not closed, 0–1
-    spend_to_reach: Decimal | None  # CNY of net paid that earns the threshold
+    spend_to_reach: Decimal | None  # CNY of net paid that earns the threshold (to the fen)
     days_to_reach: int | None    # at the typical member's pace
 
 
@@ -87,8 +85,7 @@ def ladder_preview(*, thresholds: dict[int, int | None] | None = None,
         rows.append(TierPreview(
             tier=tier, min_growth=needed, members=counts.get(tier.pk, 0),
             share=Decimal(counts.get(tier.pk, 0)) / total,
-            spend_to_reach=(Decimal(needed) / rate).quantize(Decimal(1), ROUND_CEILING)
-            if needed and rate > 0 else None,
+            spend_to_reach=spend_for_growth(needed, Decimal(rate)) if needed else None,
             days_to_reach=int(Decimal(needed) / Decimal(pace)) + 1
             if needed and pace and pace > 0 else None))
     return rows

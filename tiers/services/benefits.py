@@ -38,7 +38,7 @@ from ..models.benefits import (
     GrantStatus,
     MultiplierBonus,
 )
-from ..selectors.benefits import AppliedBenefit
+from ..selectors.benefits import AppliedBenefit, benefit_holdings_sql
 
 ONE = Decimal(1)
 MAX_UNITS = 1000
@@ -50,31 +50,18 @@ def _local_midnight(day: date) -> datetime:
 
 # --- granting: set-based SQL over chunks of member ids -----------------------------------------
 
-# Who holds a benefit: through their tier, or through a paid plan whose period is still
-# running. When both give the same benefit, the larger quantity is granted (DISTINCT ON).
+# Who holds a benefit: tiers.selectors.benefits (benefit_holdings_sql — through their tier, or
+# through a paid plan whose period is still running; the better offer when both give it).
 _GRANT_SQL = """
-WITH holders AS (
-    SELECT a.member_id, ba.benefit_id, a.tier_id, NULL::bigint AS plan_id,
-           COALESCE(ba.quantity, 1) AS quantity
-    FROM tiers_growthaccount a
-    JOIN tiers_benefitattachment ba ON ba.tier_id = a.tier_id
-    WHERE a.member_id BETWEEN %(lo)s AND %(hi)s
-    UNION ALL
-    SELECT p.member_id, ba.benefit_id, NULL::bigint, p.plan_id, COALESCE(ba.quantity, 1)
-    FROM tiers_paidmembership p
-    JOIN tiers_benefitattachment ba ON ba.plan_id = p.plan_id
-    WHERE p.member_id BETWEEN %(lo)s AND %(hi)s AND p.ends_at > %(now)s
-)
 INSERT INTO tiers_benefitgrant (member_id, benefit_id, period, tier_id, plan_id, quantity,
                                 used_quantity, status, granted_at, expires_at)
-SELECT DISTINCT ON (h.member_id, h.benefit_id)
-       h.member_id, h.benefit_id, %(period)s, h.tier_id, h.plan_id, h.quantity, 0, 'granted',
+SELECT h.member_id, h.benefit_id, %(period)s, h.tier_id, h.plan_id, h.quantity, 0, 'granted',
        %(now)s, {expires}
-FROM holders h
+FROM {holdings} h
 JOIN tiers_benefit b ON b.id = h.benefit_id
 JOIN members_member m ON m.id = h.member_id
-WHERE b.is_active AND b.grant_period = %(grant_period)s AND {may_earn} {condition}
-ORDER BY h.member_id, h.benefit_id, h.quantity DESC, h.plan_id NULLS FIRST
+WHERE b.grant_period = %(grant_period)s AND {may_earn} {condition}
+ORDER BY h.member_id, h.benefit_id
 ON CONFLICT (member_id, benefit_id, period) DO NOTHING
 """
 
@@ -108,7 +95,9 @@ def benefit_grants_issue(*, grant_period: str, now: datetime | None = None,
     now = progress.now
     expires, condition = _GRANTS[GrantPeriod(grant_period)]
     sql = _GRANT_SQL.format(expires=expires, condition=condition,
-                            may_earn=Member.can_earn_or_spend_sql("m"))
+                            may_earn=Member.can_earn_or_spend_sql("m"),
+                            holdings=benefit_holdings_sql(
+                                members="h.member_id BETWEEN %(lo)s AND %(hi)s", now="%(now)s"))
     today = local_date(now)
     params = {"now": now, "grant_period": grant_period, "month": today.month,
               "period": _period_key(grant_period, today),

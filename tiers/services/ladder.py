@@ -11,10 +11,10 @@ from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
-from django.db.models import Q
 
 from core.clock import local_date, resolve_now
-from members.models import BatchRun, Order
+from members.models import BatchRun
+from members.selectors.orders import member_has_purchased, member_has_purchased_sql
 from members.services.batch import batch_by_ids, batch_run, keyset_ids
 from members.services.tags import member_tags_add, member_tags_remove, tag_writes
 
@@ -25,22 +25,10 @@ from ..models import (
     Tier,
     TierChange,
 )
+from ..selectors.ladder import tier_for_growth, tier_for_growth_sql
 from ..selectors.settings import tier_settings
 
 # --- the ladder -------------------------------------------------------------------------------
-
-
-def _has_purchased(member_id: int) -> bool:
-    return Order.objects.filter(member_id=member_id, kind=Order.Kind.SALE).exists()
-
-
-def tier_best_for(*, growth: int, purchased: bool) -> Tier | None:
-    """The highest active tier whose entry the growth and events meet."""
-    qualifying = Tier.objects.filter(is_active=True).filter(
-        Q(min_growth__isnull=True) | Q(min_growth__lte=growth))
-    if not purchased:
-        qualifying = qualifying.filter(requires_first_purchase=False)
-    return qualifying.order_by("-rank").first()
 
 
 def _valid_until(tier: Tier, start: datetime) -> datetime | None:
@@ -74,7 +62,8 @@ def _change_tier(account: GrowthAccount, tier: Tier, *, reason: str, now: dateti
 def tier_evaluate_upgrade(*, account: GrowthAccount, now: datetime | None = None) -> TierChange | None:
     """Move a locked account up to the highest tier it qualifies for; never down."""
     now = resolve_now(now)
-    best = tier_best_for(growth=account.growth, purchased=_has_purchased(account.member_id))
+    best = tier_for_growth(growth=account.growth,
+                           purchased=member_has_purchased(account.member_id))
     if best is None:
         return None
     if account.tier is not None and best.rank <= account.tier.rank:
@@ -101,8 +90,7 @@ WITH due AS (
     SELECT a.member_id, a.growth, a.period_growth, a.tier_valid_until AS ended,
            t.id AS tier_id, t.rank, t.tag_id, t.end_policy, t.keep_percent,
            t.deduct_numerator, t.deduct_denominator, t.keep_threshold,
-           EXISTS (SELECT 1 FROM members_order o
-                   WHERE o.member_id = a.member_id AND o.kind = 'sale') AS purchased
+           {purchased} AS purchased
     FROM tiers_growthaccount a JOIN tiers_tier t ON t.id = a.tier_id
     WHERE a.member_id = ANY(%(members)s) AND a.tier_valid_until <= %(now)s
 ), policy AS (
@@ -125,13 +113,7 @@ WITH due AS (
            CASE WHEN p.keeps AND (best.rank IS NULL OR best.rank < p.rank) THEN p.tier_id
                 ELSE best.id END AS new_tier_id
     FROM policy p
-    LEFT JOIN LATERAL (
-        SELECT t.id, t.rank FROM tiers_tier t
-        WHERE t.is_active
-          AND (t.min_growth IS NULL OR t.min_growth <= p.new_growth)
-          AND (NOT t.requires_first_purchase OR p.purchased)
-        ORDER BY t.rank DESC LIMIT 1
-    ) best ON TRUE
+    LEFT JOIN LATERAL {best} best ON TRUE
 ), outcome AS (
     SELECT tg.*, nt.rank AS new_rank, nt.tag_id AS new_tag_id,
            CASE WHEN nt.validity_months IS NULL THEN NULL
@@ -175,7 +157,9 @@ WITH due AS (
 SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM entries),
        (SELECT count(*) FROM changes), (SELECT count(*) FROM untagged),
        (SELECT count(*) FROM tagged)
-"""
+""".format(purchased=member_has_purchased_sql("a.member_id"),
+           best=tier_for_growth_sql(growth="p.new_growth", purchased="p.purchased",
+                                    columns="t.id, t.rank"))
 
 
 def _apply_to_chunk(sql: str, members: list[int], now: datetime) -> int:
@@ -216,21 +200,14 @@ def tier_reevaluate_due(*, now: datetime | None = None, chunk: int = 2000,
 _RECALCULATE_SQL = """
 WITH cur AS (
     SELECT a.member_id, a.growth, t.id AS tier_id, t.rank, t.tag_id,
-           EXISTS (SELECT 1 FROM members_order o
-                   WHERE o.member_id = a.member_id AND o.kind = 'sale') AS purchased
+           {purchased} AS purchased
     FROM tiers_growthaccount a JOIN tiers_tier t ON t.id = a.tier_id
     WHERE a.member_id = ANY(%(members)s)
 ), down AS (
     SELECT c.*, best.id AS new_tier_id, best.tag_id AS new_tag_id,
            best.validity_months AS new_validity
     FROM cur c
-    JOIN LATERAL (
-        SELECT t.id, t.rank, t.tag_id, t.validity_months FROM tiers_tier t
-        WHERE t.is_active
-          AND (t.min_growth IS NULL OR t.min_growth <= c.growth)
-          AND (NOT t.requires_first_purchase OR c.purchased)
-        ORDER BY t.rank DESC LIMIT 1
-    ) best ON TRUE
+    JOIN LATERAL {best} best ON TRUE
     WHERE best.rank < c.rank
 ), changes AS (
     INSERT INTO tiers_tierchange (member_id, from_tier_id, to_tier_id, reason, created_at)
@@ -255,7 +232,9 @@ WITH cur AS (
 )
 SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM changes),
        (SELECT count(*) FROM untagged), (SELECT count(*) FROM tagged)
-"""
+""".format(purchased=member_has_purchased_sql("a.member_id"),
+           best=tier_for_growth_sql(growth="c.growth", purchased="c.purchased",
+                                    columns="t.id, t.rank, t.tag_id, t.validity_months"))
 
 
 def tier_recalculate(*, now: datetime | None = None, chunk: int = 5000,
@@ -305,9 +284,7 @@ def tier_recalculate_if_due(*, now: datetime | None = None,
 # placed meanwhile (lock_growth_accounts inserts the row first).
 _PLACE_SQL = """
 WITH unplaced AS (
-    SELECT m.id AS member_id,
-           EXISTS (SELECT 1 FROM members_order o
-                   WHERE o.member_id = m.id AND o.kind = 'sale') AS purchased
+    SELECT m.id AS member_id, {purchased} AS purchased
     FROM members_member m
     WHERE m.id = ANY(%(members)s) AND m.status <> 'closed'
       AND NOT EXISTS (SELECT 1 FROM tiers_growthaccount a WHERE a.member_id = m.id)
@@ -316,12 +293,7 @@ WITH unplaced AS (
            CASE WHEN best.validity_months IS NULL THEN NULL
                 ELSE %(now)s + make_interval(months => best.validity_months) END AS valid_until
     FROM unplaced u
-    LEFT JOIN LATERAL (
-        SELECT t.id, t.tag_id, t.validity_months FROM tiers_tier t
-        WHERE t.is_active AND (t.min_growth IS NULL OR t.min_growth <= 0)
-          AND (NOT t.requires_first_purchase OR u.purchased)
-        ORDER BY t.rank DESC LIMIT 1
-    ) best ON TRUE
+    LEFT JOIN LATERAL {best} best ON TRUE
 ), accounts AS (
     INSERT INTO tiers_growthaccount (member_id, growth, period_growth, tier_id, tier_since,
                                      tier_valid_until, updated_at)
@@ -344,7 +316,9 @@ WITH unplaced AS (
 )
 SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM changes),
        (SELECT count(*) FROM tagged)
-"""
+""".format(purchased=member_has_purchased_sql("m.id"),
+           best=tier_for_growth_sql(growth="0", purchased="u.purchased",
+                                    columns="t.id, t.tag_id, t.validity_months"))
 
 
 def tier_place_unplaced(*, now: datetime | None = None, chunk: int = 5000,

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 
 from core.batch import execute_limited
 from core.clock import resolve_now
+from members.errors import MemberError, MemberErrorCode
 from members.models import Member
 from members.services.batch import batch_in_chunks, batch_run
 
@@ -36,12 +37,18 @@ class PurchaseOutcome:
 
 
 def _check_amount(amount: Decimal) -> Decimal:
+    """One condition, one code: below zero is negative, above the limit (or infinite) too
+    large, anything that is not a number invalid."""
     try:
         amount = Decimal(amount)
     except (InvalidOperation, TypeError, ValueError):
-        raise TierError(TierErrorCode.NEGATIVE_AMOUNT) from None
-    if not amount.is_finite() or amount < 0 or amount > MAX_PURCHASE_AMOUNT:
+        raise TierError(TierErrorCode.INVALID_AMOUNT) from None
+    if amount.is_nan():
+        raise TierError(TierErrorCode.INVALID_AMOUNT)
+    if amount < 0:
         raise TierError(TierErrorCode.NEGATIVE_AMOUNT)
+    if amount > MAX_PURCHASE_AMOUNT:
+        raise TierError(TierErrorCode.AMOUNT_TOO_LARGE, limit=MAX_PURCHASE_AMOUNT)
     return amount.quantize(Decimal("0.01"))
 
 
@@ -56,7 +63,7 @@ def paid_purchase(*, member_id: int, plan_code: str, purchase_id: str, amount: D
     amount = _check_amount(amount)
     plan = PaidPlan.objects.filter(code=plan_code, is_active=True).first()
     if not Member.objects.filter(pk=member_id).exists():  # before the lock inserts its row
-        raise TierError(TierErrorCode.MEMBER_NOT_ACTIVE)
+        raise MemberError(MemberErrorCode.MEMBER_NOT_FOUND)
     with transaction.atomic():
         lock_growth_accounts([member_id], now=now)
         first = PaidPurchase.objects.filter(purchase_id=purchase_id).first()

@@ -347,3 +347,15 @@ def test_schema_is_served_without_a_key(anon):
     schema = response.json()
     assert schema["openapi"].startswith("3.")
     assert "/api/v1/members" in schema["paths"]
+
+
+def test_a_member_named_as_their_own_referrer_is_refused(api, member):
+    """The referrer rule of registrations and referral events (members.services.members):
+    oneself is 400 self_referral; a referrer who is no member 404 referrer_not_found."""
+    response = api.patch(f"{API}/members/{member.pk}", {"referrer": member.pk}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "self_referral"
+    response = api.patch(f"{API}/members/{member.pk}", {"referrer": member.pk + 1000},
+                         format="json")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "referrer_not_found"

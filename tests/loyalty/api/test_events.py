@@ -235,3 +235,11 @@ def test_the_sale_response_lists_the_rules_that_paid(make_key, member, store, no
                               ("tea-double", member.pk): (68, "awarded"),
                               ("snack-bonus", member.pk): (0, "out_of_scope")}
     assert {r["rule"] for r in body["rules"] if r["points"] > 0} == {"purchase", "tea-double"}
+
+
+def test_a_member_cannot_refer_themselves(events_api, member):
+    response = events_api.post(EVENTS, event(member, type="referral_converted",
+                                             referrer=member.pk), format="json")
+    assert response.status_code == 400
+    assert error_code(response) == "self_referral"
+    assert not MemberActivity.objects.exists()

@@ -10,7 +10,7 @@ import pytest
 from loyalty.services.intake import register_member
 from members.errors import MemberError
 from members.models import Member
-from members.services.members import MemberInput, member_set_status, member_update
+from members.services.members import MemberInput, member_set_status, member_update, referrer_check
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +143,22 @@ def test_a_closed_member_cannot_be_reopened_or_updated(member, now):
 def test_an_unknown_status_is_refused(member, now):
     refused("invalid_input", lambda: member_set_status(member_id=member.pk, status="deleted",
                                                        now=now))
+
+
+def test_the_referrer_rule_is_one_rule(make_member, now):
+    """A referrer is another member who exists, whoever asks (registration, update, a
+    referral event): oneself is self_referral, anyone else not a member referrer_not_found."""
+    member, other = make_member(), make_member()
+    refused("self_referral", lambda: member_update(
+        member_id=member.pk, data=MemberInput(referrer_id=member.pk), now=now))
+    refused("referrer_not_found", lambda: member_update(
+        member_id=member.pk, data=MemberInput(referrer_id=other.pk + 1000), now=now))
+    refused("referrer_not_found", lambda: register(now, mobile="13800138777",
+                                                   referrer_id=other.pk + 1000))
+    for bad in (True, "7", 0, 2**63):
+        with pytest.raises(MemberError) as info:
+            referrer_check(member_id=member.pk, referrer_id=bad)
+        assert info.value.code.value == "referrer_not_found"
+    assert referrer_check(member_id=member.pk, referrer_id=other.pk) == other.pk
+    assert member_update(member_id=member.pk, data=MemberInput(referrer_id=other.pk),
+                         now=now).referrer_id == other.pk

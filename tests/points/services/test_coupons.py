@@ -15,6 +15,7 @@ from points.selectors.coupons import usable_coupons
 from points.services.coupons import (
     coupon_issue,
     coupon_redeem,
+    coupon_template_save,
     coupon_value,
     coupon_void,
     coupons_expire_due,
@@ -243,3 +244,23 @@ def test_a_frozen_member_cannot_use_a_coupon(member, now):
                       order_no="F", now=now)
     assert err.value.code.value == "member_frozen"
     assert Coupon.objects.get(pk=coupon.pk).state == "issued"
+
+
+def test_a_template_with_coupons_cannot_be_repriced(member, now):
+    """Issued coupons keep their terms: once a coupon is issued the service refuses a new
+    amount or validity, and still saves a new name or switching the template off."""
+    template = make_template(now)
+    edited = type(template).objects.get(pk=template.pk)
+    edited.amount = Decimal("50.00")
+    coupon_template_save(template=edited, now=now)  # no coupons yet: re-priced
+    coupon_issue(template_id=template.pk, member_id=member.pk, now=now)
+    edited.amount, edited.valid_days = Decimal("80.00"), 60
+    with pytest.raises(PointsError) as err:
+        coupon_template_save(template=edited, now=now)
+    assert err.value.code.value == "coupon_template_terms_fixed"
+    assert "amount" in err.value.message and "valid_days" in err.value.message
+    fresh = type(template).objects.get(pk=template.pk)
+    assert (fresh.amount, fresh.valid_days) == (Decimal("50.00"), 30)
+    fresh.name, fresh.is_active = "满200减50", False
+    coupon_template_save(template=fresh, now=now)
+    assert type(template).objects.get(pk=template.pk).name == "满200减50"

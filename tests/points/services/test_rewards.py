@@ -10,7 +10,12 @@ import pytest
 from points.errors import PointsError
 from points.models import Coupon, CouponEvent, EntryKind, PointsEntry, Reward, RewardRedemption
 from points.selectors.rewards import rewards_for_member
-from points.services.rewards import redemption_advance, redemption_cancel, reward_redeem
+from points.services.rewards import (
+    redemption_advance,
+    redemption_cancel,
+    reward_redeem,
+    reward_save,
+)
 from tests.points.catalog_helpers import give_points, make_reward, make_template, tag_member
 from tests.points.helpers import assert_ledger_consistent, balances
 
@@ -183,3 +188,24 @@ def test_coupon_redemptions_cannot_be_cancelled(member, now):
     redemption = reward_redeem(member_id=member.pk, reward_id=reward.pk, source_key="c", now=now)
     with pytest.raises(PointsError):
         redemption_cancel(redemption_id=redemption.pk, reason="x", now=now)
+
+
+def test_stock_only_grows_through_the_service(member, now):
+    """An edit never writes the stock it read: units redeemed meanwhile stay taken, added
+    units are added to what is left, and taking units away is refused."""
+    give_points(member.pk, 1000, now)
+    reward = make_reward(now, stock=10)
+    edited = Reward.objects.get(pk=reward.pk)  # the operator's page, opened now
+    reward_redeem(member_id=member.pk, reward_id=reward.pk, source_key="r-1", now=now)
+    edited.name = "新保温杯"
+    assert reward_save(reward=edited, add_stock=5, now=now).stock == 14  # 10 - 1 + 5
+    for units in (0, -3):
+        with pytest.raises(PointsError) as err:
+            reward_save(reward=edited, add_stock=units, now=now)
+        assert err.value.code.value == "reward_stock_only_grows"
+    assert Reward.objects.get(pk=reward.pk).stock == 14
+    unlimited = make_reward(now)
+    unlimited.stock = 3
+    assert reward_save(reward=unlimited, now=now).stock == 3  # a first stock
+    unlimited.stock = 50
+    assert reward_save(reward=unlimited, now=now).stock == 3  # not overwritten once set

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from members.errors import MemberError
 from members.models import Member
 from tiers.errors import TierError
 from tiers.models.benefits import BenefitGrant
@@ -168,3 +169,22 @@ def test_concurrent_purchases_chain_their_periods():
     assert periods[0][0] == now
     assert all(a[1] == b[0] for a, b in zip(periods, periods[1:]))  # end to start, no overlap
     assert PaidMembership.objects.get(member=member).ends_at == now.replace(year=2030)
+
+
+def test_one_condition_one_code(plans, now):
+    """A missing member is not found (not "not active"); an amount above the limit is too
+    large and one that is no number invalid (neither is "negative")."""
+    with pytest.raises(MemberError) as err:
+        paid_purchase(member_id=999_999_999, plan_code="annual", purchase_id="P-none",
+                      amount=D("199.00"), channel="api", now=now)
+    assert err.value.code.value == "member_not_found"
+    member = register(now)
+    for amount, code in (("100000000.00", "paid_amount_too_large"),
+                         ("Infinity", "paid_amount_too_large"),
+                         ("NaN", "paid_amount_invalid"), ("abc", "paid_amount_invalid"),
+                         ("-0.01", "paid_amount_negative")):
+        with pytest.raises(TierError) as err:
+            paid_purchase(member_id=member.pk, plan_code="annual", purchase_id="P-z",
+                          amount=amount, channel="api", now=now)
+        assert err.value.code.value == code, amount
+    assert not PaidPurchase.objects.exists()
