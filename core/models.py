@@ -21,7 +21,16 @@ class ProgrammeSettings(models.Model):
         abstract = True
 
     @classmethod
+    def current(cls):
+        """The settings as services read them: the saved row, or its defaults when none was
+        saved yet. Never inserts: an insert inside a sale's transaction would make every
+        concurrent sale wait on the singleton's unique index until that transaction ends."""
+        return cls.objects.filter(singleton=True).first() or cls(singleton=True)
+
+    @classmethod
     def load(cls):
+        """The saved row, created on first use: for the settings page (which edits it) and
+        for setting up; services read `current()`."""
         obj, _ = cls.objects.get_or_create(singleton=True)
         return obj
 

@@ -64,7 +64,7 @@ def lapse_threshold(spec: TriggerSpec) -> tuple[int, bool]:
     own cycle replaces it when they have one)."""
     if spec.days is not None:
         return spec.days, False
-    programme = MemberSettings.load().repurchase_cycle_days
+    programme = MemberSettings.current().repurchase_cycle_days
     return max(1, ceil(programme * spec.factor)), spec.cycle == "member"
 
 

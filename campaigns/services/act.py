@@ -83,7 +83,7 @@ def _act_locked(campaign: Campaign, occasion: str, rows: list[tuple[int, int]],
             limited = {row[0] for row in cursor.fetchall()}
     rows = [(m, v) for m, v in rows if m not in limited]
     plan = plan_chunk([m for m, _v in rows], [v for _m, v in rows],
-                      PointsSettings.load().points_per_yuan_value)
+                      PointsSettings.current().points_per_yuan_value)
     paid, _short = budget_reserve(campaign, [(m, plan.cost[m]) for m, _v in rows], now)
     paid_set = set(paid)
     unfunded = [m for m, _v in rows if m not in paid_set]

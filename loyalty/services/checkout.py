@@ -119,7 +119,7 @@ def checkout_preview(*, member_id: int, basket: Basket, coupon_code: str | None 
     payable = max(basket.subtotal - (chosen.value if chosen else ZERO), ZERO)
     available = account_for(member_id).available if active else 0
     points = points_as_cash(available=available, order_amount=payable,
-                            settings=PointsSettings.load())
+                            settings=PointsSettings.current())
     coupons = usable_coupons(member_id=member_id, basket=basket, now=now) if active else []
     return CheckoutPreview(member_id=member_id, subtotal=subtotal,
                            shipping_fee=basket.shipping_fee, member_discount=discount,

@@ -178,7 +178,7 @@ def checkout_commit(*, checkout: CheckoutInput, key: str, owner_id: int | None =
         left = [line.amount - c for line, c in zip(priced.lines, coupon_parts, strict=True)]
         payment, cash = None, ZERO
         if checkout.points:
-            settings = PointsSettings.load()
+            settings = PointsSettings.current()
             if account.available < checkout.points:
                 raise PointsError(PointsErrorCode.INSUFFICIENT_POINTS,
                                   available=account.available, requested=checkout.points)

@@ -90,7 +90,7 @@ def rfm_score(*, now: datetime | None = None, run_key: str | None = None) -> Rfm
 
 
 def _rfm_boundaries(now: datetime) -> RfmRun | None:
-    levels = MemberSettings.load().rfm_levels
+    levels = MemberSettings.current().rfm_levels
     fractions = [k / levels for k in range(1, levels)]
     with connection.cursor() as cursor:
         cursor.execute(

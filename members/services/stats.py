@@ -59,7 +59,7 @@ def _lock_chunk(cursor, member_id: int, *, exclusive: bool) -> None:
 def stats_apply_sale(*, order: Order, now: datetime | None = None) -> None:
     """A sale adds an order and its net paid; first and last purchase widen to its time."""
     now = resolve_now(now)
-    cycle = MemberSettings.load().repurchase_cycle_days
+    cycle = MemberSettings.current().repurchase_cycle_days
     first, last = "least(s.first_purchase_at, EXCLUDED.first_purchase_at)", \
         "greatest(s.last_purchase_at, EXCLUDED.last_purchase_at)"
     with transaction.atomic(), connection.cursor() as cursor:
@@ -186,7 +186,7 @@ def lifecycle_refresh(*, now: datetime | None = None, run_key: str | None = None
     returns how many changed stage."""
     progress = batch_run("members.lifecycle", run_key=run_key, now=resolve_now(now))
     now = progress.now
-    cycle = MemberSettings.load().repurchase_cycle_days
+    cycle = MemberSettings.current().repurchase_cycle_days
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(min(member_id), 0), coalesce(max(member_id), 0) "
                        "FROM members_memberstats")

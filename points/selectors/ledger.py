@@ -48,7 +48,7 @@ def points_expiring_soon(*, member_id: int, now: datetime | None = None,
     run out. Held points are not counted: they come back to their lots
     only if the hold is released."""
     now = resolve_now(now)
-    days = PointsSettings.load().expiry_warning_days if within_days is None else within_days
+    days = PointsSettings.current().expiry_warning_days if within_days is None else within_days
     row = (PointsLot.objects
            .filter(member_id=member_id, state=PointsLot.State.AVAILABLE, remaining__gt=0,
                    expires_at__lte=now + timedelta(days=days))

@@ -82,7 +82,7 @@ GROUP BY month, kind ORDER BY month, kind
 def liability_report() -> LiabilityReport:
     """The figures as of now. The cursor row is read FOR SHARE, so no rollup commits between
     reading it and summing: the totals and the live tail never overlap."""
-    rate = PointsSettings.load().points_per_yuan_value
+    rate = PointsSettings.current().points_per_yuan_value
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT last_entry_id FROM points_pointsrollupcursor FOR SHARE")
         row = cursor.fetchone()

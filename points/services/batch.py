@@ -75,7 +75,7 @@ def points_credit_many(*, credits: list[tuple[int, int, str]], reason: str,
     members = [c[0] for c in credits]
     if len(set(members)) != len(members):
         raise ValueError("one credit per member per call")
-    expires = lot_expires_at(PointsSettings.load(), now)
+    expires = lot_expires_at(PointsSettings.current(), now)
     with transaction.atomic():
         lock_accounts(members, now=now)
         with connection.cursor() as cursor:

@@ -160,7 +160,7 @@ def points_hold_capture(*, hold_id: int, points: int, owner_id: int | None = Non
         PointsPayment.objects.create(
             member_id=hold.member_id, kind=PointsPayment.Kind.HOLD, entry=capture, hold=hold,
             owner_id=hold.owner_id, points=points,
-            points_per_yuan=PointsSettings.load().points_per_yuan_value, created_at=now)
+            points_per_yuan=PointsSettings.current().points_per_yuan_value, created_at=now)
         return HoldOutcome(hold=hold, entries=tuple(entries))
 
 

@@ -44,7 +44,7 @@ def points_earn(*, member_id: int, points: int, now: datetime | None = None,
     """
     now = resolve_now(now)
     check_amount(points)
-    settings = PointsSettings.load()
+    settings = PointsSettings.current()
     days = settings.pending_days if pending_days is None else pending_days
     with transaction.atomic():
         member = posting_member(member_id)
@@ -216,7 +216,7 @@ def points_adjust(*, member_id: int, points: int, operator_id: int | None, reaso
         lot, parts = None, []
         if points > 0:
             lot = PointsLot(original=points, state=PointsLot.State.AVAILABLE,
-                            expires_at=lot_expires_at(PointsSettings.load(), now))
+                            expires_at=lot_expires_at(PointsSettings.current(), now))
         else:
             if account.available < -points:
                 raise PointsError(PointsErrorCode.INSUFFICIENT_POINTS,

@@ -83,7 +83,7 @@ def points_pay(*, member_id: int, points: int, reference: str = "",
         payment = PointsPayment.objects.create(
             member_id=member_id, kind=PointsPayment.Kind.SPEND, entry=movement.entry,
             owner_id=owner_id, reference=reference, points=points,
-            points_per_yuan=PointsSettings.load().points_per_yuan_value, created_at=now)
+            points_per_yuan=PointsSettings.current().points_per_yuan_value, created_at=now)
         return Payment(payment=payment, movement=movement)
 
 

@@ -208,7 +208,7 @@ def redemption_cancel(*, redemption_id: int, reason: str,
                               state=redemption.get_state_display(), action=_("cancelled"))
         account = lock_accounts([redemption.member_id], now=now)[redemption.member_id]
         lot = PointsLot(original=redemption.points, state=PointsLot.State.AVAILABLE,
-                        expires_at=lot_expires_at(PointsSettings.load(), now))
+                        expires_at=lot_expires_at(PointsSettings.current(), now))
         entry = post(account, PointsEntry(
             kind=EntryKind.REFUND, available_delta=redemption.points,
             source_key=f"reward-cancel:{redemption.pk}", reason="reward cancelled",

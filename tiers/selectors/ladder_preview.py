@@ -78,7 +78,7 @@ def ladder_preview(*, thresholds: dict[int, int | None] | None = None,
         cursor.execute(_PACE_SQL, {"now": now})
         pace = cursor.fetchone()[0]
     total = sum(counts.values()) or 1
-    rate = TierSettings.load().growth_per_yuan
+    rate = TierSettings.current().growth_per_yuan
     rows = []
     for tier in tiers:
         needed = proposed[tier.pk]

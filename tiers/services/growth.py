@@ -21,8 +21,8 @@ from ..models import (
     GrowthEntry,
     GrowthKind,
     TierChange,
+    TierSettings,
 )
-from ..selectors.settings import tier_settings
 from .ladder import tier_evaluate_upgrade
 
 MAX_GROWTH = 100_000_000  # one operation; guards against typos and overflow
@@ -107,7 +107,7 @@ def growth_for_sale(*, order: Order, now: datetime | None = None) -> GrowthPosti
     """Growth per yuan of the sale's net paid, rounded down; the first purchase alone may
     lift a member a tier (Bronze) even when it earns no growth."""
     now = resolve_now(now)
-    rate = tier_settings().growth_per_yuan
+    rate = TierSettings.current().growth_per_yuan
     points = int((order.net_amount * rate).to_integral_value(rounding=ROUND_DOWN))
     if points <= 0:
         return _evaluate_only(order.member_id, now)
@@ -146,7 +146,7 @@ def growth_for_event(*, activity: MemberActivity, now: datetime | None = None) -
     """Growth for a registration or an interaction (per kind, from TierSettings). A
     registration also gives a member with no tier the entry tier."""
     now = resolve_now(now)
-    points = tier_settings().growth_for_event(activity.kind)
+    points = TierSettings.current().growth_for_event(activity.kind)
     if points > 0:
         return growth_add(member_id=activity.member_id, points=points,
                           source_key=f"activity:{activity.pk}", reason=activity.kind, now=now)

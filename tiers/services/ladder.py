@@ -24,9 +24,9 @@ from ..models import (
     GrowthAccount,
     Tier,
     TierChange,
+    TierSettings,
 )
 from ..selectors.ladder import tier_for_growth, tier_for_growth_sql
-from ..selectors.settings import tier_settings
 
 # --- the ladder -------------------------------------------------------------------------------
 
@@ -268,7 +268,7 @@ def tier_recalculate_if_due(*, now: datetime | None = None,
     now = resolve_now(now)
     if run_key and BatchRun.objects.filter(job="tiers.recalculate", run_key=run_key).exists():
         return tier_recalculate(now=now, run_key=run_key)  # delivered again: carry on
-    mode = tier_settings().recalculation
+    mode = TierSettings.current().recalculation
     today = local_date(now)
     if mode == "monthly" and today.day == 1 or mode == "yearly" and (today.month, today.day) == (1, 1):
         return tier_recalculate(now=now, run_key=run_key)

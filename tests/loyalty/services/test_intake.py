@@ -242,3 +242,19 @@ def test_the_same_mobile_registered_from_ten_threads_enrols_one_member(now):
                for e in refused), refused
     assert Member.objects.filter(mobile="+8613900139000").count() == 1
     assert MemberActivity.objects.filter(kind=ActivityKind.REGISTRATION).count() == 1
+
+
+def test_a_sale_reads_the_settings_without_inserting_them(store, member, now):
+    """Services read the settings singletons with `current()`: with no row saved, a sale
+    earns on the defaults and inserts no settings row (an insert inside the sale's
+    transaction would queue every concurrent sale on the singleton's unique index)."""
+    from members.models import MemberSettings
+    from points.models import PointsSettings
+    from tests.points.helpers import sale_input
+    from tiers.models import TierSettings
+
+    for model in (MemberSettings, PointsSettings, TierSettings):
+        model.objects.all().delete()
+    record_sale(sale=sale_input(store, member.pk, now, "S-SETTINGS", "300.00"), now=now)
+    assert [m.objects.count() for m in (MemberSettings, PointsSettings, TierSettings)] == [
+        0, 0, 0]
