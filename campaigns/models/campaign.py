@@ -259,6 +259,10 @@ class CampaignAction(models.Model):
                                    help_text=_("Empty: the member's home store."))
     gift_days = models.PositiveSmallIntegerField(_("collect within (days)"), null=True,
                                                  blank=True)
+    gift_unit_cost = models.DecimalField(_("gift unit cost (¥)"), **MONEY, null=True,
+                                         blank=True,
+                                         help_text=_("What one gift handed over costs; results "
+                                                     "count gifts without it at no cost."))
     tag = models.ForeignKey(Tag, models.PROTECT, null=True, blank=True, related_name="+",
                             verbose_name=_("tag"))
     message_template = models.ForeignKey("campaigns.MessageTemplate", models.PROTECT,
