@@ -25,6 +25,7 @@ from ..selectors.campaigns import (
     campaign_summary,
     window_words,
 )
+from ..selectors.forecast import campaign_forecast
 from ..selectors.targets import campaign_targets
 from ..services.copy import campaign_copy
 from ..services.messages import campaign_test_send
@@ -35,7 +36,13 @@ from ..services.status import (
     campaign_resume,
     campaign_schedule,
 )
-from .results import frequency_warning, results_export, results_page, targets_html
+from .results import (
+    forecast_rows,
+    frequency_warning,
+    results_export,
+    results_page,
+    targets_html,
+)
 
 
 class VariantInline(admin.TabularInline):
@@ -236,7 +243,8 @@ class CampaignAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, admin.Mode
                           problems=problems, warning=(frequency_warning(targets)
                                                       if targets.over_frequency else ""),
                           can_launch=campaign.status == CampaignStatus.DRAFT,
-                          audience=number(campaign_audience_count(campaign, now=timezone.now())))
+                          audience=number(campaign_audience_count(campaign, now=timezone.now())),
+                          forecast=forecast_rows(campaign_forecast(campaign, now=timezone.now())))
 
     def test_send_view(self, request, campaign_id: int):
         campaign = get_object_or_404(Campaign, pk=campaign_id)

@@ -17,6 +17,7 @@ from core.formats import number, percent
 from points.admin.liability import nice_scale
 
 from ..models import Campaign
+from ..selectors.forecast import Forecast
 from ..selectors.results import ArmResult, CampaignResults, campaign_results
 from ..selectors.targets import Targets, campaign_targets
 
@@ -157,3 +158,22 @@ def frequency_warning(t: Targets) -> str:
     return gettext("More campaigns of grade %(grade)s than its target allows: %(n)d in the "
                    "period, at most %(most)d.") % {"grade": t.grade, "n": t.same_period,
                                                    "most": t.target.max_campaigns}
+
+
+def forecast_rows(f: Forecast) -> list[tuple[str, str]]:
+    """The launch confirmation's forecast: figures with separators, unknown as unknown."""
+    unknown = gettext("unknown")
+    basis = {"template": gettext("from %(n)d past campaigns of the same play"),
+             "grade": gettext("from %(n)d past campaigns of the same grade")}
+    return [
+        (gettext("Audience now"), number(f.audience)),
+        (gettext("Control group (expected)"), number(f.control)),
+        (gettext("Acted on (expected)"), number(f.treated)),
+        (gettext("Expected cost (¥)"), unknown if f.cost is None else number(f.cost, 2)),
+        (gettext("Expected conversions"),
+         unknown if f.conversions is None else number(f.conversions)),
+        (gettext("Expected revenue (¥)"),
+         unknown if f.revenue is None else number(f.revenue, 2)),
+        (gettext("Based on"), unknown if f.basis is None
+         else basis[f.basis] % {"n": f.past_campaigns}),
+    ]

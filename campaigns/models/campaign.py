@@ -94,6 +94,11 @@ class Campaign(models.Model):
     is_template = models.BooleanField(
         _("template"), default=False,
         help_text=_("A play shipped with the product: copy it, then launch the copy."))
+    template = models.ForeignKey("self", models.SET_NULL, null=True, blank=True,
+                                 related_name="+", verbose_name=_("copied from play"),
+                                 editable=False,
+                                 help_text=_("The play this campaign was copied from; "
+                                             "forecasts learn from its past copies."))
     starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
     seed = models.BigIntegerField(_("assignment seed"), default=new_seed,

@@ -43,6 +43,8 @@ def test_launch_warns_beyond_the_grades_frequency(admin_client, now):
     second = campaign(now, code="second", grade="S")
     page = admin_client.get(reverse("admin:campaigns_campaign_launch", args=[second.pk]))
     assert "超出频次目标" in page.content.decode()
+    # the forecast: no past campaign of grade S has results, so conversions are unknown
+    assert "预测" in page.content.decode() and "未知" in page.content.decode()
     third = campaign(now, code="third", grade="A")
     page = admin_client.get(reverse("admin:campaigns_campaign_launch", args=[third.pk]))
     assert "超出频次目标" not in page.content.decode()
