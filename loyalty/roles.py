@@ -111,7 +111,8 @@ RECORDS = ("members.memberactivity", "members.order", "members.rfmrun", "members
            "tiers.paidpurchase", "tiers.tierchange", "admin.logentry",
            "axes.accessfailurelog", "campaigns.campaignrun", "campaigns.campaignmember",
            "campaigns.campaigngift", "campaigns.message")
-SINGLETONS = ("members.membersettings", "points.pointssettings", "tiers.tiersettings")
+SINGLETONS = ("members.membersettings", "points.pointssettings", "tiers.tiersettings",
+              "campaigns.gradetarget")  # one row per grade, changed
 KEPT = ("loyalty.apikey", "points.earningrule", "tiers.benefit", "tiers.paidplan",
         "tiers.tier", "campaigns.campaign", "campaigns.messagetemplate")
 NO_PAGE: dict[str, tuple[str, ...]] = {

@@ -17,7 +17,7 @@ from core.admin import AutocompleteInputMixin, DeclaredPermissionsMixin, permiss
 from core.errors import LoyaltyError
 from core.formats import number
 
-from ..models import Campaign, CampaignAction, CampaignStatus, CampaignVariant
+from ..models import Campaign, CampaignAction, CampaignStatus, CampaignVariant, GradeTarget
 from ..selectors.campaigns import (
     campaign_audience_count,
     campaign_reached,
@@ -25,6 +25,8 @@ from ..selectors.campaigns import (
     campaign_summary,
     window_words,
 )
+from ..selectors.forecast import campaign_forecast
+from ..selectors.targets import campaign_targets
 from ..services.copy import campaign_copy
 from ..services.messages import campaign_test_send
 from ..services.status import (
@@ -33,6 +35,13 @@ from ..services.status import (
     campaign_problems,
     campaign_resume,
     campaign_schedule,
+)
+from .results import (
+    forecast_rows,
+    frequency_warning,
+    results_export,
+    results_page,
+    targets_html,
 )
 
 
@@ -76,7 +85,7 @@ class CampaignAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, admin.Mode
     list_display = ("name", "status", "grade", "window", "audience", "spent", "is_template")
     list_filter = ("status", "grade", "is_template")
     search_fields = ("name", "code")
-    readonly_fields = ("summary", "status", "pages")
+    readonly_fields = ("summary", "status", "pages", "targets", "results")
     autocomplete_fields = ("segment",)
     filter_horizontal = ("exclude_segments",)
     inlines = [VariantInline]
@@ -100,8 +109,8 @@ class CampaignAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, admin.Mode
         if obj is not None and obj.status != CampaignStatus.DRAFT:
             # a launched campaign keeps what it was launched with
             return [f.name for f in Campaign._meta.concrete_fields
-                    if f.name not in ("id", "description", "owner")] + ["summary",
-                                                                         "exclude_segments", "pages"]
+                    if f.name not in ("id", "description", "owner")] + [
+                "summary", "exclude_segments", "pages", "targets", "results"]
         return self.readonly_fields
 
     @admin.display(description=_("in plain words"))
@@ -116,6 +125,18 @@ class CampaignAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, admin.Mode
             "<a href='{}'>{}</a> · <a href='{}'>{}</a>",
             reverse("admin:campaigns_campaign_launch", args=[obj.pk]), _("Launch…"),
             reverse("admin:campaigns_campaign_test_send", args=[obj.pk]), _("Test send"))
+
+    @admin.display(description=_("targets and actuals"))
+    def targets(self, obj):
+        return targets_html(campaign_targets(obj, now=timezone.now())) if obj.pk else ""
+
+    @admin.display(description=_("results"))
+    def results(self, obj):
+        if obj.pk is None:
+            return ""
+        return format_html("<a href='{}'>{}</a>",
+                           reverse("admin:campaigns_campaign_results", args=[obj.pk]),
+                           _("Results, lift and ROI"))
 
     @admin.display(description=_("window"))
     def window(self, obj):
@@ -186,7 +207,16 @@ class CampaignAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, admin.Mode
             path("<int:campaign_id>/test-send/", permission_view(
                 self.admin_site, self.test_send_view, "campaigns.add_message"),
                 name="campaigns_campaign_test_send"),
+            path("<int:campaign_id>/results/", permission_view(
+                self.admin_site, self.results_view, "campaigns.view_campaign"),
+                name="campaigns_campaign_results"),
+            path("<int:campaign_id>/results.csv", permission_view(
+                self.admin_site, results_export, "campaigns.view_campaign"),
+                name="campaigns_campaign_results_export"),
         ] + super().get_urls()
+
+    def results_view(self, request, campaign_id: int):
+        return results_page(self.admin_site, request, campaign_id)
 
     def _page(self, request, campaign, template, **context):
         return TemplateResponse(request, template, {
@@ -198,6 +228,7 @@ class CampaignAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, admin.Mode
     def launch_view(self, request, campaign_id: int):
         campaign = get_object_or_404(Campaign, pk=campaign_id)
         problems = campaign_problems(campaign)
+        targets = campaign_targets(campaign, now=timezone.now())
         if request.method == "POST" and not problems:
             try:
                 campaign_schedule(campaign_id=campaign.pk, now=timezone.now())
@@ -209,8 +240,11 @@ class CampaignAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, admin.Mode
                 return redirect("admin:campaigns_campaign_change", campaign.pk)
         return self._page(request, campaign, "admin/campaigns/launch.html",
                           title=_("Launch %(name)s") % {"name": campaign.name},
-                          problems=problems, can_launch=campaign.status == CampaignStatus.DRAFT,
-                          audience=number(campaign_audience_count(campaign, now=timezone.now())))
+                          problems=problems, warning=(frequency_warning(targets)
+                                                      if targets.over_frequency else ""),
+                          can_launch=campaign.status == CampaignStatus.DRAFT,
+                          audience=number(campaign_audience_count(campaign, now=timezone.now())),
+                          forecast=forecast_rows(campaign_forecast(campaign, now=timezone.now())))
 
     def test_send_view(self, request, campaign_id: int):
         campaign = get_object_or_404(Campaign, pk=campaign_id)
@@ -241,3 +275,17 @@ class CampaignVariantAdmin(admin.ModelAdmin):
     search_fields = ("campaign__name", "code")
     inlines = [ActionInline]
     show_facets = admin.ShowFacets.NEVER
+
+
+@admin.register(GradeTarget)
+class GradeTargetAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
+    """The KPI targets of each grade: edited, never added or deleted (one row a grade)."""
+
+    list_display = ("grade", "sales_multiple", "discount_share", "max_campaigns", "period")
+    readonly_fields = ("grade",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

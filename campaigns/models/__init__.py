@@ -15,8 +15,9 @@ from .feed import FeedCursor
 from .gift import CampaignGift
 from .message import VARIABLES, Channel, Message, MessageTemplate
 from .run import CampaignMember, CampaignRun
+from .targets import GradeTarget
 
 __all__ = ["ActionKind", "AudienceFilter", "Campaign", "CampaignAction", "CampaignBudget",
            "CampaignStatus", "CampaignVariant", "Grade", "TriggerKind", "CampaignGift",
            "VARIABLES", "Channel", "Message", "MessageTemplate", "CampaignMember",
-           "CampaignRun", "FeedCursor"]
+           "CampaignRun", "FeedCursor", "GradeTarget"]

@@ -94,6 +94,11 @@ class Campaign(models.Model):
     is_template = models.BooleanField(
         _("template"), default=False,
         help_text=_("A play shipped with the product: copy it, then launch the copy."))
+    template = models.ForeignKey("self", models.SET_NULL, null=True, blank=True,
+                                 related_name="+", verbose_name=_("copied from play"),
+                                 editable=False,
+                                 help_text=_("The play this campaign was copied from; "
+                                             "forecasts learn from its past copies."))
     starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
     seed = models.BigIntegerField(_("assignment seed"), default=new_seed,
@@ -259,6 +264,10 @@ class CampaignAction(models.Model):
                                    help_text=_("Empty: the member's home store."))
     gift_days = models.PositiveSmallIntegerField(_("collect within (days)"), null=True,
                                                  blank=True)
+    gift_unit_cost = models.DecimalField(_("gift unit cost (¥)"), **MONEY, null=True,
+                                         blank=True,
+                                         help_text=_("What one gift handed over costs; results "
+                                                     "count gifts without it at no cost."))
     tag = models.ForeignKey(Tag, models.PROTECT, null=True, blank=True, related_name="+",
                             verbose_name=_("tag"))
     message_template = models.ForeignKey("campaigns.MessageTemplate", models.PROTECT,

@@ -11,7 +11,7 @@ from core.clock import resolve_now
 from ..models import Campaign, CampaignAction, CampaignStatus, CampaignVariant
 from ..models.campaign import new_seed
 
-_NOT_COPIED = {"id", "code", "name", "status", "is_template", "seed", "earning_rule_key",
+_NOT_COPIED = {"id", "code", "name", "status", "is_template", "template", "seed", "earning_rule_key",
                "created_at", "updated_at", "owner"}
 
 
@@ -36,7 +36,8 @@ def campaign_copy(*, campaign_id: int, owner_id: int | None = None, code: str | 
         copy = Campaign.objects.create(
             **fields, code=code or _free_code(source.code), name=name or source.name,
             status=CampaignStatus.DRAFT, is_template=False, seed=new_seed(),
-            owner_id=owner_id, created_at=now, updated_at=now)
+            owner_id=owner_id, created_at=now, updated_at=now,
+            template_id=source.pk if source.is_template else source.template_id)
         copy.exclude_segments.set(source.exclude_segments.all())
         for variant in CampaignVariant.objects.filter(campaign=source).order_by("code"):
             actions = list(CampaignAction.objects.filter(variant=variant).order_by("id"))

@@ -40,6 +40,8 @@ urlpatterns = [
     path("members/<int:member_id>/tier", tiers.TierProgressView.as_view(), name="member-tier"),
     path("members/<int:member_id>/offers", campaigns.MemberOffersView.as_view(),
          name="member-offers"),
+    path("campaigns/<slug:campaign_code>/results", campaigns.CampaignResultsView.as_view(),
+         name="campaign-results"),
     path("orders/sales", orders.SaleView.as_view(), name="sale"),
     path("orders/returns", orders.ReturnView.as_view(), name="return"),
     path("events", events.EventView.as_view(), name="events"),

@@ -29,6 +29,7 @@ SCOPED_OPERATIONS = [
     ("pointsAdjust", "post", "/members/{id}/points/adjust", "points:admin"),
     ("tierProgress", "get", "/members/{id}/tier", "members:read"),
     ("memberOffers", "get", "/members/{id}/offers", "campaigns:read"),
+    ("campaignResults", "get", "/campaigns/spring/results", "campaigns:read"),
     ("memberCodeIssue", "get", "/members/{id}/code", "members:read"),
     ("saleRecord", "post", "/orders/sales", "orders:write"),
     ("returnRecord", "post", "/orders/returns", "orders:write"),

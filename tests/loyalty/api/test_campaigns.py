@@ -7,6 +7,7 @@ import pytest
 from campaigns.models import CampaignStatus
 from campaigns.services.act import campaign_act
 from tests.campaigns.helpers import campaign, coupon_template, members
+from tests.campaigns.selectors.test_results import world  # noqa: F401  (fixture)
 
 from .conftest import API, client_for
 
@@ -33,3 +34,21 @@ def test_your_offers_list_points_coupons_and_gifts_not_the_control_group(make_ke
     assert api.get(f"{API}/members/{b.pk}/offers").json()["results"] == []
     _key, other = make_key(scopes=["members:read"])
     assert client_for(other).get(f"{API}/members/{a.pk}/offers").status_code == 403
+
+
+def test_campaign_results_lift_and_roi(make_key, world):  # noqa: F811
+    _key, raw = make_key(scopes=["campaigns:read"])
+    api = client_for(raw)
+    answer = api.get(f"{API}/campaigns/{world.code}/results")
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["window_days"] == 14
+    t, k = body["treated"], body["control"]
+    assert (t["members"], t["converted"], t["revenue"], t["cost"]) == (10, 6, "560.00", "35.00")
+    assert (t["lift"], t["lift_low"], t["lift_high"]) == ("0.3000", "-0.1158", "0.7158")
+    assert (t["incremental_revenue"], t["roi"]) == ("260.00", "6.4286")
+    assert (k["members"], k["lift"]) == (10, None)
+    assert [v["code"] for v in body["variants"]] == ["A"]
+    assert api.get(f"{API}/campaigns/no-such/results").status_code == 404
+    _key, other = make_key(scopes=["members:read"])
+    assert client_for(other).get(f"{API}/campaigns/{world.code}/results").status_code == 403

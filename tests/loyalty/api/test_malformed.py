@@ -80,6 +80,9 @@ def world(store, member, make_member, owner, now):
     Tag.objects.create(code="api-rule", name="rule", kind=Tag.Kind.RULE)
     segment = Segment.objects.create(code="api-seg", name="seg", expression="status:active")
     snapshot = segment_snapshot_take(segment_id=segment.pk, now=now)
+    from campaigns.models import Campaign
+
+    Campaign.objects.create(code="api-campaign", name="活动", created_at=now, updated_at=now)
     return SimpleNamespace(store=store, member=member, other=other, hold=hold.hold,
                            snapshot=snapshot,
                            **catalog(member, other, now), **benefit_world(member, now))
@@ -176,6 +179,7 @@ def baselines(w) -> dict[str, Baseline]:
             "lines": [{"line_no": 1, "quantity": 1}]}),
         "memberBenefits": Baseline(path=m),
         "memberOffers": Baseline(path=m, query={"page_size": 10}),
+        "campaignResults": Baseline(path={"campaign_code": "api-campaign"}),
         "memberCodeIssue": Baseline(path=m),
         "benefitGrantsList": Baseline(path=m),
         "benefitGrantClaim": Baseline(
@@ -358,6 +362,7 @@ OPERATION_IDS = [
     "partnerExchangeOut", "pointsLiability",
     "memberTagAdd", "memberTagRemove", "segmentMembership",
     "snapshotMembership", "memberOffers", "memberCodeIssue",
+    "campaignResults",
 ]
 
 # Bad values per query parameter.
