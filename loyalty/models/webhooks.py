@@ -96,6 +96,7 @@ class WebhookDelivery(models.Model):
     class Meta:
         verbose_name = _("webhook delivery")
         verbose_name_plural = _("webhook deliveries")
+        permissions = [("resend_webhookdelivery", _("Can re-send webhook deliveries"))]
         constraints = [
             models.UniqueConstraint(fields=["subscription", "event_key"],
                                     name="webhook_delivery_once_per_event"),

@@ -166,16 +166,35 @@ def delivery_body(delivery: WebhookDelivery) -> bytes:
 
 # ---- subscriptions -------------------------------------------------------------------
 
-def webhook_subscription_create(*, name: str, url: str, event_types: Iterable[str],
-                                owner_id: int, now: datetime | None = None
-                                ) -> WebhookSubscription:
-    now = resolve_now(now)
-    unknown = set(event_types) - set(EventType.values)
+def _event_types(event_types: Iterable[str]) -> list[str]:
+    chosen = set(event_types)
+    unknown = chosen - set(EventType.values)
     if unknown:
         raise ValueError(f"unknown event types: {sorted(unknown)}")
+    return sorted(chosen)
+
+
+def webhook_subscription_create(*, name: str, url: str, event_types: Iterable[str],
+                                owner_id: int, is_active: bool = True,
+                                now: datetime | None = None) -> WebhookSubscription:
+    now = resolve_now(now)
     return WebhookSubscription.objects.create(
-        name=name, url=url, event_types=sorted(set(event_types)), owner_id=owner_id,
-        secret=secrets.token_hex(32), created_at=now)
+        name=name, url=url, event_types=_event_types(event_types), owner_id=owner_id,
+        is_active=is_active, secret=secrets.token_hex(32), created_at=now)
+
+
+def webhook_subscription_update(*, subscription_id: int, name: str, url: str,
+                                event_types: Iterable[str], owner_id: int,
+                                is_active: bool) -> None:
+    """Switching a subscription on again clears its failure record: its queued events go
+    out, in order, from the next run."""
+    with transaction.atomic():
+        sub = WebhookSubscription.objects.select_for_update().get(pk=subscription_id)
+        if is_active and not sub.is_active:
+            sub.failing_since = sub.switched_off_at = None
+        sub.name, sub.url, sub.owner_id, sub.is_active = name, url, owner_id, is_active
+        sub.event_types = _event_types(event_types)
+        sub.save()
 
 
 def webhook_secret_rotate(*, subscription_id: int, now: datetime | None = None) -> str:
@@ -187,11 +206,6 @@ def webhook_secret_rotate(*, subscription_id: int, now: datetime | None = None) 
         sub.previous_secret_until = now + ROTATION_OVERLAP
         sub.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
     return sub.secret
-
-
-def webhook_subscription_switch_on(*, subscription_id: int) -> None:
-    WebhookSubscription.objects.filter(pk=subscription_id).update(
-        is_active=True, switched_off_at=None, failing_since=None)
 
 
 def webhook_ping(*, subscription_id: int, now: datetime | None = None) -> WebhookDelivery:
