@@ -21,6 +21,7 @@ from ..services.webhooks import (
 
 
 class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
     event_types = forms.MultipleChoiceField(label=_("event types"), choices=EventType.choices,
                                             widget=forms.CheckboxSelectMultiple)
 

@@ -42,10 +42,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 DOCS = Path(__file__).resolve().parents[3] / "loyalty" / "api" / "docs.md"
 
 
+def _example(path: Path) -> str:
+    text = path.read_text()
+    return re.search(r"<!-- webhook-verify -->\s*```python\n(.*?)```", text, re.S).group(1)
+
+
 def documented_verifier() -> dict:
-    """The Python example of loyalty/api/docs.md, run as it is written there."""
-    text = DOCS.read_text()
-    code = re.search(r"<!-- webhook-verify -->\s*```python\n(.*?)```", text, re.S).group(1)
+    """The Python example of loyalty/api/docs.md, run as it is written there (the README
+    carries the same code)."""
+    code = _example(DOCS)
+    assert _example(DOCS.parents[2] / "README.md") == code
     scope: dict = {}
     exec(compile(code, str(DOCS), "exec"), scope)  # noqa: S102  (our own documentation)
     return scope
