@@ -333,3 +333,32 @@ def test_delivery_throughput_to_a_local_receiver(receiver, subscription, capsys)
     with capsys.disabled():
         print(f"\nwebhook throughput: {count / elapsed:.0f} events/s "
               f"({count} in {elapsed:.2f} s)")
+
+
+def test_after_24_hours_a_delivery_is_given_up_and_the_members_next_events_go(
+        receiver, subscription, store):
+    member = _register(50)
+    receiver.fail_with = 500
+    start = timezone.now()
+    _pump(now=start)
+    held = WebhookDelivery.objects.filter(member_id=member.pk).order_by("pk")
+    head = held[0]
+    assert head.attempts == 1 and all(d.attempts == 0 for d in held[1:])
+    _pump(now=start + timedelta(hours=24, minutes=1))   # the second try, a day later
+    head.refresh_from_db()
+    assert head.state == "failed" and head.attempts == 2
+    assert not WebhookSubscription.objects.get().is_active   # failing for a day too
+    WebhookSubscription.objects.update(is_active=True, switched_off_at=None,
+                                       failing_since=None)
+    receiver.fail_with = None
+    _pump(now=start + timedelta(hours=24, minutes=2))
+    assert [e["id"] for e in receiver.delivered()] == [str(d.event_id) for d in held[1:]]
+
+
+def test_the_task_reads_the_feed_and_sends(receiver, subscription):
+    from loyalty.tasks import send_webhooks
+    member = _register(60)
+    feed_settle()
+    outcome = send_webhooks()
+    assert outcome["created"] >= 1 and outcome["attempts"] == outcome["created"]
+    assert {e["data"]["member_id"] for e in receiver.delivered()} == {member.pk}
