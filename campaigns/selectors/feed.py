@@ -57,6 +57,9 @@ SOURCES: dict[str, FeedSource] = {s.name: s for s in (
     # the ledger (webhooks: points earned, spent, expired, reversed)
     FeedSource("points_entries", "points_pointsentry", "member_id",
                ("kind", "available_delta", "pending_delta", "order_id", "created_at")),
+    # coupon lives (webhooks: coupon issued, redeemed, expired, restored)
+    FeedSource("coupon_events", "points_couponevent", "member_id",
+               ("coupon_id", "kind", "discount", "created_at")),
 )}
 
 

@@ -26,6 +26,10 @@ class EventType(models.TextChoices):
     POINTS_REVERSED = "points.reversed", _("Points reversed")
     TIER_CHANGED = "tier.changed", _("Tier changed")
     PAID_MEMBERSHIP_PURCHASED = "paid_membership.purchased", _("Paid membership purchased")
+    COUPON_ISSUED = "coupon.issued", _("Coupon issued")
+    COUPON_REDEEMED = "coupon.redeemed", _("Coupon redeemed")
+    COUPON_EXPIRED = "coupon.expired", _("Coupon expired")
+    COUPON_RESTORED = "coupon.restored", _("Coupon restored")
 
 
 PING = "ping"

@@ -55,9 +55,11 @@ ROTATION_OVERLAP = timedelta(hours=24)
 USER_AGENT = "loyalty-webhooks/1"
 
 # the feed's sources in the order events of one transaction are sent
-SOURCES = ("members", "points_entries", "tier_changes", "paid_purchases")
+SOURCES = ("members", "points_entries", "coupon_events", "tier_changes", "paid_purchases")
 POINTS_KINDS = {"earn": EventType.POINTS_EARNED, "spend": EventType.POINTS_SPENT,
                 "expire": EventType.POINTS_EXPIRED, "reverse": EventType.POINTS_REVERSED}
+COUPON_KINDS = {"issued": EventType.COUPON_ISSUED, "redeemed": EventType.COUPON_REDEEMED,
+                "expired": EventType.COUPON_EXPIRED, "restored": EventType.COUPON_RESTORED}
 
 
 def cursor_name(source: str) -> str:
@@ -84,6 +86,14 @@ def event_of(row: FeedRow) -> tuple[str, dict] | None:
                       "points": v["available_delta"] + v["pending_delta"],
                       "available_change": v["available_delta"],
                       "pending_change": v["pending_delta"], "order_id": v["order_id"],
+                      "at": _iso(v["created_at"])}
+    if row.source == "coupon_events":
+        kind = COUPON_KINDS.get(v["kind"])
+        if kind is None or row.member_id is None:
+            return None
+        return kind, {"member_id": row.member_id, "coupon_id": v["coupon_id"],
+                      "coupon_event_id": row.id,
+                      "discount": str(v["discount"]) if v["discount"] is not None else None,
                       "at": _iso(v["created_at"])}
     if row.source == "tier_changes":
         return EventType.TIER_CHANGED, {

@@ -32,8 +32,15 @@ from loyalty.services.webhooks import (
 )
 from members.services.members import MemberInput
 from members.services.orders import LineInput, ReturnInput, ReturnLineInput, SaleInput
+from points.services.coupons import (
+    coupon_issue,
+    coupon_redeem,
+    coupons_expire_due,
+    coupons_restore_for_order,
+)
 from points.services.ledger import points_expire_due, points_spend, points_unlock_due
 from tests.campaigns.feed_helpers import feed_settle
+from tests.points.catalog_helpers import basket, make_template
 from tiers.defaults import ensure_default_ladder
 from tiers.models.paid import PaidPlan
 from tiers.services.paid import paid_purchase
@@ -166,7 +173,15 @@ def test_every_event_type_is_delivered_once_in_commit_order_per_member(
     points_spend(member_id=member.pk, points=10, source_key="spend-1", now=now)
     paid_purchase(member_id=member.pk, plan_code=plan.code, purchase_id="P-1",
                   amount=Decimal("199.00"), channel="api", now=now)
+    template = make_template(now, name="满100减10", threshold=Decimal("100.00"),
+                             amount=Decimal("10.00"))
+    coupon = coupon_issue(template_id=template.pk, member_id=member.pk, now=now)
+    coupon_redeem(code=coupon.code, member_id=member.pk, basket=basket("150.00"),
+                  order_no="W-9", now=now)
+    coupons_restore_for_order(member_id=member.pk, order_no="W-9", return_no="W-9R", now=now)
+    coupon_issue(template_id=template.pk, member_id=other.pk, now=now)
     points_expire_due(now=now + timedelta(days=3 * 365))
+    coupons_expire_due(now=now + timedelta(days=3 * 365))
     _pump()
 
     events = receiver.delivered()
@@ -183,6 +198,9 @@ def test_every_event_type_is_delivered_once_in_commit_order_per_member(
     mine = _per_member(events)[member.pk]
     assert mine[0]["type"] == "member.registered"
     kinds = [e["type"] for e in mine]
+    assert kinds.index("coupon.issued") < kinds.index("coupon.redeemed") \
+        < kinds.index("coupon.restored")
+    assert _per_member(events)[other.pk][-1]["type"] == "coupon.expired"
     assert kinds.index("points.earned") < kinds.index("points.reversed") \
         < kinds.index("points.spent") < kinds.index("paid_membership.purchased") \
         < kinds.index("points.expired")
