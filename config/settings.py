@@ -316,6 +316,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "health-heartbeat": {"task": "loyalty.tasks.health_heartbeat", "schedule": 60.0},
+    "webhooks-send": {"task": "loyalty.tasks.send_webhooks", "schedule": 10.0},
     "points-unlock": {"task": "points.tasks.unlock_points", "schedule": 15 * 60.0},
     "points-expire": {"task": "points.tasks.expire_points",
                       "schedule": crontab(minute=10, hour=0)},  # 00:10 Asia/Shanghai

@@ -3,7 +3,8 @@ the permissions its work needs. A data migration creates the groups and every `m
 refreshes their permissions (loyalty.apps), so a production install has them without the
 demo. The permission-matrix test derives what each role may open from this module alone.
 
-- programme admin: staff accounts, their roles and stores, API keys;
+- programme admin: staff accounts, their roles and stores, API keys, webhook subscriptions
+  (and re-sending their deliveries);
 - operator: the whole programme — rules, tiers, benefits, rewards, coupons, tags, segments,
   campaigns, settings — but no staff and no keys;
 - clerk: the counter page (/counter/) at the stores they are bound to — no admin page at
@@ -37,6 +38,7 @@ NOT_PROGRAMME_DATA = ("members.storestaff", "members.accessevent", "members.memb
 
 FULL_MOBILE = "members.view_full_mobile"
 ALL_STORES = "members.act_for_all_stores"
+RESEND_WEBHOOKS = "loyalty.resend_webhookdelivery"
 
 
 @dataclass(frozen=True)
@@ -65,9 +67,11 @@ ROLES: tuple[Role, ...] = (
         Grant("members.storestaff", ALL),
         Grant("members.store", (VIEW,)),
         Grant("loyalty.apikey", (VIEW, ADD, CHANGE)),
+        Grant("loyalty.webhooksubscription", (VIEW, ADD, CHANGE)),
+        Grant("loyalty.webhookdelivery", (VIEW,)),
         Grant("axes.accessattempt", (VIEW, DELETE)),  # deleting lifts a lockout
         Grant("axes.accessfailurelog", (VIEW,)),
-    )),
+    ), extra=(RESEND_WEBHOOKS,)),
     Role(OPERATORS, _("Operators"), (
         Grant("members", ALL, excluding=NOT_PROGRAMME_DATA),
         Grant("points", ALL), Grant("tiers", ALL), Grant("campaigns", ALL),
@@ -110,11 +114,12 @@ RECORDS = ("members.memberactivity", "members.order", "members.rfmrun", "members
            "tiers.benefitgrant", "tiers.growthentry", "tiers.paidmembership",
            "tiers.paidpurchase", "tiers.tierchange", "admin.logentry",
            "axes.accessfailurelog", "campaigns.campaignrun", "campaigns.campaignmember",
-           "campaigns.campaigngift", "campaigns.message")
+           "campaigns.campaigngift", "campaigns.message", "loyalty.webhookdelivery")
 SINGLETONS = ("members.membersettings", "points.pointssettings", "tiers.tiersettings",
               "campaigns.gradetarget")  # one row per grade, changed
-KEPT = ("loyalty.apikey", "points.earningrule", "tiers.benefit", "tiers.paidplan",
-        "tiers.tier", "campaigns.campaign", "campaigns.messagetemplate")
+KEPT = ("loyalty.apikey", "loyalty.webhooksubscription", "points.earningrule",
+        "tiers.benefit", "tiers.paidplan", "tiers.tier", "campaigns.campaign",
+        "campaigns.messagetemplate")
 NO_PAGE: dict[str, tuple[str, ...]] = {
     **{label: (ADD, CHANGE, DELETE) for label in RECORDS},
     **{label: (ADD, DELETE) for label in SINGLETONS},

@@ -13,3 +13,10 @@ def health_heartbeat() -> str:
 def prune_idempotency_keys(self) -> int:
     """Daily: the stored responses of keys past their 30 days are removed (the keys stay)."""
     return idempotency_responses_expire(run_key=self.request.id)
+
+
+@shared_task(acks_late=True)
+def send_webhooks() -> dict:
+    """Every 10 s: the feed read into the webhook outbox, and due deliveries sent."""
+    from .services.webhooks import webhooks_run
+    return webhooks_run()

@@ -54,6 +54,12 @@ SOURCES: dict[str, FeedSource] = {s.name: s for s in (
                ("plan_id", "kind", "period_start", "period_end", "created_at")),
     FeedSource("points_lots", "points_pointslot", "member_id",
                ("original", "order_id", "expires_at", "created_at")),
+    # the ledger (webhooks: points earned, spent, expired, reversed)
+    FeedSource("points_entries", "points_pointsentry", "member_id",
+               ("kind", "available_delta", "pending_delta", "order_id", "created_at")),
+    # coupon lives (webhooks: coupon issued, redeemed, expired, restored)
+    FeedSource("coupon_events", "points_couponevent", "member_id",
+               ("coupon_id", "kind", "discount", "created_at")),
 )}
 
 

@@ -7,7 +7,9 @@ from .checkout import CheckoutCommit
 from .health import Heartbeat
 from .idempotency import IdempotencyRecord
 from .member_code import MemberCodeUse
+from .webhooks import EventType, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Scope", "ApiKey", "IdempotencyRecord", "CheckoutCommit", "Heartbeat", "MemberCodeUse",
+    "EventType", "WebhookSubscription", "WebhookDelivery",
 ]

@@ -176,4 +176,15 @@ def build_world() -> World:
     AccessFailureLog.objects.create(username="intruder", ip_address="192.0.2.9",
                                     user_agent="", path_info="/admin/login/", http_accept="",
                                     locked_out=False)
+    # a webhook subscription (its receiver refuses connections) and one delivery in its log
+    from loyalty.models import WebhookDelivery
+    from loyalty.services.webhooks import webhook_subscription_create
+    hooks = webhook_subscription_create(
+        name="CRM", url="http://127.0.0.1:9/hooks", event_types=["member.registered"],
+        owner_id=users[roles.PROGRAMME_ADMINS].pk, now=now)
+    WebhookDelivery.objects.create(
+        subscription=hooks, event_key=f"members:{member.pk}", event_type="member.registered",
+        member_id=member.pk, payload={"type": "member.registered",
+                                      "data": {"member_id": member.pk}},
+        next_attempt_at=now, created_at=now)
     return World(users=users, member=member, store=store)

@@ -34,7 +34,7 @@ READ_ONLY_ROLES = (roles.FINANCE, roles.AUDITORS)
 # auditors read, a clerk works at the counter (no admin page), a programme admin manages
 # staff and keys. Operators and superusers are not limited here.
 WRITES = {roles.FINANCE: set(), roles.AUDITORS: set(), roles.CLERKS: set(),
-          roles.PROGRAMME_ADMINS: {"auth.User", "loyalty.ApiKey"}}
+          roles.PROGRAMME_ADMINS: {"auth.User", "loyalty.ApiKey", "loyalty.WebhookSubscription"}}
 
 # What a new row needs on top of the add page's own initial values, per model. Every model
 # a role may add in the admin must be here, so a newly registered admin gets its save tested.
@@ -60,6 +60,9 @@ ADD_DATA: dict[str, dict] = {
     "django_celery_beat.SolarSchedule": {"event": "sunset", "latitude": "39.9",
                                          "longitude": "116.4"},
     "loyalty.ApiKey": {"name": "pos terminal", "scopes": ["members:read", "orders:write"]},
+    "loyalty.WebhookSubscription": {"name": "CRM 2", "url": "http://127.0.0.1:9/in",
+                                    "event_types": ["member.registered", "points.earned"],
+                                    "is_active": "on"},
     "members.Member": {"mobile": "13900139000", "name": "李娜"},
     "members.RfmSegment": {"code": "newcomers", "name": "新客"},
     "members.Segment": {"code": "men", "name": "男性会员", "expression": "gender:male"},

@@ -318,4 +318,5 @@ def test_every_source_has_its_column_default_and_index():
                                AND indexdef LIKE '%%(txid, id)%%'""", [source.table])
             assert cursor.fetchone() is not None, source.table
     assert set(SOURCES) == {"members", "orders", "tag_changes", "tier_changes",
-                            "paid_purchases", "points_lots"}
+                            "paid_purchases", "points_lots", "points_entries",
+                            "coupon_events"}
