@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import OneLineField
+from core.text import one_line_text
 
 
 class EventType(models.TextChoices):
@@ -40,7 +41,7 @@ class WebhookSubscription(models.Model):
     secret sign every delivery, until `previous_secret_until`."""
 
     name = OneLineField(_("name"), max_length=100)
-    url = models.URLField(_("URL"), max_length=500)
+    url = models.URLField(_("URL"), max_length=500, validators=[one_line_text])
     secret = models.CharField(_("secret"), max_length=64, editable=False)
     previous_secret = models.CharField(_("previous secret"), max_length=64, blank=True,
                                        editable=False)
