@@ -1,27 +1,8 @@
-"""The liability report: what the programme owes in points, what it is worth, and what was
-issued, redeemed, expired and reversed each month (Beijing months).
-
-Every figure is a sum over the ledger. In an entry's net points (available + pending +
-held − debt):
-- issued    = Σ net of earnings (partner exchanges in included);
-- redeemed  = −Σ net of spends and hold captures, less refunds of cancelled redemptions;
-- expired   = −Σ net of expiries;
-- reversed  = −Σ net of reversals for returns;
-- adjusted  = Σ net of operators' adjustments;
-holds, releases and unlocks move points between balances and net to zero. Outstanding
-points are Σ (available + pending + held) — what members hold; their cash value is at
-`PointsSettings.points_per_yuan_value`; debt is what reversals left owing. So
-outstanding − debt = issued − redeemed − expired − reversed + adjusted, to the point.
-Breakage rate = expired ÷ issued over the programme's life.
-
-Scale (100M entries): the report never scans the ledger. `points_liability_rollup` (hourly)
-adds the entries after a cursor to `PointsMonthTotal` (month × kind sums) in id-range
-chunks over the primary key, and the report reads those rows plus the live sum of the
-entries after the cursor — about an hour's worth, a range scan of the primary key — while
-holding the cursor row FOR SHARE, so no rollup lands in between. The cursor only moves to a
-watermark taken under a brief SHARE lock on the ledger table (it waits for in-flight
-inserts to commit; new inserts wait meanwhile), so an entry whose id is below the cursor
-can never commit later and be missed. bench/liability_report.py measures it.
+"""The liability rollup: `points_liability_rollup` (hourly) adds the ledger entries after
+its cursor to `PointsMonthTotal` (month × kind sums) in id-range chunks over the primary key.
+The cursor only moves to a watermark taken under a brief SHARE lock on the ledger table, so
+an entry whose id is below the cursor can never commit later and be missed. What the
+figures mean, and how the report reads these rows, is in `points.selectors.liability`.
 """
 
 from __future__ import annotations
