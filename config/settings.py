@@ -339,6 +339,10 @@ CELERY_BEAT_SCHEDULE = {
     "benefit-grants": {"task": "tiers.tasks.grant_benefits",
                        "schedule": crontab(minute=30, hour=0)},
     "points-holds-expire": {"task": "points.tasks.expire_holds", "schedule": 60.0},
+    "points-verify-ledger": {"task": "points.tasks.verify_ledger",
+                             "schedule": crontab(minute=45, hour=4)},  # nightly, incremental
+    "points-verify-ledger-full": {"task": "points.tasks.verify_ledger", "kwargs": {"full": True},
+                                  "schedule": crontab(minute=0, hour=5, day_of_week=0)},
     "points-liability-rollup": {"task": "points.tasks.rollup_liability",
                                 "schedule": crontab(minute=5)},  # hourly
     "batch-runs-prune": {"task": "members.tasks.prune_batch_runs",

@@ -9,7 +9,8 @@ HTTP and under whatever Host header the balancer sends.
 `/healthz/detail` is for people and monitors (a staff session, or the probe token of
 `HEALTH_PROBE_TOKEN`): the database, the broker, and the heartbeats of the Celery worker
 (it ran the health task) and of beat (it sent it), each `ok`, `stale` (older than twice
-their interval) or `error`, with its age in seconds.
+their interval) or `error`, with its age in seconds; and `ledger`, the last run of
+`verify_ledger` (error when it found an account that differs, stale when none ran lately).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from core.errors import error_body
+from points.selectors.verify import ledger_check_last
 
 from .models.health import Heartbeat
 
@@ -108,9 +110,26 @@ def detail(*, now: datetime) -> dict:
             age = ages.get(name)
             parts[name] = {"status": heartbeat_state(age),
                            "age_seconds": None if age is None else round(age, 1)}
+    parts["ledger"] = ledger_part(now=now) if database else {"status": ERROR,
+                                                             "age_seconds": None}
     states = {part["status"] for part in parts.values()}
     overall = OK if states == {OK} else (ERROR if ERROR in states else STALE)
     return {"status": overall, "interval_seconds": heartbeat_interval(), **parts}
+
+
+def ledger_part(*, now: datetime) -> dict:
+    """The last `verify_ledger` run: error if it found an account that differs, stale if
+    there is none or it is old (points.selectors.verify)."""
+    try:
+        check = ledger_check_last(now=now)
+    except DatabaseError:
+        return {"status": ERROR, "age_seconds": None}
+    run = check.run
+    return {"status": check.status,
+            "age_seconds": None if check.age_seconds is None else round(check.age_seconds, 1),
+            "full": None if run is None else run.full,
+            "accounts_checked": None if run is None else run.accounts_checked,
+            "differing_accounts": None if run is None else run.differing_accounts}
 
 
 # --- the Celery side --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from .services.coupons import coupons_expire_due
 from .services.holds import points_holds_expire_due
 from .services.ledger import points_expire_due, points_unlock_due
 from .services.liability import points_liability_rollup
+from .services.verify import ledger_verify
 
 
 @shared_task(bind=True, acks_late=True)
@@ -33,3 +34,8 @@ def expire_holds(self) -> int:
 @shared_task(acks_late=True)
 def rollup_liability() -> int:
     return points_liability_rollup()
+
+
+@shared_task(acks_late=True)
+def verify_ledger(full: bool = False) -> int:
+    return ledger_verify(full=full).differing_accounts

@@ -9,7 +9,10 @@ Every entry that puts points into a lot or takes them out says how many, lot by 
 (`PointsLotMovement`), so each lot is the sum of its movements:
     lot.remaining = Σ points of its movements   held = Σ held of the member's movements
 Entries and movements are never updated or deleted (triggers refuse it); mistakes are
-corrected with new entries. Entries carry only the member's id, never personal data.
+corrected with new entries. Each entry's `hash` chains it to the member's previous
+entry (points.chain, core.chain) and the account keeps the last one in `chain_head`, so a
+row changed or removed by someone who lifted the triggers is found (`verify_ledger`).
+Entries carry only the member's id, never personal data.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ class PointsAccount(models.Model):
                                   help_text=_("Points reversed beyond the balance, collected "
                                               "first from the next earnings."))
     updated_at = models.DateTimeField(_("updated at"))
+    chain_head = models.BinaryField(_("chain head"), null=True, blank=True, editable=False,
+                                    help_text=_("The hash of the member's last entry."))
 
     class Meta:
         verbose_name = _("points account")
@@ -97,6 +102,9 @@ class PointsEntry(AttributedRow):
     store = models.ForeignKey(Store, models.PROTECT, null=True, blank=True, related_name="+",
                               db_index=False, verbose_name=_("store"))
     created_at = models.DateTimeField(_("time"))
+    hash = models.BinaryField(_("hash"), null=True, blank=True, editable=False,
+                              help_text=_("SHA-256 of this entry and the member's previous "
+                                          "one (points.chain)."))
 
     class Meta:
         verbose_name = _("points entry")
@@ -166,6 +174,8 @@ class PointsLot(models.Model):
                          name="points_lot_expiry_idx"),
             models.Index(fields=["unlocks_at"], condition=Q(state="pending") & Q(remaining__gt=0),
                          name="points_lot_unlock_idx"),
+            # every lot of a member, emptied ones too (a member's lots on a past day)
+            models.Index(fields=["member", "id"], name="points_lot_member_idx"),
         ]
 
     def __str__(self) -> str:
@@ -207,6 +217,9 @@ class PointsLotMovement(models.Model):
         indexes = [
             models.Index(fields=["lot", "id"], name="points_lot_movement_lot_idx"),
             models.Index(fields=["member", "id"], name="points_lot_movement_member_idx"),
+            # when the movements began: the carry-over rows (points.selectors.as_of)
+            models.Index(fields=["created_at"], condition=Q(entry__isnull=True),
+                         name="points_lot_movement_carry_idx"),
         ]
 
     def __str__(self) -> str:

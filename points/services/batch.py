@@ -26,10 +26,10 @@ from ..expiry import lot_expires_at
 from ..locks import lock_accounts
 from ..models import CouponTemplate, PointsSettings
 from .coupons import CODE_ALPHABET, CODE_LENGTH, coupon_face_value_check, coupon_validity
-from .posting import balances_sql
+from .posting import balances_sql, chained_entries_sql, entry_columns_sql, insert_entries_sql
 
 _CREDIT_SQL = """
-WITH input AS (
+WITH RECURSIVE input AS (
     SELECT * FROM unnest(%(members)s::bigint[], %(points)s::bigint[], %(keys)s::text[])
         AS t(member_id, points, source_key)
 ), due AS (
@@ -44,14 +44,14 @@ WITH input AS (
     SELECT member_id, 'available', points - collected, points - collected, %(expires)s, %(now)s
     FROM due WHERE points > collected
     RETURNING id, member_id
-), entries AS (
-    INSERT INTO points_pointsentry
-        (member_id, kind, available_delta, pending_delta, held_delta, debt_delta, lot_id,
-         source_key, reason, created_at)
-    SELECT d.member_id, 'earn', d.points - d.collected, 0, 0, -d.collected, l.id,
-           d.source_key, %(reason)s, %(now)s
+), new_entries AS (
+    SELECT """ + entry_columns_sql(
+        member_id="d.member_id", kind="'earn'", available_delta="d.points - d.collected",
+        pending_delta="0", held_delta="0", debt_delta="-d.collected", lot_id="l.id",
+        source_key="d.source_key", reason="%(reason)s", created_at="%(now)s") + """
     FROM due d LEFT JOIN lots l ON l.member_id = d.member_id
-    RETURNING id, member_id, lot_id, available_delta, pending_delta, held_delta, debt_delta
+), """ + chained_entries_sql("new_entries", "chained") + """,
+entries AS (""" + insert_entries_sql("chained") + """
 ), movements AS (
     INSERT INTO points_pointslotmovement (entry_id, lot_id, member_id, points, held, created_at)
     SELECT id, lot_id, member_id, available_delta, 0, %(now)s FROM entries

@@ -23,7 +23,17 @@ from ..locks import lock_accounts
 from ..models import EntryKind, PointsAccount, PointsEntry, PointsLotMovement, PointsSettings
 from ..models.holds import PointsHold
 from ..models.payments import PointsPayment
-from .posting import LotPart, balances_sql, check_amount, post, posting_member, spending_parts
+from .posting import (
+    LotPart,
+    balances_sql,
+    chained_entries_sql,
+    check_amount,
+    entry_columns_sql,
+    insert_entries_sql,
+    post,
+    posting_member,
+    spending_parts,
+)
 
 DEFAULT_TTL = timedelta(minutes=30)
 MAX_TTL = timedelta(days=7)
@@ -181,7 +191,7 @@ def points_hold_release(*, hold_id: int, owner_id: int | None = None,
 
 
 _EXPIRE_HOLDS_SQL = """
-WITH due AS (
+WITH RECURSIVE due AS (
     SELECT h.id, h.member_id, h.points
     FROM points_pointshold h
     WHERE h.member_id = ANY(%(members)s) AND h.state = 'held' AND h.expires_at <= %(now)s
@@ -205,31 +215,36 @@ WITH due AS (
     FROM (SELECT lot_id, SUM(points) AS points FROM parts WHERE NOT lapsed GROUP BY lot_id) p
     WHERE l.id = p.lot_id
     RETURNING l.id
-), releases AS (
-    INSERT INTO points_pointsentry
-        (member_id, kind, available_delta, pending_delta, held_delta, debt_delta,
-         source_key, reason, created_at)
-    SELECT due.member_id, 'release', due.points, 0, -due.points, 0,
-           'release:hold:' || due.id, 'hold expired', %(now)s
-    FROM due
-    RETURNING id, member_id, source_key, available_delta, pending_delta, held_delta, debt_delta
+), new_entries AS (
+    -- one release per hold, then an expiry for each part whose lot passed its own expiry
+    -- while held (see _give_back); chained together, each member's in this order
+    SELECT * FROM (
+        SELECT """ + entry_columns_sql(
+            member_id="due.member_id", kind="'release'", available_delta="due.points",
+            pending_delta="0", held_delta="-due.points", debt_delta="0",
+            source_key="'release:hold:' || due.id", reason="'hold expired'",
+            created_at="%(now)s") + """, due.id AS hold_id, 0 AS step
+        FROM due
+        UNION ALL
+        SELECT """ + entry_columns_sql(
+            member_id="member_id", kind="'expire'", available_delta="-points",
+            pending_delta="0", held_delta="0", debt_delta="0", lot_id="lot_id",
+            source_key="'expire:hold:' || hold_id || ':lot:' || lot_id", reason="'expiry'",
+            created_at="%(now)s") + """, hold_id, 1 AS step
+        FROM parts WHERE lapsed
+    ) x ORDER BY member_id, hold_id, step, lot_id
+), """ + chained_entries_sql("new_entries", "chained") + """,
+entries AS (""" + insert_entries_sql("chained") + """
 ), released_lots AS (
     INSERT INTO points_pointslotmovement (entry_id, lot_id, member_id, points, held, created_at)
     SELECT r.id, p.lot_id, p.member_id, p.points, -p.points, %(now)s
-    FROM releases r JOIN parts p ON r.source_key = 'release:hold:' || p.hold_id
-), lapses AS (
-    -- parts whose lot passed its own expiry while held expire now (see _give_back)
-    INSERT INTO points_pointsentry
-        (member_id, kind, available_delta, pending_delta, held_delta, debt_delta, lot_id,
-         source_key, reason, created_at)
-    SELECT member_id, 'expire', -points, 0, 0, 0, lot_id,
-           'expire:hold:' || hold_id || ':lot:' || lot_id, 'expiry', %(now)s
-    FROM parts WHERE lapsed
-    RETURNING id, member_id, lot_id, available_delta, pending_delta, held_delta, debt_delta
+    FROM entries r JOIN parts p ON r.source_key = 'release:hold:' || p.hold_id
+    WHERE r.kind = 'release'
 ), lapsed_lots AS (
     INSERT INTO points_pointslotmovement (entry_id, lot_id, member_id, points, held, created_at)
-    SELECT id, lot_id, member_id, available_delta, 0, %(now)s FROM lapses
-), balances AS (""" + balances_sql("releases", "lapses") + """
+    SELECT id, lot_id, member_id, available_delta, 0, %(now)s FROM entries
+    WHERE kind = 'expire'
+), balances AS (""" + balances_sql("entries") + """
     RETURNING a.member_id
 )
 SELECT count(*) FROM closed

@@ -24,7 +24,10 @@ from .posting import (
     LotPart,
     Movement,
     balances_sql,
+    chained_entries_sql,
     check_amount,
+    entry_columns_sql,
+    insert_entries_sql,
     post,
     posting_member,
     replayed,
@@ -233,7 +236,7 @@ def points_adjust(*, member_id: int, points: int, operator_id: int | None, reaso
 # --- batch jobs: set-based SQL over chunks of members ------------------------------------------
 
 _EXPIRE_SQL = """
-WITH due AS (
+WITH RECURSIVE due AS (
     SELECT l.id, l.member_id, l.remaining
     FROM points_pointslot l
     WHERE l.member_id = ANY(%(members)s) AND l.state = 'available' AND l.remaining > 0
@@ -242,14 +245,14 @@ WITH due AS (
 ), emptied AS (
     UPDATE points_pointslot l SET remaining = 0 FROM due WHERE l.id = due.id
     RETURNING l.id
-), entries AS (
-    INSERT INTO points_pointsentry
-        (member_id, kind, available_delta, pending_delta, held_delta, debt_delta, lot_id,
-         source_key, reason, created_at)
-    SELECT due.member_id, 'expire', -due.remaining, 0, 0, 0, due.id,
-           'expire:lot:' || due.id, 'expiry', %(now)s
+), new_entries AS (
+    SELECT """ + entry_columns_sql(
+        member_id="due.member_id", kind="'expire'", available_delta="-due.remaining",
+        pending_delta="0", held_delta="0", debt_delta="0", lot_id="due.id",
+        source_key="'expire:lot:' || due.id", reason="'expiry'", created_at="%(now)s") + """
     FROM due
-    RETURNING id, member_id, lot_id, available_delta, pending_delta, held_delta, debt_delta
+), """ + chained_entries_sql("new_entries", "chained") + """,
+entries AS (""" + insert_entries_sql("chained") + """
 ), movements AS (
     INSERT INTO points_pointslotmovement (entry_id, lot_id, member_id, points, held, created_at)
     SELECT id, lot_id, member_id, available_delta, 0, %(now)s FROM entries
@@ -257,7 +260,7 @@ WITH due AS (
 """ + balances_sql("entries")
 
 _UNLOCK_SQL = """
-WITH due AS (
+WITH RECURSIVE due AS (
     SELECT l.id, l.member_id, l.remaining
     FROM points_pointslot l
     WHERE l.member_id = ANY(%(members)s) AND l.state = 'pending' AND l.unlocks_at <= %(now)s
@@ -265,14 +268,15 @@ WITH due AS (
 ), unlocked AS (
     UPDATE points_pointslot l SET state = 'available' FROM due WHERE l.id = due.id
     RETURNING l.id
-), entries AS (
-    INSERT INTO points_pointsentry
-        (member_id, kind, available_delta, pending_delta, held_delta, debt_delta, lot_id,
-         source_key, reason, created_at)
-    SELECT due.member_id, 'unlock', due.remaining, -due.remaining, 0, 0, due.id,
-           'unlock:lot:' || due.id, 'return window over', %(now)s
+), new_entries AS (
+    SELECT """ + entry_columns_sql(
+        member_id="due.member_id", kind="'unlock'", available_delta="due.remaining",
+        pending_delta="-due.remaining", held_delta="0", debt_delta="0", lot_id="due.id",
+        source_key="'unlock:lot:' || due.id", reason="'return window over'",
+        created_at="%(now)s") + """
     FROM due WHERE due.remaining > 0
-    RETURNING member_id, available_delta, pending_delta, held_delta, debt_delta
+), """ + chained_entries_sql("new_entries", "chained") + """,
+entries AS (""" + insert_entries_sql("chained") + """
 )
 """ + balances_sql("entries")
 

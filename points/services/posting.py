@@ -22,6 +22,7 @@ from core.actor import actor_columns, actor_store_id
 from members.errors import MemberError, MemberErrorCode
 from members.models import Member
 
+from ..chain import ENTRY_CHAIN, ENTRY_COLUMNS
 from ..errors import PointsError, PointsErrorCode
 from ..models import PointsAccount, PointsEntry, PointsLot, PointsLotMovement
 
@@ -135,6 +136,10 @@ def post(account: PointsAccount, entry: PointsEntry, now: datetime, *,
         new_lot.save(force_insert=True)
         entry.lot = new_lot
         movements.append(LotPart(lot_id=new_lot.pk, points=new_lot.original))
+    # chained after the member's last entry; the head is saved with the balances below
+    entry.hash = ENTRY_CHAIN.link(account.chain_head,
+                                  {column: getattr(entry, column) for column in ENTRY_COLUMNS})
+    account.chain_head = entry.hash
     entry.save(force_insert=True)
     if movements:
         PointsLotMovement.objects.bulk_create(
@@ -153,23 +158,60 @@ def post(account: PointsAccount, entry: PointsEntry, now: datetime, *,
     account.held += entry.held_delta
     account.debt += entry.debt_delta
     account.updated_at = now
-    account.save(update_fields=["available", "pending", "held", "debt", "updated_at"])
+    account.save(update_fields=["available", "pending", "held", "debt", "updated_at",
+                                "chain_head"])
     return entry
+
+
+def chained_entries_sql(source: str, name: str) -> str:
+    """The CTEs that give a set-based job's new entries their ids and hashes, chained in SQL
+    exactly as `post` chains one in Python (core.chain). `source` is a CTE naming every
+    column of `ENTRY_COLUMNS` (NULL for those the job does not set); `<name>` then holds
+    them with `id` and `hash`, ready for `insert_entries_sql`."""
+    return ENTRY_CHAIN.chained_rows_sql(source, name)
+
+
+_SQL_TYPES = {"int": "bigint", "text": "text", "time": "timestamptz"}
+
+
+def entry_columns_sql(**given: str) -> str:
+    """The select list of a source CTE for `chained_entries_sql`: each entry column from
+    the expression given for it, NULL (typed) for the others."""
+    unknown = set(given) - set(ENTRY_COLUMNS)
+    if unknown:
+        raise ValueError(f"not entry columns: {sorted(unknown)}")
+    return ", ".join(f"({given.get(column, 'NULL')})::{_SQL_TYPES[kind]} AS {column}"
+                     for column, kind in ENTRY_CHAIN.fields)
+
+
+def insert_entries_sql(chained: str) -> str:
+    """INSERT of the rows `chained_entries_sql` prepared, returning what the job's movements
+    and `balances_sql` read."""
+    columns = ", ".join(("id", "hash", *ENTRY_COLUMNS))
+    return f"""
+    INSERT INTO points_pointsentry ({columns})
+    SELECT {columns} FROM {chained}
+    RETURNING id, hash, member_id, kind, lot_id, source_key, available_delta, pending_delta,
+              held_delta, debt_delta"""
 
 
 def balances_sql(*entries: str) -> str:
     """The one UPDATE of balances for set-based jobs, the SQL twin of `post`'s arithmetic:
-    each account moves by the sums of the deltas of the entries the statement wrote. Every
-    CTE named in `entries` returns member_id and the four deltas; `%(now)s` is the time."""
+    each account moves by the sums of the deltas of the entries the statement wrote, and
+    its chain head becomes the hash of its last one. Every CTE named in `entries` returns
+    id, hash, member_id and the four deltas; `%(now)s` is the time."""
     rows = " UNION ALL ".join(
-        f"SELECT member_id, available_delta, pending_delta, held_delta, debt_delta FROM {name}"
+        f"SELECT id, hash, member_id, available_delta, pending_delta, held_delta, debt_delta "
+        f"FROM {name}"
         for name in entries)
     return f"""
     UPDATE points_pointsaccount a
     SET available = a.available + s.available, pending = a.pending + s.pending,
-        held = a.held + s.held, debt = a.debt + s.debt, updated_at = %(now)s
+        held = a.held + s.held, debt = a.debt + s.debt, updated_at = %(now)s,
+        chain_head = h.hash
     FROM (SELECT member_id, SUM(available_delta) AS available, SUM(pending_delta) AS pending,
                  SUM(held_delta) AS held, SUM(debt_delta) AS debt
           FROM ({rows}) x GROUP BY member_id) s
+    JOIN {ENTRY_CHAIN.heads_sql(rows)} h ON h.member_id = s.member_id
     WHERE a.member_id = s.member_id
     """

@@ -67,7 +67,14 @@ def a_row(model: type[models.Model]) -> int:
             values[field.attname] = False
         else:
             values[field.attname] = "x"
-    return model.objects.create(**values).pk
+    # only these columns: the row is also written in an earlier schema, which lacks
+    # nullable columns added since (a points entry's hash)
+    columns = [model._meta.get_field(name).column for name in values]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
+                       f"VALUES ({', '.join(['%s'] * len(columns))}) RETURNING id",
+                       list(values.values()))
+        return cursor.fetchone()[0]
 
 
 def refused(statement: str, pk: int) -> str:

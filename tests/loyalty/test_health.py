@@ -232,3 +232,24 @@ def test_a_running_worker_and_beat_leave_their_heartbeats(client):
 def _url_for(db_name: str) -> str:
     base = os.environ["DATABASE_URL"]
     return base.rsplit("/", 1)[0] + "/" + db_name
+
+
+def test_detail_reports_the_last_ledger_check(client, db):
+    from points.models import LedgerVerification
+
+    staff = User.objects.create_user("staff", password="x", is_staff=True)
+    client.force_login(staff)
+    assert client.get("/healthz/detail").json()["ledger"]["status"] == "stale"  # never run
+    now = timezone.now()
+    LedgerVerification.objects.create(started_at=now - timedelta(days=3),
+                                      finished_at=now - timedelta(days=3), accounts_checked=9)
+    assert client.get("/healthz/detail").json()["ledger"]["status"] == "stale"  # too old
+    LedgerVerification.objects.create(started_at=now, finished_at=now, accounts_checked=10)
+    ledger = client.get("/healthz/detail").json()["ledger"]
+    assert (ledger["status"], ledger["accounts_checked"], ledger["differing_accounts"]) == (
+        "ok", 10, 0)
+    LedgerVerification.objects.create(started_at=now, finished_at=now, accounts_checked=10,
+                                      differing_accounts=1,
+                                      differences=[{"member": 1, "problems": []}])
+    body = client.get("/healthz/detail").json()
+    assert body["ledger"]["status"] == "error" and body["status"] == "error"

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from members.services.orders import LineInput, ReturnInput, ReturnLineInput, SaleInput
+from points.chain import ENTRY_CHAIN, ENTRY_COLUMNS
 from points.models import (
     PointsAccount,
     PointsEntry,
@@ -99,7 +100,24 @@ def assert_ledger_consistent(member_id: int) -> dict[str, int]:
     in_holds = (PointsLotMovement.objects.filter(member_id=member_id)
                 .aggregate(s=Sum("held"))["s"] or 0)
     assert in_holds == held["held"], f"member {member_id}: held movements {in_holds} ≠ held"
+    assert_chained(member_id)
     return held
+
+
+def assert_chained(member_id: int) -> None:
+    """Each of the member's entries carries the hash of its content after the previous
+    one's, recomputed here in Python whoever wrote it (the posting path or a set-based
+    job's SQL), and the account's head is the last one."""
+    head = None
+    for row in PointsEntry.objects.filter(member_id=member_id).order_by("id").values(
+            "id", "hash", *ENTRY_COLUMNS):
+        expected = ENTRY_CHAIN.link(head, row)
+        assert row["hash"] is not None and bytes(row["hash"]) == expected, (
+            f"entry {row['id']} ({row['kind']}): hash does not chain")
+        head = expected
+    account = PointsAccount.objects.filter(member_id=member_id).first()
+    stored = bytes(account.chain_head) if account and account.chain_head is not None else None
+    assert stored == head, f"member {member_id}: chain head is not the last entry's hash"
 
 
 _SNAPSHOT_SQL = """

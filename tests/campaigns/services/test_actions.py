@@ -16,6 +16,7 @@ from members.models import MemberStats, MemberTag, Tag, TagChange
 from points.locks import lock_accounts
 from points.models import Coupon, PointsAccount, PointsEntry
 from points.services.coupons import Basket, BasketLine, coupon_redeem
+from points.services.posting import post
 from tests.campaigns.helpers import campaign, coupon_template, members, message_template, states
 from tests.points.helpers import assert_ledger_consistent
 from tests.races import run_at_once
@@ -34,10 +35,8 @@ def test_bonus_points_are_a_ledger_credit_under_the_campaign_key_and_collect_deb
     a, b = members(2, now)
     # b owes 30 points (as a reversal beyond the balance leaves it)
     with transaction.atomic():
-        lock_accounts([b.pk], now=now)
-    PointsAccount.objects.filter(member=b).update(debt=30)
-    PointsEntry.objects.create(member=b, kind="reverse", debt_delta=30, created_at=now,
-                               source_key="test-debt")
+        account = lock_accounts([b.pk], now=now)[b.pk]
+        post(account, PointsEntry(kind="reverse", debt_delta=30, source_key="test-debt"), now)
     c = _running(campaign(now, actions=[("points", {"points": 100})]))
     assert campaign_act(campaign=c, occasion="2026-03-14", member_ids=[a.pk, b.pk],
                         now=now)["acted"] == 2
