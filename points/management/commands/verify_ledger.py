@@ -18,9 +18,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--full", action="store_true",
                             help="walk every account from its genesis, ignoring checkpoints")
-        parser.add_argument("--chunk", type=int, default=5000, help="accounts per statement")
+        parser.add_argument("--chunk", type=int, default=None,
+                            help="accounts per transaction (default: 100,000 full, 5,000 "
+                                 "incremental)")
 
-    def handle(self, *args, full: bool, chunk: int, **options):
+    def handle(self, *args, full: bool, chunk: int | None, **options):
         started = time.monotonic()
         run = ledger_verify(full=full, chunk=chunk)
         seconds = time.monotonic() - started
