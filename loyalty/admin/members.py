@@ -1,8 +1,10 @@
-"""The composed member page: balances, the two-step points adjustment, tier and benefits."""
+"""The composed member page: balances, the two-step points adjustment, tier and benefits,
+and the member's points and tier on a past day."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
@@ -15,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import link, permission_view
+from core.clock import local_date
 from core.errors import LoyaltyError
 from core.formats import number
 from core.text import multiline_text
@@ -23,6 +26,7 @@ from members.models import Member
 from members.services.members import MemberInput
 from points.models import AdjustReason
 from points.selectors import ledger as points_selectors
+from points.selectors.as_of import points_as_of
 from points.services.ledger import points_adjust
 from points.services.posting import MAX_POINTS
 from tiers.selectors import ladder as tier_selectors
@@ -44,6 +48,18 @@ class AdjustPointsForm(forms.Form):
         if value == 0:
             raise forms.ValidationError(_("Enter a number other than 0."))
         return value
+
+
+class AsOfForm(forms.Form):
+    date = forms.DateField(label=_("Day"), help_text=_("Beijing calendar; the answer is as at "
+                                                        "the end of the day."))
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        today = local_date(timezone.now())
+        if not date(2000, 1, 1) <= day <= today:
+            raise forms.ValidationError(_("Choose a day from 2000-01-01 to today."))
+        return day
 
 
 class ProgrammeMemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
@@ -72,6 +88,8 @@ class ProgrammeMemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
         links = [
             link(reverse("admin:points_pointsentry_changelist") + f"?q={obj.member_no}",
                  _("Points history"), "points.view_pointsentry"),
+            link(reverse("admin:loyalty_member_points_as_of", args=[obj.pk]),
+                 _("Points and tier on a past day"), "points.view_pointsentry"),
             link(reverse("admin:loyalty_member_adjust_points", args=[obj.pk]),
                  _("Adjust points"), "points.add_pointsentry", css_class="button"),
         ]
@@ -135,7 +153,27 @@ class ProgrammeMemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
             path("<int:member_id>/adjust-points/", permission_view(
                 self.admin_site, self.adjust_points, "points.add_pointsentry"),
                  name="loyalty_member_adjust_points"),
+            path("<int:member_id>/as-of/", permission_view(
+                self.admin_site, self.points_as_of, "points.view_pointsentry"),
+                 name="loyalty_member_points_as_of"),
         ] + super().get_urls()
+
+    def points_as_of(self, request, member_id: int):
+        """The member's points, lots and tier at the end of a past day (Beijing calendar),
+        read from the ledgers (points.selectors.as_of, tiers.selectors.ladder.tier_as_of)."""
+        member = self.get_object(request, str(member_id))  # a clerk's stores only
+        if member is None:
+            raise Http404
+        form = AsOfForm(request.GET or None)
+        answer = tier = None
+        if form.is_valid():
+            answer = points_as_of(member_id=member.pk, day=form.cleaned_data["date"])
+            tier = tier_selectors.tier_as_of(member.pk, answer.cutoff)
+        return TemplateResponse(request, "admin/loyalty/points_as_of.html", {
+            **self.admin_site.each_context(request), "opts": Member._meta, "member": member,
+            "form": form, "answer": answer, "tier": tier,
+            "title": _("Points and tier on a past day"),
+        })
 
     def adjust_points(self, request, member_id: int):
         """Two steps: the form, then a confirmation showing the balance before and after."""

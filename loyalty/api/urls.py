@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from . import (
+               as_of,
                benefits,
                campaigns,
                checkout,
@@ -38,6 +39,7 @@ urlpatterns = [
     path("members/<int:member_id>/code", member_code.MemberCodeView.as_view(),
          name="member-code"),
     path("members/<int:member_id>/tier", tiers.TierProgressView.as_view(), name="member-tier"),
+    path("members/<int:member_id>/as-of", as_of.MemberAsOfView.as_view(), name="member-as-of"),
     path("members/<int:member_id>/offers", campaigns.MemberOffersView.as_view(),
          name="member-offers"),
     path("campaigns/<slug:campaign_code>/results", campaigns.CampaignResultsView.as_view(),

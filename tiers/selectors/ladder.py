@@ -121,3 +121,11 @@ def tier_changes_for(member_id: int, limit: int = 20) -> list[TierChange]:
     """The member's latest tier changes, newest first."""
     return list(TierChange.objects.filter(member_id=member_id)
                 .select_related("from_tier", "to_tier").order_by("-id")[:limit])
+
+
+def tier_as_of(member_id: int, cutoff: datetime) -> Tier | None:
+    """The member's tier just before `cutoff`, from the tier-change history (append-only):
+    where the last change before it took them; None before any."""
+    change = (TierChange.objects.filter(member_id=member_id, created_at__lt=cutoff)
+              .select_related("to_tier").order_by("-created_at", "-id").first())
+    return change.to_tier if change else None

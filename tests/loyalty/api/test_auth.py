@@ -28,6 +28,7 @@ SCOPED_OPERATIONS = [
     ("pointsSpend", "post", "/members/{id}/points/spend", "points:write"),
     ("pointsAdjust", "post", "/members/{id}/points/adjust", "points:admin"),
     ("tierProgress", "get", "/members/{id}/tier", "members:read"),
+    ("memberAsOf", "get", "/members/{id}/as-of?date=2026-03-01", "members:read"),
     ("memberOffers", "get", "/members/{id}/offers", "campaigns:read"),
     ("campaignResults", "get", "/campaigns/spring/results", "campaigns:read"),
     ("memberCodeIssue", "get", "/members/{id}/code", "members:read"),

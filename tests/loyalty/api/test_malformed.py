@@ -166,6 +166,7 @@ def baselines(w) -> dict[str, Baseline]:
         "pointsSpend": Baseline(path=m, body={"points": 10, "reason": "兑换"}),
         "pointsAdjust": Baseline(path=m, body={"points": 10, "reason": "补偿"}),
         "tierProgress": Baseline(path=m),
+        "memberAsOf": Baseline(path=m, query={"date": "2026-03-01"}),
         "saleRecord": Baseline(body={
             "store": w.store.code, "order_no": "S-NEW", "member": w.member.pk,
             "ordered_at": "2026-03-14T10:30:00+08:00",
@@ -348,7 +349,7 @@ OPERATION_IDS = [
     "memberRegister", "memberGet", "memberUpdate",
     "memberLookup", "pointsBalance",
     "pointsEntries", "pointsSpend",
-    "pointsAdjust", "tierProgress", "saleRecord",
+    "pointsAdjust", "tierProgress", "memberAsOf", "saleRecord",
     "returnRecord", "eventRecord",
     "rewardsList", "rewardRedeem", "couponsList",
     "couponIssue", "couponRedeem", "couponVoid",
@@ -376,6 +377,7 @@ BAD_QUERY = {
     "cursor": ["garbage!", LONG],
     "page_size": ["0", "-1", "201", "abc", "1.5", " 5", "\x00", LONG],
     "months": ["abc", "0", "-1", "1.5", "\x00", "241", LONG],
+    "date": ["2026-02-30", "yesterday", "\x00", "0001-01-01", "9999-12-31", "2026-3-1", LONG],
 }
 
 
