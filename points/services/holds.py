@@ -216,8 +216,8 @@ WITH RECURSIVE due AS (
     WHERE l.id = p.lot_id
     RETURNING l.id
 ), new_entries AS (
-    -- one release per hold, then an expiry for each part whose lot passed its own expiry
-    -- while held (see _give_back); chained together, each member's in this order
+    -- one release per hold and an expiry for each part whose lot passed its own expiry
+    -- while held (see _give_back): all of a member's chained together, in id order
     SELECT * FROM (
         SELECT """ + entry_columns_sql(
             member_id="due.member_id", kind="'release'", available_delta="due.points",
