@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('members', '0017_member_changes'),
-        ('points', '0018_coupon_event_feed_txid'),
+        ('points', '0021_lot_indexes_for_past_days'),
     ]
 
     operations = [
