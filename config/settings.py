@@ -273,6 +273,16 @@ CACHES = {
 HEALTH_PROBE_TOKEN = os.environ.get("HEALTH_PROBE_TOKEN", "")
 
 # --- Celery ---------------------------------------------------------------------------------
+# Email: sent only when EMAIL_HOST is set (e.g. a webhook owner told of a switch-off); the
+# console shows the same notices either way
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "loyalty@localhost")
+
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     _queue = BASE_DIR / "var" / "celery" / "queue"
@@ -320,6 +330,8 @@ CELERY_BEAT_SCHEDULE = {
     "points-unlock": {"task": "points.tasks.unlock_points", "schedule": 15 * 60.0},
     "points-expire": {"task": "points.tasks.expire_points",
                       "schedule": crontab(minute=10, hour=0)},  # 00:10 Asia/Shanghai
+    "points-expiry-notices": {"task": "points.tasks.notify_points_expiring",  # after expiry
+                              "schedule": crontab(minute=12, hour=0)},
     "tiers-reevaluate": {"task": "tiers.tasks.reevaluate_tiers",
                          "schedule": crontab(minute=20, hour=0)},  # 00:20 Asia/Shanghai
     "tiers-recalculate": {"task": "tiers.tasks.recalculate_tiers",  # acts on the 1st only

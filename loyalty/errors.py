@@ -77,3 +77,12 @@ class MemberCodeError(LoyaltyError):
 
 class CounterError(LoyaltyError):
     pass
+
+
+class WebhookErrorCode(ErrorCode):
+    SUBSCRIPTION_NOT_FOUND = ("webhook_subscription_not_found", 404,
+                              _("No webhook subscription has this id."))
+    URL_INVALID = ("webhook_url_invalid", 400,
+                   _("The webhook URL must be an http or https address on one line."))
+    EVENT_TYPES_REQUIRED = ("webhook_event_types_required", 400,
+                            _("Choose at least one event type."))

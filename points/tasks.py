@@ -6,7 +6,7 @@ from celery import shared_task
 
 from .services.coupons import coupons_expire_due
 from .services.holds import points_holds_expire_due
-from .services.ledger import points_expire_due, points_unlock_due
+from .services.ledger import points_expire_due, points_expiry_notices, points_unlock_due
 from .services.liability import points_liability_rollup
 from .services.verify import ledger_verify
 
@@ -14,6 +14,11 @@ from .services.verify import ledger_verify
 @shared_task(bind=True, acks_late=True)
 def expire_points(self, chunk: int = 2000) -> int:
     return points_expire_due(chunk=chunk, run_key=self.request.id)
+
+
+@shared_task(acks_late=True)
+def notify_points_expiring() -> int:
+    return points_expiry_notices()
 
 
 @shared_task(bind=True, acks_late=True)

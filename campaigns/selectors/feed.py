@@ -60,6 +60,25 @@ SOURCES: dict[str, FeedSource] = {s.name: s for s in (
     # coupon lives (webhooks: coupon issued, redeemed, expired, restored)
     FeedSource("coupon_events", "points_couponevent", "member_id",
                ("coupon_id", "kind", "discount", "created_at")),
+    # profile updates (field names only) and status changes (webhooks: member updated, closed)
+    FeedSource("member_changes", "members_memberchange", "member_id",
+               ("kind", "fields", "created_at")),
+    # the daily notice of points expiring on a day (webhooks: points expiring soon)
+    FeedSource("expiry_notices", "points_expirynotice", "member_id",
+               ("expires_on", "points", "created_at")),
+    # a redemption's steps (webhooks: reward redeemed, fulfilled, cancelled)
+    FeedSource("redemption_changes", "points_redemptionchange", "member_id",
+               ("redemption_id", "step", "state", "created_at")),
+    # grants, when inserted (webhooks: benefit granted)
+    FeedSource("benefit_grants", "tiers_benefitgrant", "member_id",
+               ("benefit_id", "period", "tier_id", "plan_id", "quantity", "granted_at",
+                "expires_at")),
+    # lapses of paid memberships (webhooks: paid membership lapsed)
+    FeedSource("paid_lapses", "tiers_paidlapse", "member_id",
+               ("plan_id", "ended_at", "created_at")),
+    # campaign members, when acted on (webhooks: campaign action applied)
+    FeedSource("campaign_actions", "campaigns_campaignmember", "member_id",
+               ("campaign_id", "occasion", "variant_id", "acted_at")),
 )}
 
 

@@ -97,7 +97,10 @@ def _act_locked(campaign: Campaign, occasion: str, rows: list[tuple[int, int]],
     with connection.cursor() as cursor:
         cursor.execute(
             """UPDATE campaigns_campaignmember x
-               SET state = s.state, acted_at = CASE WHEN s.state = 'acted' THEN %s END
+               SET state = s.state, acted_at = CASE WHEN s.state = 'acted' THEN %s END,
+                   -- "acted" once for good: the row enters the commit-ordered feed now
+                   -- (webhooks: campaign action applied)
+                   txid = CASE WHEN s.state = 'acted' THEN pg_current_xact_id() END
                FROM unnest(%s::bigint[], %s::text[]) AS s(member_id, state)
                WHERE x.campaign_id = %s AND x.occasion = %s AND x.member_id = s.member_id
                  AND x.state = 'assigned'""",

@@ -22,6 +22,7 @@ from . import (
                segments,
                tags,
                tiers,
+               webhooks,
 )
 
 app_name = "api"
@@ -95,5 +96,15 @@ urlpatterns = [
          segments.SegmentMembershipView.as_view(), name="segment-membership"),
     path("segments/<code:segment>/snapshots/<int:snapshot_id>/members/<int:member_id>",
          segments.SnapshotMembershipView.as_view(), name="snapshot-membership"),
+    path("webhooks/subscriptions", webhooks.SubscriptionListView.as_view(),
+         name="webhook-subscriptions"),
+    path("webhooks/subscriptions/<int:subscription_id>", webhooks.SubscriptionDetailView.as_view(),
+         name="webhook-subscription"),
+    path("webhooks/subscriptions/<int:subscription_id>/ping",
+         webhooks.SubscriptionPingView.as_view(), name="webhook-ping"),
+    path("webhooks/subscriptions/<int:subscription_id>/rotate-secret",
+         webhooks.SubscriptionRotateView.as_view(), name="webhook-rotate"),
+    path("webhooks/subscriptions/<int:subscription_id>/deliveries",
+         webhooks.SubscriptionDeliveriesView.as_view(), name="webhook-deliveries"),
     re_path(r"", errors.not_found),  # anything else under the API: a JSON 404
 ]

@@ -18,6 +18,7 @@ class Scope(models.TextChoices):
     POINTS_ADMIN = "points:admin", _("Adjust points")
     EVENTS_WRITE = "events:write", _("Send behaviour events")
     CAMPAIGNS_READ = "campaigns:read", _("Read the campaign offers a member received")
+    WEBHOOKS_ADMIN = "webhooks:admin", _("Manage webhook subscriptions")
 
 
 class ApiKey(models.Model):

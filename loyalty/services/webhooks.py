@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import logging
 import secrets
 import time
 from collections.abc import Iterable
@@ -34,15 +35,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import OperationalError, connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from campaigns.selectors.feed import FeedRow
 from campaigns.services.feed import feed_consume, feed_cursor_open
 from core.clock import resolve_now
 
 from ..models.webhooks import PING, EventType, WebhookDelivery, WebhookSubscription
+
+logger = logging.getLogger(__name__)
 
 TOLERANCE = timedelta(minutes=5)
 GIVE_UP = timedelta(hours=24)
@@ -55,11 +61,15 @@ ROTATION_OVERLAP = timedelta(hours=24)
 USER_AGENT = "loyalty-webhooks/1"
 
 # the feed's sources in the order events of one transaction are sent
-SOURCES = ("members", "points_entries", "coupon_events", "tier_changes", "paid_purchases")
+SOURCES = ("members", "member_changes", "points_entries", "expiry_notices", "coupon_events",
+           "redemption_changes", "tier_changes", "benefit_grants", "paid_purchases",
+           "paid_lapses", "campaign_actions")
 POINTS_KINDS = {"earn": EventType.POINTS_EARNED, "spend": EventType.POINTS_SPENT,
                 "expire": EventType.POINTS_EXPIRED, "reverse": EventType.POINTS_REVERSED}
 COUPON_KINDS = {"issued": EventType.COUPON_ISSUED, "redeemed": EventType.COUPON_REDEEMED,
                 "expired": EventType.COUPON_EXPIRED, "restored": EventType.COUPON_RESTORED}
+REDEMPTION_STEPS = {"redeemed": EventType.REWARD_REDEEMED, "fulfilled": EventType.REWARD_FULFILLED,
+                    "cancelled": EventType.REWARD_CANCELLED}
 
 
 def cursor_name(source: str) -> str:
@@ -78,6 +88,42 @@ def event_of(row: FeedRow) -> tuple[str, dict] | None:
         return EventType.MEMBER_REGISTERED, {
             "member_id": row.member_id, "registered_at": _iso(v["created_at"]),
             "channel": v["source_channel"], "referrer_id": v["referrer_id"]}
+    if row.source == "member_changes":
+        if v["kind"] == "closed":
+            return EventType.MEMBER_CLOSED, {"member_id": row.member_id,
+                                             "at": _iso(v["created_at"])}
+        return EventType.MEMBER_UPDATED, {
+            "member_id": row.member_id, "change_id": row.id,
+            # the names of what changed, never the values; a status change names "status"
+            "fields": list(v["fields"]) if v["kind"] == "updated" else ["status"],
+            "status": None if v["kind"] == "updated" else v["kind"],
+            "at": _iso(v["created_at"])}
+    if row.source == "expiry_notices":
+        return EventType.POINTS_EXPIRING, {"member_id": row.member_id, "notice_id": row.id,
+                                           "points": v["points"],
+                                           "expires_on": _iso(v["expires_on"]),
+                                           "at": _iso(v["created_at"])}
+    if row.source == "redemption_changes":
+        kind = REDEMPTION_STEPS.get(v["step"])
+        if kind is None:
+            return None
+        return kind, {"member_id": row.member_id, "redemption_id": v["redemption_id"],
+                      "state": v["state"], "at": _iso(v["created_at"])}
+    if row.source == "benefit_grants":
+        return EventType.BENEFIT_GRANTED, {
+            "member_id": row.member_id, "grant_id": row.id, "benefit_id": v["benefit_id"],
+            "period": v["period"], "tier_id": v["tier_id"], "plan_id": v["plan_id"],
+            "quantity": v["quantity"], "expires_at": _iso(v["expires_at"]),
+            "at": _iso(v["granted_at"])}
+    if row.source == "paid_lapses":
+        return EventType.PAID_MEMBERSHIP_LAPSED, {
+            "member_id": row.member_id, "lapse_id": row.id, "plan_id": v["plan_id"],
+            "ended_at": _iso(v["ended_at"]), "at": _iso(v["created_at"])}
+    if row.source == "campaign_actions":
+        return EventType.CAMPAIGN_ACTION_APPLIED, {
+            "member_id": row.member_id, "campaign_id": v["campaign_id"],
+            "occasion": v["occasion"], "variant_id": v["variant_id"],
+            "at": _iso(v["acted_at"])}
     if row.source == "points_entries":
         kind = POINTS_KINDS.get(v["kind"])
         if kind is None:
@@ -309,7 +355,32 @@ def _record(delivery: WebhookDelivery, outcome: Outcome, now: datetime, ping: bo
             sub.failing_since = sub.failing_since or now
             if sub.is_active and now - sub.failing_since >= SWITCH_OFF:
                 sub.is_active, sub.switched_off_at = False, now
+                transaction.on_commit(lambda: webhook_owner_told(subscription_id=sub.pk))
             sub.save(update_fields=["failing_since", "is_active", "switched_off_at"])
+
+
+def webhook_owner_told(*, subscription_id: int) -> bool:
+    """Email the owner of a subscription switched off for failing, when the server sends
+    email (`EMAIL_HOST` set) and the owner has an address; the console shows the same
+    notice on the subscriptions page. Returns whether an email went out; a mail server
+    that fails is logged, never raised into the sender's run."""
+    sub = WebhookSubscription.objects.select_related("owner").get(pk=subscription_id)
+    if not settings.EMAIL_HOST or not sub.owner.email:
+        return False
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Webhook subscription “%(name)s” was switched off") % {"name": sub.name}
+        body = _("Its receiver %(url)s has failed for a day, so the subscription was switched "
+                 "off at %(at)s. Its events are kept and go out in order when it is switched "
+                 "on again in the console.") % {
+            "url": sub.url, "at": timezone.localtime(sub.switched_off_at).strftime(
+                "%Y-%m-%d %H:%M")}
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [sub.owner.email])
+    except OSError:
+        logger.exception("webhook switch-off email to the owner of subscription %s failed",
+                         sub.pk)
+        return False
+    return True
 
 
 DUE_SQL = """

@@ -6,7 +6,7 @@ from .access import AccessEvent, MemberNote, StoreStaff
 from .activity import ActivityKind, MemberActivity
 from .batch import BatchRun
 from .imports import TagImportJob, TagImportRow
-from .members import Member
+from .members import Member, MemberChange
 from .orders import Order, OrderLine
 from .segments import Segment, SegmentFacts, SegmentSnapshot, SnapshotMember
 from .settings import MemberSettings
@@ -15,7 +15,7 @@ from .stores import Store
 from .tags import MemberTag, Tag, TagChange, TagCondition, TagGroup, TagRule
 
 __all__ = [
-    "MemberSettings", "Store", "Member", "Order", "OrderLine", "TagGroup", "Tag", "MemberTag",
+    "MemberSettings", "Store", "Member", "MemberChange", "Order", "OrderLine", "TagGroup", "Tag", "MemberTag",
     "TagChange", "TagRule", "TagCondition", "ActivityKind", "MemberActivity", "StoreStaff",
     "AccessEvent", "MemberNote", "Lifecycle", "Quadrant", "MemberStats", "RfmSegment", "RfmRun",
     "SegmentFacts", "Segment", "SegmentSnapshot", "SnapshotMember", "BatchRun",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Right
@@ -10,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.fields import OneLineField
+from core.models import append_only
 
 from ..fields import RegionField
 from .stores import Store
@@ -109,3 +111,32 @@ class Member(models.Model):
     def can_earn_or_spend_sql(alias: str) -> str:
         """`can_earn_or_spend` as an SQL condition on the `members_member` row `alias`."""
         return f"{alias}.status = 'active'"
+
+
+class MemberChange(models.Model):
+    """Append-only: that a member's profile or status changed — the names of the fields a
+    profile update changed, or the new status — never the values (webhooks carry no text
+    typed about a member). The commit-ordered feed reads it (webhooks: member updated,
+    member closed)."""
+
+    class Kind(models.TextChoices):
+        UPDATED = "updated", _("Profile updated")
+        FROZEN = "frozen", _("Frozen")
+        ACTIVE = "active", _("Unfrozen")
+        CLOSED = "closed", _("Closed")
+
+    member = models.ForeignKey(Member, models.PROTECT, related_name="+", db_index=False,
+                               verbose_name=_("member"))
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    fields = ArrayField(models.CharField(max_length=40), verbose_name=_("fields changed"),
+                        default=list, blank=True)
+    created_at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("member change")
+        verbose_name_plural = _("member changes")
+        triggers = [append_only()]  # UPDATE and DELETE refused
+        indexes = [models.Index(fields=["member", "-id"], name="member_change_member_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}:{self.kind}"

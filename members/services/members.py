@@ -9,7 +9,7 @@ from core.clock import local_date, resolve_now
 from core.phones import normalise_mobile
 
 from ..errors import MemberError, MemberErrorCode
-from ..models import Member, Store
+from ..models import Member, MemberChange, Store
 from ..regions import region_normalise
 from .tag_rules import tag_rules_refresh_member
 
@@ -102,6 +102,15 @@ def _apply(member: Member, data: MemberInput, now: datetime) -> None:
     member.updated_at = now
 
 
+# what a profile change records (by name: never the values) and webhooks announce
+_WATCHED = ("mobile", "name", "gender", "birthday", "region", "home_store_id",
+            "source_channel", "referrer_id", "external_id", "marketing_consent")
+
+
+def _watched(member: Member) -> dict[str, object]:
+    return {name: getattr(member, name) for name in _WATCHED}
+
+
 def _updatable_fields() -> list[str]:
     """Every column an update writes: not the generated ones."""
     return [f.name for f in Member._meta.concrete_fields
@@ -146,8 +155,14 @@ def member_update(*, member_id: int, data: MemberInput, now: datetime | None = N
             raise MemberError(MemberErrorCode.MEMBER_NOT_FOUND)
         if member.status == Member.Status.CLOSED:
             raise MemberError(MemberErrorCode.MEMBER_CLOSED)
+        before = _watched(member)
         _apply(member, data, now)
         _save(member)
+        after = _watched(member)
+        changed = [name.removesuffix("_id") for name in _WATCHED if before[name] != after[name]]
+        if changed:
+            MemberChange.objects.create(member=member, kind=MemberChange.Kind.UPDATED,
+                                        fields=changed, created_at=now)
         tag_rules_refresh_member(member_id=member.pk, now=now)  # rules on attributes
     return member
 
@@ -163,6 +178,8 @@ def member_set_status(*, member_id: int, status: str, now: datetime | None = Non
             raise MemberError(MemberErrorCode.MEMBER_NOT_FOUND)
         if member.status == Member.Status.CLOSED and status != Member.Status.CLOSED:
             raise MemberError(MemberErrorCode.MEMBER_CLOSED)
+        if member.status != status:
+            MemberChange.objects.create(member=member, kind=status, created_at=now)
         member.status = status
         member.updated_at = now
         _save(member)

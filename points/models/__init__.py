@@ -7,6 +7,7 @@ from .holds import PointsHold
 from .ledger import (
     AdjustReason,
     EntryKind,
+    ExpiryNotice,
     PointsAccount,
     PointsEntry,
     PointsLot,
@@ -15,7 +16,7 @@ from .ledger import (
 from .liability import PointsMonthTotal, PointsRollupCursor
 from .partners import ExchangeDirection, PartnerDailyTotal, PartnerExchange, PartnerProgramme
 from .payments import PointsPayment
-from .rewards import Fulfilment, Reward, RewardKind, RewardRedemption
+from .rewards import Fulfilment, RedemptionChange, Reward, RewardKind, RewardRedemption
 from .rules import (
     Beneficiary,
     CapPeriod,
@@ -37,5 +38,5 @@ __all__ = [
     "RewardRedemption", "CouponKind", "CodeSource", "CouponTemplate", "Coupon", "CouponEvent",
     "PointsHold", "PointsPayment", "PointsMonthTotal", "PointsRollupCursor", "PartnerProgramme",
     "ExchangeDirection", "PartnerExchange", "PartnerDailyTotal", "LedgerCheckpoint",
-    "LedgerVerification",
+    "LedgerVerification", "ExpiryNotice", "RedemptionChange",
 ]

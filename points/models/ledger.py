@@ -224,3 +224,28 @@ class PointsLotMovement(models.Model):
 
     def __str__(self) -> str:
         return f"lot {self.lot_id}: {self.points:+d}"
+
+
+class ExpiryNotice(models.Model):
+    """Append-only: a member was told that points expire on a (Beijing) day — one row per
+    member and day, written by the daily job `points_expiry_notices` once the day comes
+    within `expiry_warning_days`, with the points due to expire then. The commit-ordered feed
+    reads it (webhooks: points expiring soon)."""
+
+    member = models.ForeignKey(Member, models.PROTECT, related_name="+", db_index=False,
+                               verbose_name=_("member"))
+    expires_on = models.DateField(_("expires on"))
+    points = models.BigIntegerField(_("points expiring"))
+    created_at = models.DateTimeField(_("noticed at"))
+
+    class Meta:
+        verbose_name = _("points expiry notice")
+        verbose_name_plural = _("points expiry notices")
+        triggers = [append_only()]  # UPDATE and DELETE refused
+        constraints = [
+            models.UniqueConstraint(fields=["member", "expires_on"], name="expiry_notice_once"),
+            models.CheckConstraint(condition=Q(points__gt=0), name="expiry_notice_points"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}:{self.expires_on}:{self.points}"

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import MultiLineTextField, OneLineField
-from core.models import AttributedRow
+from core.models import AttributedRow, append_only
 from members.models import Member, Store, Tag
 
 
@@ -127,3 +127,32 @@ class RewardRedemption(AttributedRow):
     def __str__(self) -> str:
         return str(_("Redemption #%(redemption)s: %(reward)s × %(quantity)s") % {
             "redemption": self.pk, "reward": self.reward.name, "quantity": self.quantity})
+
+
+class RedemptionChange(models.Model):
+    """Append-only: a redemption's life — redeemed, moved on, fulfilled, cancelled — one row
+    per step, written with the step. The commit-ordered feed reads it (webhooks: reward
+    redeemed, fulfilled, cancelled)."""
+
+    class Step(models.TextChoices):
+        REDEEMED = "redeemed", _("Redeemed")
+        PROGRESSED = "progressed", _("Moved on")
+        FULFILLED = "fulfilled", _("Fulfilled")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    redemption = models.ForeignKey(RewardRedemption, models.PROTECT, related_name="+",
+                                   db_index=False, verbose_name=_("redemption"))
+    member = models.ForeignKey(Member, models.PROTECT, related_name="+", db_index=False,
+                               verbose_name=_("member"))
+    step = models.CharField(_("step"), max_length=10, choices=Step.choices)
+    state = models.CharField(_("state"), max_length=10, choices=RewardRedemption.State.choices)
+    created_at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("redemption change")
+        verbose_name_plural = _("redemption changes")
+        triggers = [append_only()]  # UPDATE and DELETE refused
+        indexes = [models.Index(fields=["redemption", "id"], name="redemption_change_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.redemption_id}:{self.step}"

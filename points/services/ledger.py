@@ -4,14 +4,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
 from django.db.models import F, Sum
 
-from core.clock import resolve_now
+from core.clock import local_date, programme_tz, resolve_now
 from members.models import Order, OrderLine
 from members.services.access import member_note_write
 from members.services.batch import batch_by_ids, batch_run, keyset_ids
@@ -313,6 +313,37 @@ def points_expire_due(*, now: datetime | None = None, chunk: int = 2000,
     """
     return _run_chunked(job="points.expire", candidates_sql=candidates, apply_sql=_EXPIRE_SQL,
                         now=now, chunk=chunk, run_key=run_key)
+
+
+_NOTICE_SQL = """
+    INSERT INTO points_expirynotice (member_id, expires_on, points, created_at)
+    SELECT member_id, %(day)s, sum(remaining), %(now)s
+      FROM points_pointslot
+     WHERE state = 'available' AND remaining > 0
+       AND expires_at >= %(start)s AND expires_at < %(end)s AND expires_at > %(now)s
+     GROUP BY member_id
+    ON CONFLICT (member_id, expires_on) DO NOTHING"""
+
+
+def points_expiry_notices(*, now: datetime | None = None) -> int:
+    """The daily notice of points expiring soon: for each Beijing day from today up to
+    `expiry_warning_days` ahead, one `ExpiryNotice` per member with available points
+    expiring that day, written once (a day already noticed is skipped; a day missed is
+    caught up the next time). One statement per day, each in its own transaction; the lots'
+    partial expiry index finds the day's lots. Returns the notices written."""
+    now = resolve_now(now)
+    days = PointsSettings.current().expiry_warning_days
+    tz = programme_tz()
+    today = local_date(now)
+    written = 0
+    for offset in range(days + 1 if days else 0):
+        day = today + timedelta(days=offset)
+        start = datetime.combine(day, time.min, tzinfo=tz)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_NOTICE_SQL, {"day": day, "start": start,
+                                         "end": start + timedelta(days=1), "now": now})
+            written += cursor.rowcount
+    return written
 
 
 def points_unlock_due(*, now: datetime | None = None, chunk: int = 2000,

@@ -26,7 +26,7 @@ from ..errors import PointsError, PointsErrorCode
 from ..expiry import lot_expires_at
 from ..locks import lock_accounts
 from ..models import EntryKind, PointsEntry, PointsLot, PointsSettings, Reward, RewardRedemption
-from ..models.rewards import Fulfilment, RewardKind
+from ..models.rewards import Fulfilment, RedemptionChange, RewardKind
 from ..selectors.rewards import redeemed_units
 from .coupons import coupon_issue
 from .ledger import points_spend
@@ -34,6 +34,7 @@ from .posting import MAX_POINTS, post
 
 MAX_QUANTITY = 1000
 State = RewardRedemption.State
+Step = RedemptionChange.Step
 
 
 def reward_save(*, reward: Reward, add_stock: int | None = None,
@@ -146,11 +147,20 @@ def reward_redeem(*, member_id: int, reward_id: int, source_key: str, quantity: 
         if reward.kind == RewardKind.COUPON:
             coupons = coupon_issue(template_id=reward.coupon_template_id, member_id=member_id,
                                    source_key=f"reward:{source_key}", now=now)
-        return RewardRedemption.objects.create(
+        redemption = RewardRedemption.objects.create(
             reward=reward, member_id=member_id, quantity=quantity, points=points,
             state=State.DELIVERED if coupons else State.ORDERED, fulfilment=fulfilment,
             store=store, spend_entry=spend.entry, coupon=coupons, source_key=source_key,
             created_at=now, updated_at=now, **actor_columns())
+        _changed(redemption, Step.REDEEMED, now)
+        if coupons:  # a coupon reward is fulfilled as it is redeemed
+            _changed(redemption, Step.FULFILLED, now)
+        return redemption
+
+
+def _changed(redemption: RewardRedemption, step: str, now: datetime) -> None:
+    RedemptionChange.objects.create(redemption=redemption, member_id=redemption.member_id,
+                                    step=step, state=redemption.state, created_at=now)
 
 
 # fulfilment: which state may follow which
@@ -188,6 +198,8 @@ def redemption_advance(*, redemption_id: int, state: str, tracking_no: str = "",
             redemption.tracking_no = tracking_no.strip()[:64]
         redemption.updated_at = now
         redemption.save(update_fields=["state", "tracking_no", "updated_at"])
+        _changed(redemption, Step.FULFILLED if state == State.DELIVERED else Step.PROGRESSED,
+                 now)
         return redemption
 
 
@@ -221,4 +233,5 @@ def redemption_cancel(*, redemption_id: int, reason: str,
         redemption.refund_entry = entry
         redemption.updated_at = now
         redemption.save(update_fields=["state", "refund_entry", "updated_at"])
+        _changed(redemption, Step.CANCELLED, now)
         return redemption

@@ -12,16 +12,23 @@ from decimal import Decimal
 import pgtrigger
 import pytest
 from django.apps import apps
+from django.contrib.postgres.fields import ArrayField
 from django.db import IntegrityError, connection, models, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from core.models import AppendOnly
 
-APPEND_ONLY = {
+# the tables that had hand-written guards before the declared triggers replaced them
+HAND_GUARDED = {
     "members.AccessEvent",
     "points.PointsEntry", "points.PointsLotMovement", "points.CouponEvent",
     "tiers.GrowthEntry", "tiers.TierChange", "tiers.PaidPurchase", "tiers.BenefitUse",
     "tiers.MultiplierBonus",
+}
+# and the histories added since, declared from the start
+APPEND_ONLY = HAND_GUARDED | {
+    "members.MemberChange", "points.ExpiryNotice", "points.RedemptionChange",
+    "tiers.PaidLapse",
 }
 
 # the hand-written guards the declared triggers replaced
@@ -59,6 +66,10 @@ def a_row(model: type[models.Model]) -> int:
             values[field.attname] = field.choices[0][0]
         elif isinstance(field, models.DateTimeField):
             values[field.attname] = base + timedelta(days=i)
+        elif isinstance(field, models.DateField):
+            values[field.attname] = (base + timedelta(days=i)).date()
+        elif isinstance(field, ArrayField):
+            values[field.attname] = []
         elif isinstance(field, models.DecimalField):
             values[field.attname] = Decimal("1")
         elif isinstance(field, (models.IntegerField, models.BigIntegerField)):
@@ -143,7 +154,8 @@ def test_migrating_from_the_hand_written_guards_keeps_every_table_append_only():
     try:
         assert guards_in_database() == (OLD_FUNCTIONS, OLD_TRIGGERS)
         for model in append_only_models():
-            assert_refused(model)  # by the hand-written guards
+            if model._meta.label in HAND_GUARDED:  # the others do not exist yet
+                assert_refused(model)  # by the hand-written guards
     finally:
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()

@@ -15,13 +15,21 @@ from .benefits import (
 )
 from .growth import GrowthAccount, GrowthEntry, GrowthKind
 from .ladder import ChangeReason, EndPolicy, Tier, TierChange
-from .paid import PaidMembership, PaidPlan, PaidPurchase, PaidStatus, PurchaseChannel, PurchaseKind
+from .paid import (
+    PaidLapse,
+    PaidMembership,
+    PaidPlan,
+    PaidPurchase,
+    PaidStatus,
+    PurchaseChannel,
+    PurchaseKind,
+)
 from .settings import Recalculation, TierSettings
 
 __all__ = [
     "Recalculation", "TierSettings", "EndPolicy", "Tier", "ChangeReason", "TierChange",
     "GrowthAccount", "GrowthKind", "GrowthEntry", "PaidPlan", "PaidStatus", "PaidMembership",
-    "PurchaseKind", "PurchaseChannel", "PaidPurchase", "BenefitKind", "GrantPeriod", "Benefit",
+    "PurchaseKind", "PurchaseChannel", "PaidPurchase", "PaidLapse", "BenefitKind", "GrantPeriod", "Benefit",
     "BenefitAttachment", "GrantStatus", "BenefitGrant", "BenefitUse", "GrantCoupon",
     "MultiplierBonus",
 ]

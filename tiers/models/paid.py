@@ -122,3 +122,26 @@ class PaidPurchase(models.Model):
         return str(_("Purchase %(purchase)s: %(plan)s (%(kind)s)") % {
             "purchase": self.purchase_id, "plan": self.plan.name,
             "kind": self.get_kind_display()})
+
+
+class PaidLapse(models.Model):
+    """Append-only: a paid membership lapsed — its paid period ended without a renewal —
+    one row per member and period end, written by the daily job with the status change. The
+    commit-ordered feed reads it (webhooks: paid membership lapsed)."""
+
+    member = models.ForeignKey(Member, models.PROTECT, related_name="+", db_index=False,
+                               verbose_name=_("member"))
+    plan = models.ForeignKey(PaidPlan, models.PROTECT, related_name="+", verbose_name=_("plan"))
+    ended_at = models.DateTimeField(_("paid until"))
+    created_at = models.DateTimeField(_("lapsed at"))
+
+    class Meta:
+        verbose_name = _("paid membership lapse")
+        verbose_name_plural = _("paid membership lapses")
+        triggers = [append_only()]  # UPDATE and DELETE refused
+        constraints = [
+            models.UniqueConstraint(fields=["member", "ended_at"], name="paid_lapse_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}:{self.ended_at:%Y-%m-%d}"

@@ -106,11 +106,19 @@ def paid_purchase(*, member_id: int, plan_code: str, purchase_id: str, amount: D
         return PurchaseOutcome(purchase=purchase, membership=membership, created=True)
 
 
+# the status change and its history row in one statement (the count is the rows changed)
 _LAPSE_SQL = """
-UPDATE tiers_paidmembership SET status = 'lapsed', updated_at = %(now)s
-WHERE member_id IN (SELECT member_id FROM tiers_paidmembership
-                    WHERE status = 'active' AND ends_at <= %(now)s
-                    ORDER BY member_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+WITH lapsed AS (
+    UPDATE tiers_paidmembership SET status = 'lapsed', updated_at = %(now)s
+    WHERE member_id IN (SELECT member_id FROM tiers_paidmembership
+                        WHERE status = 'active' AND ends_at <= %(now)s
+                        ORDER BY member_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+    RETURNING member_id, plan_id, ends_at),
+recorded AS (
+    INSERT INTO tiers_paidlapse (member_id, plan_id, ended_at, created_at)
+    SELECT member_id, plan_id, ends_at, %(now)s FROM lapsed
+    ON CONFLICT (member_id, ended_at) DO NOTHING)
+SELECT member_id FROM lapsed
 """
 
 

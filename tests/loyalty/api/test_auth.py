@@ -71,6 +71,14 @@ SCOPED_OPERATIONS = [
     ("segmentMembership", "get", "/segments/all/members/{id}", "members:read"),
     ("snapshotMembership", "get", "/segments/all/snapshots/1/members/{id}",
      "members:read"),
+    ("webhookSubscriptions", "get", "/webhooks/subscriptions", "webhooks:admin"),
+    ("webhookSubscriptionCreate", "post", "/webhooks/subscriptions", "webhooks:admin"),
+    ("webhookSubscription", "get", "/webhooks/subscriptions/1", "webhooks:admin"),
+    ("webhookSubscriptionChange", "patch", "/webhooks/subscriptions/1", "webhooks:admin"),
+    ("webhookPing", "post", "/webhooks/subscriptions/1/ping", "webhooks:admin"),
+    ("webhookSecretRotate", "post", "/webhooks/subscriptions/1/rotate-secret",
+     "webhooks:admin"),
+    ("webhookDeliveries", "get", "/webhooks/subscriptions/1/deliveries", "webhooks:admin"),
 ]
 
 

@@ -83,8 +83,13 @@ def world(store, member, make_member, owner, now):
     from campaigns.models import Campaign
 
     Campaign.objects.create(code="api-campaign", name="活动", created_at=now, updated_at=now)
+    from loyalty.services.webhooks import webhook_subscription_create
+
+    # port 9 (discard) on the loopback: the ping is refused at once, nothing leaves the machine
+    subscription = webhook_subscription_create(name="CRM", url="http://127.0.0.1:9/hook",
+                                               event_types=["points.earned"], owner_id=owner.pk)
     return SimpleNamespace(store=store, member=member, other=other, hold=hold.hold,
-                           snapshot=snapshot,
+                           snapshot=snapshot, subscription=subscription,
                            **catalog(member, other, now), **benefit_world(member, now))
 
 
@@ -167,6 +172,18 @@ def baselines(w) -> dict[str, Baseline]:
         "pointsAdjust": Baseline(path=m, body={"points": 10, "reason": "补偿"}),
         "tierProgress": Baseline(path=m),
         "memberAsOf": Baseline(path=m, query={"date": "2026-03-01"}),
+        "webhookSubscriptions": Baseline(query={"page_size": 10}),
+        "webhookSubscriptionCreate": Baseline(body={
+            "name": "ERP", "url": "https://erp.example.com/hooks",
+            "event_types": ["points.earned", "tier.changed"], "is_active": True}),
+        "webhookSubscription": Baseline(path={"subscription_id": w.subscription.pk}),
+        "webhookSubscriptionChange": Baseline(path={"subscription_id": w.subscription.pk}, body={
+            "name": "CRM 2", "url": "https://crm.example.com/hooks",
+            "event_types": ["tier.changed"], "is_active": False}),
+        "webhookPing": Baseline(path={"subscription_id": w.subscription.pk}),
+        "webhookSecretRotate": Baseline(path={"subscription_id": w.subscription.pk}),
+        "webhookDeliveries": Baseline(path={"subscription_id": w.subscription.pk},
+                                      query={"state": "pending", "page_size": 10}),
         "saleRecord": Baseline(body={
             "store": w.store.code, "order_no": "S-NEW", "member": w.member.pk,
             "ordered_at": "2026-03-14T10:30:00+08:00",
@@ -363,7 +380,9 @@ OPERATION_IDS = [
     "partnerExchangeOut", "pointsLiability",
     "memberTagAdd", "memberTagRemove", "segmentMembership",
     "snapshotMembership", "memberOffers", "memberCodeIssue",
-    "campaignResults",
+    "campaignResults", "webhookSubscriptions", "webhookSubscriptionCreate",
+    "webhookSubscription", "webhookSubscriptionChange", "webhookPing", "webhookSecretRotate",
+    "webhookDeliveries",
 ]
 
 # Bad values per query parameter.
@@ -378,6 +397,7 @@ BAD_QUERY = {
     "page_size": ["0", "-1", "201", "abc", "1.5", " 5", "\x00", LONG],
     "months": ["abc", "0", "-1", "1.5", "\x00", "241", LONG],
     "date": ["2026-02-30", "yesterday", "\x00", "0001-01-01", "9999-12-31", "2026-3-1", LONG],
+    "state": ["bogus", "\x00", "PENDING", LONG],
 }
 
 
@@ -483,6 +503,10 @@ def body_cases(schema: dict, op: dict, base: dict) -> list[tuple[str, bytes]]:
             continue
         item_schema = resolve(schema, items)
         first = base[name][0]
+        if "properties" not in item_schema:  # a list of plain values (event types, say)
+            for label, value in bad_values(name, item_schema, schema):
+                cases.append((f"{name}[0]: {label}", dumps({**base, name: [value]})))
+            continue
         for required in item_schema.get("required", []):
             line = {k: v for k, v in first.items() if k != required}
             cases.append((f"{name}[0] missing {required}", dumps({**base, name: [line]})))

@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.core import mail
 from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 
+from campaigns.services.act import campaign_act
 from loyalty.models import EventType, WebhookDelivery, WebhookSubscription
 from loyalty.services.intake import record_return, record_sale, register_member
 from loyalty.services.webhooks import (
@@ -30,20 +33,30 @@ from loyalty.services.webhooks import (
     webhooks_cursors_open,
     webhooks_send,
 )
-from members.services.members import MemberInput
+from members.services.members import MemberInput, member_set_status, member_update
 from members.services.orders import LineInput, ReturnInput, ReturnLineInput, SaleInput
+from points.models import PointsLot
 from points.services.coupons import (
     coupon_issue,
     coupon_redeem,
     coupons_expire_due,
     coupons_restore_for_order,
 )
-from points.services.ledger import points_expire_due, points_spend, points_unlock_due
+from points.services.ledger import (
+    points_expire_due,
+    points_expiry_notices,
+    points_spend,
+    points_unlock_due,
+)
+from points.services.rewards import redemption_advance, redemption_cancel, reward_redeem
 from tests.campaigns.feed_helpers import feed_settle
-from tests.points.catalog_helpers import basket, make_template
+from tests.campaigns.helpers import campaign
+from tests.points.catalog_helpers import basket, give_points, make_reward, make_template
+from tests.tiers.helpers import attach, benefit, plan
 from tiers.defaults import ensure_default_ladder
 from tiers.models.paid import PaidPlan
-from tiers.services.paid import paid_purchase
+from tiers.services.benefits import benefit_grants_issue
+from tiers.services.paid import paid_lapse_due, paid_purchase
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DOCS = Path(__file__).resolve().parents[3] / "loyalty" / "api" / "docs.md"
@@ -157,6 +170,20 @@ def _per_member(events: list[dict]) -> dict[int, list[dict]]:
     return out
 
 
+# the ledger, coupon, tier and paid-purchase events: the first test; the profile, expiry
+# notice, reward, benefit, lapse and campaign events: the second; together every type
+FIRST = {"member.registered", "points.earned", "points.spent", "points.expired",
+         "points.reversed", "tier.changed", "paid_membership.purchased", "coupon.issued",
+         "coupon.redeemed", "coupon.expired", "coupon.restored"}
+SECOND = {"member.updated", "member.closed", "points.expiring", "reward.redeemed",
+          "reward.fulfilled", "reward.cancelled", "benefit.granted", "paid_membership.lapsed",
+          "campaign.action_applied"}
+
+
+def test_the_two_end_to_end_tests_cover_every_event_type():
+    assert FIRST | SECOND == set(EventType.values) and not FIRST & SECOND
+
+
 def test_every_event_type_is_delivered_once_in_commit_order_per_member(
         receiver, subscription, store):
     plan = PaidPlan.objects.create(code="annual", name="年卡", duration_months=12,
@@ -185,7 +212,7 @@ def test_every_event_type_is_delivered_once_in_commit_order_per_member(
     _pump()
 
     events = receiver.delivered()
-    assert {e["type"] for e in events} == set(EventType.values)
+    assert {e["type"] for e in events} == FIRST
     assert len({e["id"] for e in events}) == len(events) == len(receiver.requests)
     # each event once, and in the order the ledger and histories were written, per member
     rows = WebhookDelivery.objects.filter(subscription=subscription).order_by("pk")
@@ -213,6 +240,85 @@ def test_every_event_type_is_delivered_once_in_commit_order_per_member(
     # reading again sends nothing twice
     _pump()
     assert len(receiver.requests) == len(events)
+
+
+def test_profile_expiry_reward_benefit_lapse_and_campaign_events_are_delivered_once(
+        receiver, subscription, store):
+    now = timezone.now()
+    member, other = _register(21), _register(22)
+    # a profile update names the fields it changed; freezing names the status; closing closes
+    member_update(member_id=member.pk, data=MemberInput(name="新名字", region="上海"), now=now)
+    member_update(member_id=member.pk, data=MemberInput(name="新名字"), now=now)  # no change
+    member_set_status(member_id=other.pk, status="frozen", now=now)
+    member_set_status(member_id=other.pk, status="active", now=now)
+    # points expiring: noticed once per member and day, however often the job runs
+    give_points(member.pk, 1000, now)
+    expires = PointsLot.objects.filter(member=member).values_list("expires_at", flat=True)[0]
+    soon = expires - timedelta(days=3)
+    assert points_expiry_notices(now=soon) == 2  # both have registration points expiring too
+    assert points_expiry_notices(now=soon + timedelta(hours=1)) == 0
+    day = timezone.localtime(expires).date()
+    due = sum(lot.remaining for lot in PointsLot.objects.filter(member=member)
+              if timezone.localtime(lot.expires_at).date() == day)
+    # a goods reward: redeemed, shipped (no event), delivered; another cancelled
+    cup = make_reward(now, points_cost=100)
+    first = reward_redeem(member_id=member.pk, reward_id=cup.pk, source_key="r-1",
+                          fulfilment="shipping", now=now)
+    redemption_advance(redemption_id=first.pk, state="shipped", tracking_no="SF1", now=now)
+    redemption_advance(redemption_id=first.pk, state="delivered", now=now)
+    second = reward_redeem(member_id=member.pk, reward_id=cup.pk, source_key="r-2",
+                           fulfilment="shipping", now=now)
+    redemption_cancel(redemption_id=second.pk, reason="顾客改主意", now=now)
+    # a monthly benefit for the entry tier: one grant each
+    attach(benefit("free-ship", "free_shipping", grant_period="monthly"), tier="registered")
+    assert benefit_grants_issue(grant_period="monthly", now=now) == 2
+    # a paid membership that ends and lapses
+    paid_purchase(member_id=member.pk, plan_code=plan("monthly", months=1).code,
+                  purchase_id="P-21", amount=Decimal("19.00"), channel="api", now=now)
+    assert paid_lapse_due(now=now + timedelta(days=40)) == 1
+    # a campaign acting on both
+    c = campaign(now, code="hooks", actions=[("points", {"points": 5})])
+    c.status = "running"
+    c.save()
+    assert campaign_act(campaign=c, occasion="once", member_ids=[member.pk, other.pk],
+                        now=now)["acted"] == 2
+    member_set_status(member_id=other.pk, status="closed", now=now)
+    _pump()
+
+    events = [e for e in receiver.delivered() if e["type"] in SECOND]
+    by_type: dict[str, list[dict]] = {}
+    for e in events:
+        by_type.setdefault(e["type"], []).append(e["data"])
+    assert set(by_type) == SECOND
+    assert len({e["id"] for e in receiver.delivered()}) == len(receiver.requests)
+    assert [(d["member_id"], d["fields"], d["status"]) for d in by_type["member.updated"]] == [
+        (member.pk, ["name", "region"], None), (other.pk, ["status"], "frozen"),
+        (other.pk, ["status"], "active")]
+    assert [d["member_id"] for d in by_type["member.closed"]] == [other.pk]
+    notice = next(d for d in by_type["points.expiring"] if d["member_id"] == member.pk)
+    assert notice["points"] == due >= 1000
+    assert notice["expires_on"] == str(timezone.localtime(expires).date())
+    assert [d["redemption_id"] for d in by_type["reward.redeemed"]] == [first.pk, second.pk]
+    assert [d["redemption_id"] for d in by_type["reward.fulfilled"]] == [first.pk]
+    assert [(d["redemption_id"], d["state"]) for d in by_type["reward.cancelled"]] == [
+        (second.pk, "cancelled")]
+    assert sorted(d["member_id"] for d in by_type["benefit.granted"]) == sorted(
+        [member.pk, other.pk])
+    assert [d["member_id"] for d in by_type["paid_membership.lapsed"]] == [member.pk]
+    assert sorted((d["member_id"], d["campaign_id"]) for d in by_type[
+        "campaign.action_applied"]) == sorted([(member.pk, c.pk), (other.pk, c.pk)])
+    # per member in the order written: the update before the expiry notice before the rewards
+    mine = [e["type"] for e in receiver.delivered() if e["data"]["member_id"] == member.pk]
+    assert mine.index("member.updated") < mine.index("points.expiring") \
+        < mine.index("reward.redeemed") < mine.index("reward.fulfilled") \
+        < mine.index("reward.cancelled") < mine.index("benefit.granted") \
+        < mine.index("paid_membership.lapsed") < mine.index("campaign.action_applied")
+    # ids and figures only: nothing typed about the member (names, the cancel reason)
+    for r in receiver.requests:
+        body = r["body"].decode()
+        assert "新名字" not in body and "顾客改主意" not in body and "1391111" not in body
+    _pump()
+    assert len({e["id"] for e in receiver.delivered()}) == len(receiver.requests)
 
 
 def test_a_failing_receiver_that_recovers_gets_everything_in_order_once(
@@ -321,15 +427,24 @@ def test_signatures_verify_with_the_documented_example_and_rotation_keeps_both(
     assert verify(request["body"], headers, new)["type"] == "ping"
 
 
+@override_settings(EMAIL_HOST="smtp.example.com",
+                   EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
 def test_a_subscription_failing_for_a_day_is_switched_off_and_queues_on(
-        receiver, subscription, store):
+        receiver, subscription, store, owner):
+    owner.email = "owner@example.com"
+    owner.save()
     member = _register(40)
     receiver.fail_with = 500
     start = timezone.now()
     _pump(now=start)
+    assert mail.outbox == []
     _pump(now=start + timedelta(hours=25))
     sub = WebhookSubscription.objects.get()
     assert not sub.is_active and sub.switched_off_at is not None
+    # the owner is told once, in Chinese, by email (the server sends email)
+    (email,) = mail.outbox
+    assert email.to == ["owner@example.com"] and "CRM" in email.subject
+    assert "已停用" in email.subject or "停用" in email.body
     tried = len(receiver.requests)
     _sale(store, member, "OFF-1")
     feed_settle()
@@ -380,3 +495,15 @@ def test_the_task_reads_the_feed_and_sends(receiver, subscription):
     outcome = send_webhooks()
     assert outcome["created"] >= 1 and outcome["attempts"] == outcome["created"]
     assert {e["data"]["member_id"] for e in receiver.delivered()} == {member.pk}
+
+
+def test_no_email_when_the_server_sends_none(receiver, subscription, owner):
+    owner.email = "owner@example.com"
+    owner.save()
+    _register(41)
+    receiver.fail_with = 500
+    start = timezone.now()
+    _pump(now=start)
+    _pump(now=start + timedelta(hours=25))
+    assert not WebhookSubscription.objects.get().is_active
+    assert mail.outbox == []

@@ -141,3 +141,30 @@ def test_expiring_soon_date_is_the_last_beijing_day_of_a_fixed_date(member):
     soon = points_expiring_soon(member_id=member.pk,
                                 now=datetime(2026, 12, 25, tzinfo=SHANGHAI))
     assert (soon.points, soon.date) == (100, date(2026, 12, 31))
+
+
+# --- the daily notice of points expiring soon ---------------------------------------------------
+
+def test_expiry_notices_one_per_member_and_beijing_day_once_and_caught_up(make_member):
+    from points.models import ExpiryNotice
+    from points.services.ledger import points_expiry_notices
+
+    set_points_settings(expiry_policy=Policy.ROLLING, expiry_months=1, expiry_warning_days=7)
+    a, b = make_member(), make_member()
+    # a: two lots expiring on 30 April (Beijing) at 01:00 and 23:30, one on 1 May 00:30
+    earn_at(a, datetime(2026, 3, 30, 17, 0, tzinfo=UTC))     # → 30 April 01:00 Beijing
+    earn_at(a, datetime(2026, 3, 30, 15, 30, tzinfo=UTC))    # 30 March 23:30 → 30 April 23:30
+    earn_at(a, datetime(2026, 3, 31, 16, 30, tzinfo=UTC))    # 1 April 00:30 → 1 May 00:30
+    earn_at(b, datetime(2026, 4, 20, 2, 0, tzinfo=UTC))      # → 20 May: beyond the window
+    noon = datetime(2026, 4, 24, 12, 0, tzinfo=SHANGHAI)     # 30 April is 6 days ahead
+    assert points_expiry_notices(now=noon) == 2
+    assert sorted(ExpiryNotice.objects.values_list("member_id", "expires_on", "points")) == [
+        (a.pk, date(2026, 4, 30), 200), (a.pk, date(2026, 5, 1), 100)]
+    # again the same day, or the next: nothing twice; b's day enters the window on 13 May
+    assert points_expiry_notices(now=noon + timedelta(hours=3)) == 0
+    assert points_expiry_notices(now=noon + timedelta(days=1)) == 0
+    assert points_expiry_notices(now=datetime(2026, 5, 14, 9, 0, tzinfo=SHANGHAI)) == 1
+    # no warning period: no notices
+    set_points_settings(expiry_warning_days=0)
+    earn_at(b, datetime(2026, 4, 25, 2, 0, tzinfo=UTC))
+    assert points_expiry_notices(now=datetime(2026, 5, 24, 9, 0, tzinfo=SHANGHAI)) == 0
