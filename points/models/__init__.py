@@ -28,6 +28,7 @@ from .rules import (
     RuleEvent,
 )
 from .settings import PointsSettings
+from .transfers import PointsTransfer
 
 __all__ = [
     "PointsSettings", "PointsAccount", "EntryKind", "AdjustReason", "PointsEntry", "PointsLot",
@@ -35,5 +36,5 @@ __all__ = [
     "EarningRule", "RuleBudget", "RuleAward", "EntryLine", "RewardKind", "Reward", "Fulfilment",
     "RewardRedemption", "CouponKind", "CodeSource", "CouponTemplate", "Coupon", "CouponEvent",
     "PointsHold", "PointsPayment", "PointsMonthTotal", "PointsRollupCursor", "PartnerProgramme",
-    "ExchangeDirection", "PartnerExchange", "PartnerDailyTotal",
+    "ExchangeDirection", "PartnerExchange", "PartnerDailyTotal", "PointsTransfer",
 ]

@@ -14,7 +14,7 @@ from .benefits import (
     MultiplierBonus,
 )
 from .growth import GrowthAccount, GrowthEntry, GrowthKind
-from .ladder import ChangeReason, EndPolicy, Tier, TierChange
+from .ladder import ChangeReason, EndPolicy, ManualReason, ManualTier, Tier, TierChange
 from .paid import PaidMembership, PaidPlan, PaidPurchase, PaidStatus, PurchaseChannel, PurchaseKind
 from .settings import Recalculation, TierSettings
 
@@ -23,5 +23,5 @@ __all__ = [
     "GrowthAccount", "GrowthKind", "GrowthEntry", "PaidPlan", "PaidStatus", "PaidMembership",
     "PurchaseKind", "PurchaseChannel", "PaidPurchase", "BenefitKind", "GrantPeriod", "Benefit",
     "BenefitAttachment", "GrantStatus", "BenefitGrant", "BenefitUse", "GrantCoupon",
-    "MultiplierBonus",
+    "MultiplierBonus", "ManualReason", "ManualTier",
 ]

@@ -23,6 +23,7 @@ from members.services.segments import segment_snapshot_take
 from points.models import PartnerProgramme
 from points.services.holds import points_hold
 from points.services.ledger import points_adjust
+from points.services.payments import points_pay
 
 from .conftest import client_for, new_idem, row_counts
 
@@ -71,6 +72,7 @@ def world(store, member, make_member, owner, now):
     other = make_member()
     points_adjust(member_id=member.pk, points=100, operator_id=owner.pk, reason="credit")
     hold = points_hold(member_id=member.pk, points=20, owner_id=owner.pk, reference="B-BASE")
+    spend = points_pay(member_id=member.pk, points=5, owner_id=owner.pk, reference="SP-BASE")
     PartnerProgramme.objects.create(code="air", name="航空", rate_in=Decimal("0.5"),
                                     rate_out=Decimal("2"), member_daily_limit_in=100)
     record_sale(sale=SaleInput(
@@ -84,7 +86,7 @@ def world(store, member, make_member, owner, now):
 
     Campaign.objects.create(code="api-campaign", name="活动", created_at=now, updated_at=now)
     return SimpleNamespace(store=store, member=member, other=other, hold=hold.hold,
-                           snapshot=snapshot,
+                           snapshot=snapshot, spend=spend.movement.entry,
                            **catalog(member, other, now), **benefit_world(member, now))
 
 
@@ -165,6 +167,10 @@ def baselines(w) -> dict[str, Baseline]:
         "pointsEntries": Baseline(path=m, query={"kind": "adjust"}),
         "pointsSpend": Baseline(path=m, body={"points": 10, "reason": "兑换"}),
         "pointsAdjust": Baseline(path=m, body={"points": 10, "reason": "补偿"}),
+        "pointsTransfer": Baseline(path=m, body={"to_member": w.other.pk, "points": 10,
+                                                 "reason": "给家人"}),
+        "pointsSpendCancel": Baseline(path={**m, "entry_id": w.spend.pk},
+                                      body={"reason": "撤单"}),
         "tierProgress": Baseline(path=m),
         "saleRecord": Baseline(body={
             "store": w.store.code, "order_no": "S-NEW", "member": w.member.pk,
@@ -249,6 +255,10 @@ def business_cases(w, base: dict[str, Baseline]) -> dict[str, list[tuple[str, di
             ("mobile of another member", {"mobile": w.other.mobile}),
         ],
         "pointsSpend": [("more than available", {"points": 101})],
+        "pointsTransfer": [
+            ("to the sender", {"to_member": w.member.pk, "points": 1}),
+            ("more than available", {"to_member": w.other.pk, "points": 101}),
+        ],
         "pointsAdjust": [
             ("zero", {"points": 0, "reason": "x"}),
             ("remove more than available", {"points": -101, "reason": "x"}),
@@ -348,7 +358,7 @@ OPERATION_IDS = [
     "memberRegister", "memberGet", "memberUpdate",
     "memberLookup", "pointsBalance",
     "pointsEntries", "pointsSpend",
-    "pointsAdjust", "tierProgress", "saleRecord",
+    "pointsAdjust", "pointsTransfer", "pointsSpendCancel", "tierProgress", "saleRecord",
     "returnRecord", "eventRecord",
     "rewardsList", "rewardRedeem", "couponsList",
     "couponIssue", "couponRedeem", "couponVoid",
