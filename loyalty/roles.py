@@ -111,6 +111,7 @@ RECORDS = ("members.memberactivity", "members.order", "members.rfmrun", "members
            "members.accessevent", "points.coupon", "points.couponevent",
            "points.partnerexchange", "points.pointsaccount", "points.pointsentry",
            "points.pointshold", "points.pointslot", "points.pointsmonthtotal",
+           "points.pointstransfer", "tiers.manualtier",
            "tiers.benefitgrant", "tiers.growthentry", "tiers.paidmembership",
            "tiers.paidpurchase", "tiers.tierchange", "admin.logentry",
            "axes.accessfailurelog", "campaigns.campaignrun", "campaigns.campaignmember",

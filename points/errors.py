@@ -97,3 +97,33 @@ class PaymentErrorCode(ErrorCode):
                                  "{usable} points."))
     POINTS_WORTH_NOTHING = ("points_worth_nothing", 422,
                             _("{points} points are worth less than one cent."))
+
+
+class TransferErrorCode(ErrorCode):
+    TRANSFER_KEY_REQUIRED = ("transfer_key_required", 400,
+                             _("A transfer needs a key of 1 to 120 characters."))
+    TRANSFER_TO_SELF = ("transfer_to_self", 422, _("A member cannot transfer points to "
+                                                   "themselves."))
+    TRANSFER_RECEIVER_FROZEN = ("transfer_receiver_frozen", 409,
+                                _("The receiving member is frozen or closed and cannot "
+                                  "receive points."))
+    TRANSFER_DAILY_LIMIT = ("transfer_daily_limit", 409,
+                            _("This member may send {remaining} more points today."))
+    TRANSFER_RECEIVE_LIMIT = ("transfer_receive_limit", 409,
+                              _("The receiving member may receive {remaining} more points "
+                                "today."))
+    TRANSFER_CONFLICT = ("transfer_conflict", 409,
+                         _("A transfer was already recorded under this key with other "
+                           "contents."))
+
+
+class SpendCancelErrorCode(ErrorCode):
+    SPEND_NOT_FOUND = ("spend_not_found", 404, _("No such spend for this member."))
+    SPEND_PAID_ORDER = ("spend_paid_order", 409,
+                        _("This spend paid order {order_no}: its points come back only "
+                          "through the order's return."))
+    SPEND_HAS_RECORD = ("spend_has_record", 409,
+                        _("This spend is a {what}: it is cancelled there, not here."))
+    SPEND_CANCEL_WINDOW_OVER = ("spend_cancel_window_over", 409,
+                                _("A spend can be cancelled within {days} days; this one was "
+                                  "made on {date}."))

@@ -22,6 +22,9 @@ FIXED = {
     "return window over": _("Return window over: points available"),
     "hold expired": _("Hold expired"),
     "reward cancelled": _("Redemption cancelled"),
+    "transfer out": _("Points given to another member"),
+    "transfer in": _("Points received from another member"),
+    "spend cancelled": _("Spend cancelled: points returned"),
 }
 PATTERNS = (
     (re.compile(r"partner (?P<partner>[\w-]+)"), _("Partner exchange (%(partner)s)")),

@@ -29,6 +29,14 @@ class TierErrorCode(ErrorCode):
     AMOUNT_TOO_LARGE = ("paid_amount_too_large", 400,
                         _("The amount paid can be at most ¥{limit}."))
     INVALID_AMOUNT = ("paid_amount_invalid", 400, _("The amount paid must be a number."))
+    # manual tiers
+    TIER_NOT_FOUND = ("tier_not_found", 404, _("No such active tier."))
+    MANUAL_TIER_REASON = ("manual_tier_reason_required", 400,
+                          _("A manual tier needs a reason and an operator."))
+    MANUAL_TIER_END = ("manual_tier_end_invalid", 400,
+                       _("A manual tier needs an end after now."))
+    MANUAL_TIER_MEMBER = ("manual_tier_member_closed", 409,
+                          _("A closed member cannot be given a tier."))
 
 
 class TierError(LoyaltyError):

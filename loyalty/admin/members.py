@@ -3,8 +3,9 @@ and the member's points and tier on a past day."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,10 +18,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import link, permission_view
-from core.clock import local_date
+from core.clock import local_date, programme_tz
 from core.errors import LoyaltyError
 from core.formats import number
-from core.text import multiline_text
+from core.text import multiline_text, one_line_text
 from members.admin.members import MemberAdmin as BaseMemberAdmin
 from members.models import Member
 from members.services.members import MemberInput
@@ -29,7 +30,10 @@ from points.selectors import ledger as points_selectors
 from points.selectors.as_of import points_as_of
 from points.services.ledger import points_adjust
 from points.services.posting import MAX_POINTS
+from points.services.transfers import points_transfer
+from tiers.models import ManualReason, Tier
 from tiers.selectors import ladder as tier_selectors
+from tiers.services.ladder import tier_set_manual
 
 from ..services.intake import register_member
 from .member_benefits import MemberBenefitsMixin
@@ -60,6 +64,45 @@ class AsOfForm(forms.Form):
         if not date(2000, 1, 1) <= day <= today:
             raise forms.ValidationError(_("Choose a day from 2000-01-01 to today."))
         return day
+class TransferPointsForm(forms.Form):
+    receiver = forms.CharField(label=_("receiving member's number"), max_length=32,
+                               validators=[one_line_text])
+    points = forms.IntegerField(label=_("points"), min_value=1, max_value=MAX_POINTS)
+    reason = forms.CharField(label=_("note"), max_length=200, required=False,
+                             validators=[multiline_text],
+                             help_text=_("Kept as a note beside the sender's ledger entry, "
+                                         "with your name."))
+    token = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, sender: Member, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sender = sender
+
+    def clean_receiver(self):
+        number = self.cleaned_data["receiver"].strip()
+        receiver = Member.objects.filter(member_no=number).first()
+        if receiver is None:
+            raise forms.ValidationError(_("No member has this number."))
+        if receiver.pk == self.sender.pk:
+            raise forms.ValidationError(_("A member cannot transfer points to themselves."))
+        return receiver
+
+
+class ManualTierForm(forms.Form):
+    tier = forms.ModelChoiceField(label=_("tier"), queryset=Tier.objects.filter(is_active=True))
+    reason = forms.ChoiceField(label=_("reason"), choices=ManualReason.choices)
+    ends_on = forms.DateField(label=_("ends on"),
+                              help_text=_("The last day (Beijing time) the tier is a floor; "
+                                          "then the member goes where their growth reaches."))
+    note = forms.CharField(label=_("note"), max_length=200, required=False,
+                           validators=[multiline_text],
+                           help_text=_("Kept as a note on the member, with your name."))
+
+    def clean_ends_on(self):
+        value = self.cleaned_data["ends_on"]
+        if value <= local_date(timezone.now()):
+            raise forms.ValidationError(_("Choose a day after today."))
+        return value
 
 
 class ProgrammeMemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
@@ -92,6 +135,8 @@ class ProgrammeMemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
                  _("Points and tier on a past day"), "points.view_pointsentry"),
             link(reverse("admin:loyalty_member_adjust_points", args=[obj.pk]),
                  _("Adjust points"), "points.add_pointsentry", css_class="button"),
+            link(reverse("admin:loyalty_member_transfer_points", args=[obj.pk]),
+                 _("Transfer points"), "points.add_pointstransfer", css_class="button"),
         ]
         return format_html(
             "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
@@ -122,16 +167,19 @@ class ProgrammeMemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
             next_text = _("%(tier)s: still needs %(what)s") % {
                 "tier": nxt.name, "what": ", ".join(str(p) for p in parts)}
         keep = ""
+        manual = link(reverse("admin:loyalty_member_manual_tier", args=[obj.pk]),
+                      _("Set a tier by hand"), "tiers.add_manualtier", css_class="button")
         if progress.keep_growth_needed is not None:
             keep = _("Growth this period still needed to keep the tier: %(n)s") % {
                 "n": f"{progress.keep_growth_needed:,}"}
         return format_html(
             "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table><p>{}</p>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table><p>{}</p>"
+            "<p>{}</p>",
             _("current tier"), _("valid until"), _("growth"), _("growth this period"),
             _("next tier"),
             progress.tier_name or "-", until, f"{progress.growth:,}",
-            f"{progress.period_growth:,}", next_text, keep,
+            f"{progress.period_growth:,}", next_text, keep, manual,
         )
 
     @admin.display(description=_("tier changes (latest 20)"))
@@ -156,6 +204,12 @@ class ProgrammeMemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
             path("<int:member_id>/as-of/", permission_view(
                 self.admin_site, self.points_as_of, "points.view_pointsentry"),
                  name="loyalty_member_points_as_of"),
+            path("<int:member_id>/manual-tier/", permission_view(
+                self.admin_site, self.manual_tier, "tiers.add_manualtier"),
+                 name="loyalty_member_manual_tier"),
+            path("<int:member_id>/transfer-points/", permission_view(
+                self.admin_site, self.transfer_points, "points.add_pointstransfer"),
+                 name="loyalty_member_transfer_points"),
         ] + super().get_urls()
 
     def points_as_of(self, request, member_id: int):
@@ -208,6 +262,77 @@ class ProgrammeMemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
             "after": account.available + (form.cleaned_data.get("points") or 0)
             if confirming else None,
             "title": _("Adjust points"),
+        })
+
+    def transfer_points(self, request, member_id: int):
+        """Two steps: the form, then a confirmation showing both balances before and after.
+        The confirmation carries a token, so submitting it twice transfers once."""
+        member = self.get_object(request, str(member_id))  # a clerk's stores only
+        if member is None:
+            raise Http404
+        account = points_selectors.account_for(member.pk)
+        form = TransferPointsForm(request.POST or None, sender=member)
+        confirming, receiver_account = False, None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            receiver_account = points_selectors.account_for(data["receiver"].pk)
+            if account.available < data["points"]:
+                form.add_error("points", _("Only %(n)d points are available.")
+                               % {"n": account.available})
+            elif "confirm" in request.POST and data["token"]:
+                try:
+                    points_transfer(sender_id=member.pk, receiver_id=data["receiver"].pk,
+                                    points=data["points"], key=f"console:{data['token']}",
+                                    note=data["reason"], operator_id=request.user.pk,
+                                    now=timezone.now())
+                except LoyaltyError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    self.message_user(request, _("Transferred %(points)s points from "
+                                                 "%(sender)s to %(receiver)s.") % {
+                        "points": data["points"], "sender": member.member_no,
+                        "receiver": data["receiver"].member_no}, messages.SUCCESS)
+                    return redirect(reverse("admin:members_member_change", args=[member.pk]))
+            else:
+                confirming = True
+        return TemplateResponse(request, "admin/loyalty/transfer_points.html", {
+            **self.admin_site.each_context(request), "opts": Member._meta, "member": member,
+            "account": account, "form": form, "confirming": confirming,
+            "receiver_account": receiver_account,
+            "token": (form.cleaned_data.get("token") or uuid.uuid4()) if confirming else None,
+            "title": _("Transfer points"),
+        })
+
+    def manual_tier(self, request, member_id: int):
+        """Two steps: the form, then a confirmation naming the tier now and the one set."""
+        member = self.get_object(request, str(member_id))  # a clerk's stores only
+        if member is None:
+            raise Http404
+        progress = tier_selectors.tier_progress(member.pk, timezone.now())
+        form = ManualTierForm(request.POST or None)
+        confirming = False
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            if "confirm" in request.POST:
+                ends_at = datetime.combine(data["ends_on"] + timedelta(days=1), time.min,
+                                           tzinfo=programme_tz())
+                try:
+                    tier_set_manual(member_id=member.pk, tier_id=data["tier"].pk,
+                                    reason=data["reason"], ends_at=ends_at, note=data["note"],
+                                    operator_id=request.user.pk, now=timezone.now())
+                except LoyaltyError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    self.message_user(request, _("%(member)s is on %(tier)s until %(day)s.") % {
+                        "member": member.member_no, "tier": data["tier"].name,
+                        "day": data["ends_on"].isoformat()}, messages.SUCCESS)
+                    return redirect(reverse("admin:members_member_change", args=[member.pk]))
+            else:
+                confirming = True
+        return TemplateResponse(request, "admin/loyalty/manual_tier.html", {
+            **self.admin_site.each_context(request), "opts": Member._meta, "member": member,
+            "progress": progress, "form": form, "confirming": confirming,
+            "title": _("Set a tier by hand"),
         })
 
 

@@ -8,14 +8,17 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from points.errors import PointsErrorCode
+from members.errors import MemberErrorCode
+from points.errors import PointsError, PointsErrorCode, SpendCancelErrorCode, TransferErrorCode
 from points.models import AdjustReason, EntryKind, PointsEntry
 from points.selectors import ledger as selectors
 from points.services.ledger import points_adjust
 from points.services.payments import points_pay
 from points.services.posting import MAX_POINTS
+from points.services.spend_cancel import points_spend_cancel
+from points.services.transfers import points_transfer
 
-from .base import ApiView, member_or_404
+from .base import MAX_ID, ApiView, body_member, member_or_404
 from .fields import DateTime, Input, Integer, NoteField, Text
 from .idempotency import idempotency_key, run_idempotent
 from .pagination import Page
@@ -207,6 +210,114 @@ class AdjustView(ApiView):
             movement = points_adjust(member_id=member.pk, points=data["points"],
                                      reason=data["reason"], reason_code=data["reason_code"],
                                      operator_id=request.auth.owner_id)
+            return Response(movement_body(movement), status=status.HTTP_201_CREATED)
+
+        return run_idempotent(request, work, required=True)
+
+
+class TransferInputSerializer(Input):
+    to_member = Integer(min_value=1, max_value=MAX_ID,
+                        help_text="The member who receives the points.")
+    points = Integer(min_value=1, max_value=MAX_POINTS)
+    reason = Text(max_length=200, blank=True, required=False, default="", help_text=(
+        "Why, in the caller's words; kept as a note beside the sender's ledger entry."))
+
+
+class TransferSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="transfer.pk")
+    points = serializers.IntegerField(source="transfer.points")
+    sender = serializers.IntegerField(source="transfer.sender_id")
+    receiver = serializers.IntegerField(source="transfer.receiver_id")
+    sender_entry = EntrySerializer(source="transfer.out_entry")
+    receiver_entry = EntrySerializer(source="transfer.in_entry")
+    sender_balance = BalanceSerializer()
+    receiver_balance = BalanceSerializer()
+    created_at = serializers.DateTimeField(source="transfer.created_at")
+
+
+def transfer_key(api_key_id: int, key: str) -> str:
+    """A transfer's key: its Idempotency-Key scoped to the API key that sent it."""
+    scoped = f"api-key:{api_key_id}:{key}"
+    if len(scoped) > 120:
+        scoped = f"api-key:{api_key_id}:sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return scoped
+
+
+class TransferView(ApiView):
+    """Give some of a member's available points to another member (a family account, a
+    gift). The points leave the sender's lots soonest-expiring first and arrive in new lots
+    of the receiver's with the same expiry dates; both ledgers show a `transfer` entry.
+    Pending and held points cannot be given. Each member may send (and, if the programme
+    sets it, receive) a limited number of points per Beijing day."""
+
+    required_scopes = ("points:write",)
+    idempotency = "required"
+    errors = (PointsErrorCode.INSUFFICIENT_POINTS, PointsErrorCode.MEMBER_FROZEN,
+              TransferErrorCode.TRANSFER_TO_SELF, TransferErrorCode.TRANSFER_RECEIVER_FROZEN,
+              TransferErrorCode.TRANSFER_DAILY_LIMIT, TransferErrorCode.TRANSFER_RECEIVE_LIMIT,
+              MemberErrorCode.MEMBER_NOT_FOUND)
+
+    @extend_schema(operation_id="pointsTransfer", request=TransferInputSerializer,
+                   responses={201: TransferSerializer},
+                   summary="Transfer points to another member (expiry dates kept)",
+                   tags=["points"])
+    def post(self, request, member_id: int):
+        member = member_or_404(member_id)
+        serializer = TransferInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        receiver = body_member(data["to_member"])
+
+        def work():
+            key = idempotency_key(request, required=True)
+            outcome = points_transfer(
+                sender_id=member.pk, receiver_id=receiver.pk, points=data["points"],
+                key=transfer_key(request.auth.pk, key), note=data["reason"],
+                owner_id=request.auth.owner_id)
+            body = TransferSerializer({
+                "transfer": outcome.transfer,
+                "sender_balance": selectors.account_for(member.pk),
+                "receiver_balance": selectors.account_for(receiver.pk)}).data
+            return Response(body, status=status.HTTP_201_CREATED)
+
+        return run_idempotent(request, work, required=True)
+
+
+class CancelInputSerializer(Input):
+    reason = Text(max_length=200, blank=True, required=False, default="", help_text=(
+        "Why, in the caller's words; kept as a note beside the cancelling ledger entry."))
+
+
+class SpendCancelView(ApiView):
+    """Cancel a spend this API key's integrator made (`points/spend`), within the
+    programme's window: its points go back to the lots they came from, each with its own
+    expiry date; points back in a lot already past its date expire at once (an `expire`
+    entry). A spend that paid an order cannot be cancelled (its points come back with the
+    order's return); a cancelled spend can no longer be named as a sale's points payment.
+    Cancelling the same spend again answers the first cancellation."""
+
+    required_scopes = ("points:write",)
+    idempotency = "required"
+    errors = (SpendCancelErrorCode.SPEND_NOT_FOUND, SpendCancelErrorCode.SPEND_PAID_ORDER,
+              SpendCancelErrorCode.SPEND_HAS_RECORD,
+              SpendCancelErrorCode.SPEND_CANCEL_WINDOW_OVER)
+
+    @extend_schema(operation_id="pointsSpendCancel", request=CancelInputSerializer,
+                   responses={201: MovementSerializer},
+                   summary="Cancel a spend (points back to their lots)", tags=["points"])
+    def post(self, request, member_id: int, entry_id: int):
+        member = member_or_404(member_id)
+        serializer = CancelInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+
+        if not 0 < entry_id <= MAX_ID:
+            raise PointsError(SpendCancelErrorCode.SPEND_NOT_FOUND)
+
+        def work():
+            movement = points_spend_cancel(member_id=member.pk, entry_id=entry_id,
+                                           note=data["reason"],
+                                           owner_id=request.auth.owner_id, owned_only=True)
             return Response(movement_body(movement), status=status.HTTP_201_CREATED)
 
         return run_idempotent(request, work, required=True)

@@ -3,4 +3,4 @@ registers them all."""
 
 from __future__ import annotations
 
-from . import coupons, holds, ledger, liability, partners, rewards, rules, settings  # noqa: F401  (registers their admins)
+from . import coupons, holds, ledger, liability, partners, rewards, rules, settings, transfers  # noqa: F401  (registers their admins)

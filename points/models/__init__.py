@@ -29,6 +29,7 @@ from .rules import (
     RuleEvent,
 )
 from .settings import PointsSettings
+from .transfers import PointsTransfer
 from .verify import LedgerCheckpoint, LedgerVerification
 
 __all__ = [
@@ -38,5 +39,5 @@ __all__ = [
     "RewardRedemption", "CouponKind", "CodeSource", "CouponTemplate", "Coupon", "CouponEvent",
     "PointsHold", "PointsPayment", "PointsMonthTotal", "PointsRollupCursor", "PartnerProgramme",
     "ExchangeDirection", "PartnerExchange", "PartnerDailyTotal", "LedgerCheckpoint",
-    "LedgerVerification", "ExpiryNotice", "RedemptionChange",
+    "LedgerVerification", "ExpiryNotice", "RedemptionChange", "PointsTransfer",
 ]

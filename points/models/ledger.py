@@ -66,6 +66,8 @@ class EntryKind(models.TextChoices):
     HOLD = "hold", _("Hold")
     CAPTURE = "capture", _("Capture")
     RELEASE = "release", _("Release")
+    TRANSFER = "transfer", _("Transfer")
+    CANCEL = "cancel", _("Spend cancelled")
 
 
 class AdjustReason(models.TextChoices):
@@ -155,6 +157,11 @@ class PointsLot(models.Model):
                               verbose_name=_("order"))
     unlocks_at = models.DateTimeField(_("unlocks at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    carried_from = models.ForeignKey("self", models.PROTECT, null=True, blank=True,
+                                     related_name="+", db_index=False,
+                                     verbose_name=_("carried from"),
+                                     help_text=_("The sender's lot a transfer took these "
+                                                 "points from, expiry date and all."))
     created_at = models.DateTimeField(_("earned at"))
 
     class Meta:

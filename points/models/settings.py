@@ -53,6 +53,20 @@ class PointsSettings(ProgrammeSettings):
         _("warn of expiry (days ahead)"), default=30, validators=[MaxValueValidator(366)],
         help_text=_("Points expiring within this many days are shown as expiring soon."))
 
+    transfer_daily_limit = models.PositiveIntegerField(
+        _("transfers: points a member may send a day"), null=True, blank=True, default=10000,
+        help_text=_("Per member and Beijing day; empty means no limit, 0 turns transfers "
+                    "off."))
+    transfer_daily_receive_limit = models.PositiveIntegerField(
+        _("transfers: points a member may receive a day"), null=True, blank=True,
+        default=None, help_text=_("Per member and Beijing day; empty means no limit."))
+    spend_cancel_days = models.PositiveSmallIntegerField(
+        _("spends can be cancelled for (days)"), default=30,
+        validators=[MaxValueValidator(366)],
+        help_text=_("A spend not paying an order can be cancelled this long after it was "
+                    "made; its points go back to their lots with their own expiry dates. "
+                    "0 turns cancelling off."))
+
     class Meta:
         verbose_name = _("points settings")
         verbose_name_plural = _("points settings")

@@ -35,8 +35,9 @@ from django.db import connection, transaction
 
 from ..models import EntryKind, PointsSettings
 
+# transfers move points between members: over the programme they add up to nothing
 ISSUED = (EntryKind.EARN,)
-REDEEMED = (EntryKind.SPEND, EntryKind.CAPTURE, EntryKind.REFUND)
+REDEEMED = (EntryKind.SPEND, EntryKind.CAPTURE, EntryKind.REFUND, EntryKind.CANCEL)
 EXPIRED = (EntryKind.EXPIRE,)
 REVERSED = (EntryKind.REVERSE,)
 ADJUSTED = (EntryKind.ADJUST,)

@@ -29,6 +29,7 @@ from ..models.holds import PointsHold
 from ..models.payments import PointsPayment, points_cash_value
 from .ledger import points_spend
 from .posting import LotPart, Movement, check_amount, post, posting_member, replayed
+from .spend_cancel import spend_cancelled
 
 __all__ = ["PaymentRef", "PointsPayment", "points_cash_value", "points_pay",
            "points_payment_link", "points_return_payment"]
@@ -111,9 +112,10 @@ def points_payment_link(*, order: Order, ref: PaymentRef, owner_id: int | None =
                         now: datetime | None = None) -> PointsPayment:
     """Name the payment that took a sale's points as cash; once per payment and sale.
 
-    The payment must be the sale's member's, pay no other order, and be worth exactly the
-    sale's `points_cash` at the point value recorded when its points were taken (150
-    points at 100 to the yuan pay ¥1.50, not ¥1.60). A hold is a payment once captured.
+    The payment must be the sale's member's, not cancelled, pay no other order, and be
+    worth exactly the sale's `points_cash` at the point value recorded when its points were
+    taken (150 points at 100 to the yuan pay ¥1.50, not ¥1.60). A hold is a payment once
+    captured.
     """
     now = resolve_now(now)
     with transaction.atomic():
@@ -122,6 +124,9 @@ def points_payment_link(*, order: Order, ref: PaymentRef, owner_id: int | None =
         if payment.member_id != order.member_id:
             raise PointsError(PaymentErrorCode.POINTS_PAYMENT_MISMATCH,
                               why="it is another member's")
+        if spend_cancelled(payment.entry_id):
+            raise PointsError(PaymentErrorCode.POINTS_PAYMENT_MISMATCH,
+                              why="its spend was cancelled")
         if payment.order_id not in (None, order.pk):
             taken = Order.objects.filter(pk=payment.order_id).values_list("order_no", flat=True)
             raise PointsError(PaymentErrorCode.POINTS_PAYMENT_TAKEN, order_no=taken.first())

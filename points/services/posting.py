@@ -11,7 +11,7 @@ their movements in the same SQL statement as their entries.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -115,12 +115,15 @@ def _merged(parts: Iterable[LotPart]) -> list[LotPart]:
 
 
 def post(account: PointsAccount, entry: PointsEntry, now: datetime, *,
-         parts: Iterable[LotPart] = (), new_lot: PointsLot | None = None) -> PointsEntry:
+         parts: Iterable[LotPart] = (), new_lot: PointsLot | None = None,
+         new_lots: Sequence[PointsLot] = ()) -> PointsEntry:
     """Store an entry with its lot movements and apply both to the locked account. The
     entry records the actor of the request (core.actor) and its store.
 
     `new_lot` is a lot the entry creates (an earning, a credit): it is stored holding its
-    `original`, recorded as the entry's movement into it.
+    `original`, recorded as the entry's movement into it, and named by the entry.
+    `new_lots` are several such lots (a transfer received: one per lot of the sender's),
+    each recorded as a movement into it; the entry names none of them.
     """
     entry.member_id = account.member_id
     entry.created_at = now
@@ -136,6 +139,13 @@ def post(account: PointsAccount, entry: PointsEntry, now: datetime, *,
         new_lot.save(force_insert=True)
         entry.lot = new_lot
         movements.append(LotPart(lot_id=new_lot.pk, points=new_lot.original))
+    if new_lots:
+        for lot in new_lots:
+            lot.member_id = account.member_id
+            lot.remaining = lot.original
+            lot.created_at = now
+        PointsLot.objects.bulk_create(new_lots)
+        movements += [LotPart(lot_id=lot.pk, points=lot.original) for lot in new_lots]
     # chained after the member's last entry; the head is saved with the balances below
     entry.hash = ENTRY_CHAIN.link(account.chain_head,
                                   {column: getattr(entry, column) for column in ENTRY_COLUMNS})

@@ -28,7 +28,7 @@ HAND_GUARDED = {
 # and the histories added since, declared from the start
 APPEND_ONLY = HAND_GUARDED | {
     "members.MemberChange", "points.ExpiryNotice", "points.RedemptionChange",
-    "tiers.PaidLapse",
+    "points.PointsTransfer", "tiers.PaidLapse", "tiers.ManualTier",
 }
 
 # the hand-written guards the declared triggers replaced
@@ -53,15 +53,18 @@ def append_only_models() -> list[type[models.Model]]:
 
 def a_row(model: type[models.Model]) -> int:
     """Inserts one row of any model: nullable columns empty, every other one a plausible
-    value (foreign keys point at id 1: Django's foreign keys are checked at commit, and the
-    caller rolls back first). Dates follow field order, so a start comes before its end."""
+    value (foreign keys point at ids 1, 2, …, one each — Django's foreign keys are checked at
+    commit, and the caller rolls back first —, so a check that two of them differ holds).
+    Dates follow field order, so a start comes before its end."""
     base = datetime(2026, 3, 14, 2, 0, tzinfo=timezone.utc)
     values = {}
+    relations = 0
     for i, field in enumerate(model._meta.concrete_fields):
         if field.primary_key or field.null:
             continue
         if field.is_relation:
-            values[field.attname] = 1
+            relations += 1
+            values[field.attname] = relations
         elif field.choices:
             values[field.attname] = field.choices[0][0]
         elif isinstance(field, models.DateTimeField):

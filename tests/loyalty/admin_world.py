@@ -53,8 +53,11 @@ from points.services.ledger import points_adjust
 from points.services.liability import points_liability_rollup
 from points.services.partners import partner_exchange_in
 from points.services.rewards import reward_redeem
+from points.services.transfers import points_transfer
+from tiers.models import Tier
 from tiers.models.paid import PurchaseChannel
 from tiers.services.benefits import benefit_grants_issue
+from tiers.services.ladder import tier_set_manual
 from tiers.services.paid import paid_purchase
 
 SUPERUSER = "superuser"
@@ -142,6 +145,13 @@ def build_world() -> World:
     coupon_issue(template_id=CouponTemplate.objects.get(kind="spend_save").pk,
                  member_id=member.pk, source_key="world-coupon", now=now)
     points_hold(member_id=member.pk, points=100, reference="basket-1", now=now)
+    relative = intake.register_member(data=MemberInput(mobile="13800138001", name="王芳家人"),
+                                      now=now).member
+    points_transfer(sender_id=member.pk, receiver_id=relative.pk, points=100,
+                    key="world-transfer", note="给家人", operator_id=operator.pk, now=now)
+    tier_set_manual(member_id=relative.pk, tier_id=Tier.objects.get(code="gold").pk,
+                    reason="vip", ends_at=now + timedelta(days=90), note="贵宾",
+                    operator_id=operator.pk, now=now)
     partner_exchange_in(partner_code="airline", member_id=member.pk, partner_points=200,
                         external_id="air-1", now=now)
     paid_purchase(member_id=member.pk, plan_code="annual", purchase_id="pay-1",

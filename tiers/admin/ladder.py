@@ -12,7 +12,7 @@ from core.admin import ReadOnlyAdminMixin, ScaleAdmin, permission_view
 from core.text import whole_number
 from members.admin.search import MemberSearchMixin, member_link
 
-from ..models import EndPolicy, Tier, TierChange
+from ..models import EndPolicy, ManualTier, Tier, TierChange
 from ..selectors.ladder_preview import ladder_preview
 from .benefits import BenefitAttachmentInline, IsolationWarningsMixin
 
@@ -143,3 +143,27 @@ class TierChangeAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
     @admin.display(description=_("member"))
     def member_no(self, obj: TierChange):
         return member_link(obj.member_id, obj.member.member_no)
+
+
+@admin.register(ManualTier)
+class ManualTierAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
+    """Tiers operators gave members by hand; one is given on the member's page."""
+
+    list_display = ("id", "created_at", "member_no", "tier", "reason", "ends_at", "operator",
+                    "note_text")
+    list_select_related = ("member", "tier", "operator", "note")
+    fields = ("member", "tier", "reason", "note_text", "ends_at", "operator", "created_at")
+    readonly_fields = ("note_text",)
+    list_filter = ("reason", "tier")
+    show_facets = admin.ShowFacets.NEVER
+    ordering = ("-id",)
+    sortable_by = ("id",)
+
+    @admin.display(description=_("member"))
+    def member_no(self, obj: ManualTier):
+        return member_link(obj.member_id, obj.member.member_no)
+
+    @admin.display(description=_("note"))
+    def note_text(self, obj: ManualTier) -> str:
+        note = obj.note
+        return note.text if note is not None and note.erased_at is None else ""

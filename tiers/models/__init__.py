@@ -14,7 +14,7 @@ from .benefits import (
     MultiplierBonus,
 )
 from .growth import GrowthAccount, GrowthEntry, GrowthKind
-from .ladder import ChangeReason, EndPolicy, Tier, TierChange
+from .ladder import ChangeReason, EndPolicy, ManualReason, ManualTier, Tier, TierChange
 from .paid import (
     PaidLapse,
     PaidMembership,
@@ -31,5 +31,5 @@ __all__ = [
     "GrowthAccount", "GrowthKind", "GrowthEntry", "PaidPlan", "PaidStatus", "PaidMembership",
     "PurchaseKind", "PurchaseChannel", "PaidPurchase", "PaidLapse", "BenefitKind", "GrantPeriod", "Benefit",
     "BenefitAttachment", "GrantStatus", "BenefitGrant", "BenefitUse", "GrantCoupon",
-    "MultiplierBonus",
+    "MultiplierBonus", "ManualReason", "ManualTier",
 ]

@@ -25,12 +25,20 @@ class GrowthAccount(models.Model):
     period_growth = models.BigIntegerField(
         _("growth this period"), default=0,
         help_text=_("Growth earned since the current tier period began."))
+    floor_tier = models.ForeignKey(
+        Tier, models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("manual tier (floor)"),
+        help_text=_("Set by an operator: re-evaluation never goes below it until its end."))
+    floor_until = models.DateTimeField(_("manual tier ends at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"))
 
     class Meta:
         verbose_name = _("growth account")
         verbose_name_plural = _("growth accounts")
         constraints = [
+            models.CheckConstraint(condition=Q(floor_tier__isnull=True, floor_until__isnull=True)
+                                   | Q(floor_tier__isnull=False, floor_until__isnull=False),
+                                   name="growth_floor_has_an_end"),
             models.CheckConstraint(condition=Q(growth__gte=0), name="growth_not_negative"),
             models.CheckConstraint(condition=Q(period_growth__gte=0),
                                    name="period_growth_not_negative"),

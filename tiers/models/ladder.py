@@ -3,13 +3,14 @@ append-only record of every tier change."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import OneLineField
 from core.models import append_only
-from members.models import Member, Tag
+from members.models import Member, MemberNote, Tag
 
 
 class EndPolicy(models.TextChoices):
@@ -75,6 +76,7 @@ class ChangeReason(models.TextChoices):
     UPGRADE = "upgrade", _("Upgrade")
     RENEWAL = "renewal", _("Renewal")
     DOWNGRADE = "downgrade", _("Downgrade")
+    MANUAL = "manual", _("Set by an operator")
 
 
 class TierChange(models.Model):
@@ -99,3 +101,42 @@ class TierChange(models.Model):
         return str(_("Member #%(member)s: %(from)s → %(to)s (%(reason)s)") % {
             "member": self.member_id, "from": self.from_tier or "-", "to": self.to_tier or "-",
             "reason": self.get_reason_display()})
+
+
+class ManualReason(models.TextChoices):
+    VIP = "vip", _("VIP guest")
+    STAFF = "staff", _("Staff")
+    COMPENSATION = "compensation", _("Compensation")
+    PARTNER = "partner", _("Partner programme")
+    OTHER = "other", _("Other")
+
+
+class ManualTier(models.Model):
+    """A tier an operator gave a member, with a reason and an end date: until then it is a
+    floor the automatic re-evaluation never goes below (`GrowthAccount.floor_tier`). What
+    the operator wrote is a member note. Append-only: each setting is a new row."""
+
+    member = models.ForeignKey(Member, models.PROTECT, related_name="+",
+                               verbose_name=_("member"), db_index=False)
+    tier = models.ForeignKey(Tier, models.PROTECT, related_name="+", verbose_name=_("tier"))
+    reason = models.CharField(_("reason"), max_length=16, choices=ManualReason.choices)
+    note = models.ForeignKey(MemberNote, models.PROTECT, null=True, blank=True,
+                             related_name="+", db_index=False, verbose_name=_("note"))
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+",
+                                 verbose_name=_("operator"))
+    created_at = models.DateTimeField(_("time"))
+    ends_at = models.DateTimeField(_("ends at"))
+
+    class Meta:
+        verbose_name = _("manual tier")
+        verbose_name_plural = _("manual tiers")
+        triggers = [append_only()]  # UPDATE and DELETE refused
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("created_at")),
+                                   name="manual_tier_ends_after_it_starts"),
+        ]
+        indexes = [models.Index(fields=["member", "-id"], name="manual_tier_member_idx")]
+
+    def __str__(self) -> str:
+        return str(_("Member #%(member)s: %(tier)s until %(until)s") % {
+            "member": self.member_id, "tier": self.tier, "until": self.ends_at})

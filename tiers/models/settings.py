@@ -27,6 +27,11 @@ class TierSettings(ProgrammeSettings):
     recalculation = models.CharField(
         _("periodic recalculation"), max_length=8, choices=Recalculation.choices,
         default=Recalculation.OFF)
+    immediate_downgrade = models.BooleanField(
+        _("downgrade at once on a return"), default=False,
+        help_text=_("Off: a tier drops only when its validity ends (re-evaluation). On: a "
+                    "return that takes growth below the tier's threshold drops the tier at "
+                    "once, never below a manual tier."))
     decay_grace_days = models.PositiveSmallIntegerField(
         _("days after a paid membership lapses before growth decays"), default=7)
     decay_per_day = models.PositiveIntegerField(

@@ -23,7 +23,7 @@ from ..models import (
     TierChange,
     TierSettings,
 )
-from .ladder import tier_evaluate_upgrade
+from .ladder import tier_downgrade_now, tier_evaluate_upgrade
 
 MAX_GROWTH = 100_000_000  # one operation; guards against typos and overflow
 
@@ -117,7 +117,8 @@ def growth_for_sale(*, order: Order, now: datetime | None = None) -> GrowthPosti
 
 def growth_reverse_for_return(*, ret: Order, now: datetime | None = None) -> GrowthPosting | None:
     """Take back the sale's growth in proportion to the net returned, cumulatively over all
-    its returns (so partial returns add up exactly). Never below zero; never a downgrade."""
+    its returns (so partial returns add up exactly). Never below zero; a downgrade only with
+    the ladder's `immediate_downgrade` option (off by default)."""
     now = resolve_now(now)
     sale = ret.original_order
     earned = GrowthEntry.objects.filter(order_id=sale.pk, kind=GrowthKind.EARN).first()
@@ -139,7 +140,8 @@ def growth_reverse_for_return(*, ret: Order, now: datetime | None = None) -> Gro
             return None
         entry = _post(account, kind=GrowthKind.REVERSE, delta=-take, now=now, order_id=ret.pk,
                       source_key=f"reverse:order:{ret.pk}", reason="return")
-        return GrowthPosting(entry=entry, created=True)
+        return GrowthPosting(entry=entry, created=True,
+                             change=tier_downgrade_now(account=account, now=now))
 
 
 def growth_for_event(*, activity: MemberActivity, now: datetime | None = None) -> GrowthPosting | None:

@@ -3,7 +3,9 @@ lock (tiers.locks) and writes tier, tier changes and the tier's system tag toget
 all.
 
 Upgrades happen at once (`tier_evaluate_upgrade`, after every growth posting); downgrades only
-when a tier's validity ends (`tier_reevaluate_due`, a set-based batch job)."""
+when a tier's validity ends (`tier_reevaluate_due`, a set-based batch job), or at once on a
+return when the ladder's `immediate_downgrade` option is on (`tier_downgrade_now`). A manual
+tier (`tier_set_manual`) is a floor neither goes below until it ends."""
 
 from __future__ import annotations
 
@@ -13,15 +15,19 @@ from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
 
 from core.clock import local_date, resolve_now
-from members.models import BatchRun
+from members.models import BatchRun, Member
 from members.selectors.orders import member_has_purchased, member_has_purchased_sql
+from members.services.access import member_note_write
 from members.services.batch import batch_by_ids, batch_run, keyset_ids
 from members.services.tags import member_tags_add, member_tags_remove, tag_writes
 
+from ..errors import TierError, TierErrorCode
 from ..locks import lock_growth_accounts
 from ..models import (
     ChangeReason,
     GrowthAccount,
+    ManualReason,
+    ManualTier,
     Tier,
     TierChange,
     TierSettings,
@@ -72,6 +78,56 @@ def tier_evaluate_upgrade(*, account: GrowthAccount, now: datetime | None = None
     return _change_tier(account, best, reason=reason, now=now)
 
 
+def tier_set_manual(*, member_id: int, tier_id: int, reason: str, ends_at: datetime,
+                    operator_id: int | None, note: str = "",
+                    now: datetime | None = None) -> ManualTier:
+    """An operator puts a member on a tier until `ends_at` (a VIP guest, staff): the member
+    moves to it now (a `manual` tier change) and, until it ends, re-evaluation and
+    recalculation never take them below it; upgrades still happen. When it ends the member
+    goes to the tier their growth reaches, without the tier's end policy. What the operator
+    wrote is a member note; a new setting replaces the floor."""
+    now = resolve_now(now)
+    if reason not in ManualReason.values or not operator_id:
+        raise TierError(TierErrorCode.MANUAL_TIER_REASON)
+    if ends_at is None or ends_at <= now:
+        raise TierError(TierErrorCode.MANUAL_TIER_END)
+    tier = Tier.objects.filter(pk=tier_id, is_active=True).first()
+    if tier is None:
+        raise TierError(TierErrorCode.TIER_NOT_FOUND)
+    with transaction.atomic():
+        status = Member.objects.filter(pk=member_id).values_list("status", flat=True).first()
+        if status is None or status == Member.Status.CLOSED:
+            raise TierError(TierErrorCode.MANUAL_TIER_MEMBER)
+        account = lock_growth_accounts([member_id], now=now)[member_id]
+        manual = ManualTier.objects.create(
+            member_id=member_id, tier=tier, reason=reason, ends_at=ends_at,
+            operator_id=operator_id, created_at=now,
+            note=member_note_write(member_id=member_id, text=note, created_by_id=operator_id,
+                                   now=now))
+        account.floor_tier = tier
+        account.floor_until = ends_at
+        fields = ["floor_tier", "floor_until", "updated_at"]
+        if account.tier_id != tier.pk:
+            _change_tier(account, tier, reason=ChangeReason.MANUAL, now=now)
+            account.tier_valid_until = ends_at  # evaluated again when it ends
+            fields.append("tier_valid_until")
+        account.updated_at = now
+        account.save(update_fields=fields)
+        return manual
+
+
+def tier_downgrade_now(*, account: GrowthAccount, now: datetime) -> TierChange | None:
+    """With the ladder's `immediate_downgrade` on, drop a locked account at once to the
+    tier its growth reaches (never below a manual tier still running), as the periodic
+    recalculation would; off (the default), do nothing: downgrades wait for re-evaluation."""
+    if not TierSettings.current().immediate_downgrade or account.tier_id is None:
+        return None
+    if not tier_recalculate_members(member_ids=[account.member_id], now=now):
+        return None
+    account.refresh_from_db()
+    return TierChange.objects.filter(member_id=account.member_id).order_by("-id").first()
+
+
 # --- re-evaluation when validity ends: set-based SQL over chunks of members -----------------
 
 _CANDIDATES_SQL = """
@@ -90,12 +146,17 @@ WITH due AS (
     SELECT a.member_id, a.growth, a.period_growth, a.tier_valid_until AS ended,
            t.id AS tier_id, t.rank, t.tag_id, t.end_policy, t.keep_percent,
            t.deduct_numerator, t.deduct_denominator, t.keep_threshold,
-           {purchased} AS purchased
+           {purchased} AS purchased,
+           ft.id AS floor_id, ft.rank AS floor_rank, a.floor_until,
+           -- the manual tier held has ended: the member goes where their growth reaches,
+           -- without the tier's end policy
+           (a.floor_tier_id = a.tier_id AND a.floor_until <= %(now)s) AS manual_ended
     FROM tiers_growthaccount a JOIN tiers_tier t ON t.id = a.tier_id
+    LEFT JOIN tiers_tier ft ON ft.id = a.floor_tier_id AND a.floor_until > %(now)s
     WHERE a.member_id = ANY(%(members)s) AND a.tier_valid_until <= %(now)s
 ), policy AS (
     SELECT due.*,
-           CASE end_policy
+           CASE WHEN manual_ended THEN growth ELSE CASE end_policy
                WHEN 'reset' THEN 0::bigint
                WHEN 'keep_percent' THEN growth * keep_percent / 100
                WHEN 'deduct_fraction' THEN growth - growth * deduct_numerator / deduct_denominator
@@ -104,21 +165,33 @@ WITH due AS (
                    CASE WHEN period_growth >= keep_threshold THEN growth
                         ELSE LEAST(growth, period_growth) END
                ELSE growth
-           END AS new_growth,
-           (end_policy = 'keep' OR (end_policy = 'keep_if_period_growth'
-                                    AND period_growth >= keep_threshold)) AS keeps
+           END END AS new_growth,
+           (NOT manual_ended AND (end_policy = 'keep' OR (end_policy = 'keep_if_period_growth'
+                                  AND period_growth >= keep_threshold))) AS keeps
     FROM due
 ), target AS (
     SELECT p.*,
            CASE WHEN p.keeps AND (best.rank IS NULL OR best.rank < p.rank) THEN p.tier_id
-                ELSE best.id END AS new_tier_id
+                ELSE best.id END AS auto_tier_id,
+           CASE WHEN p.keeps AND (best.rank IS NULL OR best.rank < p.rank) THEN p.rank
+                ELSE best.rank END AS auto_rank
     FROM policy p
     LEFT JOIN LATERAL {best} best ON TRUE
+), floored AS (
+    -- a manual tier still running is a floor: never below it
+    SELECT t.*, (t.floor_rank IS NOT NULL
+                 AND (t.auto_rank IS NULL OR t.auto_rank < t.floor_rank)) AS held_up,
+           CASE WHEN t.floor_rank IS NOT NULL
+                     AND (t.auto_rank IS NULL OR t.auto_rank < t.floor_rank)
+                THEN t.floor_id ELSE t.auto_tier_id END AS new_tier_id
+    FROM target t
 ), outcome AS (
     SELECT tg.*, nt.rank AS new_rank, nt.tag_id AS new_tag_id,
-           CASE WHEN nt.validity_months IS NULL THEN NULL
+           -- held up by the floor: evaluated again when the manual tier ends
+           CASE WHEN tg.held_up THEN tg.floor_until
+                WHEN nt.validity_months IS NULL THEN NULL
                 ELSE tg.ended + make_interval(months => nt.validity_months) END AS new_until
-    FROM target tg LEFT JOIN tiers_tier nt ON nt.id = tg.new_tier_id
+    FROM floored tg LEFT JOIN tiers_tier nt ON nt.id = tg.new_tier_id
 ), entries AS (
     INSERT INTO tiers_growthentry (member_id, kind, delta, source_key, reason, created_at)
     SELECT member_id, 'expiry_policy', new_growth - growth,
@@ -138,7 +211,9 @@ WITH due AS (
 ), accounts AS (
     UPDATE tiers_growthaccount a
     SET growth = o.new_growth, tier_id = o.new_tier_id, tier_since = o.ended,
-        tier_valid_until = o.new_until, period_growth = 0, updated_at = %(now)s
+        tier_valid_until = o.new_until, period_growth = 0, updated_at = %(now)s,
+        floor_tier_id = CASE WHEN a.floor_until > %(now)s THEN a.floor_tier_id END,
+        floor_until = CASE WHEN a.floor_until > %(now)s THEN a.floor_until END
     FROM outcome o WHERE a.member_id = o.member_id
     RETURNING a.member_id
 ), untagged AS (
@@ -200,15 +275,22 @@ def tier_reevaluate_due(*, now: datetime | None = None, chunk: int = 2000,
 _RECALCULATE_SQL = """
 WITH cur AS (
     SELECT a.member_id, a.growth, t.id AS tier_id, t.rank, t.tag_id,
-           {purchased} AS purchased
+           {purchased} AS purchased, ft.id AS floor_id, ft.rank AS floor_rank, a.floor_until
     FROM tiers_growthaccount a JOIN tiers_tier t ON t.id = a.tier_id
+    LEFT JOIN tiers_tier ft ON ft.id = a.floor_tier_id AND a.floor_until > %(now)s
     WHERE a.member_id = ANY(%(members)s)
-), down AS (
-    SELECT c.*, best.id AS new_tier_id, best.tag_id AS new_tag_id,
-           best.validity_months AS new_validity
+), pick AS (
+    -- the tier the growth reaches, or the manual tier still running if that is higher
+    SELECT c.*, (c.floor_rank IS NOT NULL AND c.floor_rank > best.rank) AS held_up,
+           CASE WHEN c.floor_rank IS NOT NULL AND c.floor_rank > best.rank THEN c.floor_id
+                ELSE best.id END AS pick_id
     FROM cur c
     JOIN LATERAL {best} best ON TRUE
-    WHERE best.rank < c.rank
+), down AS (
+    SELECT p.*, nt.id AS new_tier_id, nt.tag_id AS new_tag_id,
+           nt.validity_months AS new_validity
+    FROM pick p JOIN tiers_tier nt ON nt.id = p.pick_id
+    WHERE nt.rank < p.rank
 ), changes AS (
     INSERT INTO tiers_tierchange (member_id, from_tier_id, to_tier_id, reason, created_at)
     SELECT member_id, tier_id, new_tier_id, 'downgrade', %(now)s FROM down
@@ -216,7 +298,8 @@ WITH cur AS (
 ), accounts AS (
     UPDATE tiers_growthaccount a
     SET tier_id = d.new_tier_id, tier_since = %(now)s, period_growth = 0, updated_at = %(now)s,
-        tier_valid_until = CASE WHEN d.new_validity IS NULL THEN NULL
+        tier_valid_until = CASE WHEN d.held_up THEN d.floor_until
+                                WHEN d.new_validity IS NULL THEN NULL
                                 ELSE %(now)s + make_interval(months => d.new_validity) END
     FROM down d WHERE a.member_id = d.member_id
     RETURNING a.member_id

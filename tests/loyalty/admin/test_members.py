@@ -245,3 +245,44 @@ def test_a_points_entry_names_the_rules_and_lines_that_paid(admin_client, store,
     assert f"{award.rule.name} v{award.rule.version}：{award.points:,} 积分" in texts
     titles = {t.text for t in page_texts(html) if t.column_of is not None}
     assert {"订单明细", "积分"} <= titles and not {"Order line", "Points"} & titles
+
+
+def test_transfer_previews_then_moves_once(admin_client, admin_user, member, make_member):
+    from points.models import PointsTransfer
+
+    receiver = make_member()
+    points_earn(member_id=member.pk, points=100, pending_days=0)
+    url = reverse("admin:loyalty_member_transfer_points", args=[member.pk])
+    assert reverse("admin:loyalty_member_transfer_points", args=[member.pk]) in \
+        admin_client.get(reverse("admin:members_member_change", args=[member.pk])).content.decode()
+    response = admin_client.post(url, {"receiver": member.member_no, "points": "10"})
+    assert response.context["form"].errors["receiver"]
+    response = admin_client.post(url, {"receiver": receiver.member_no, "points": "101"})
+    assert response.context["form"].errors["points"]
+    response = admin_client.post(url, {"receiver": receiver.member_no, "points": "40",
+                                       "reason": "给家人"})
+    assert response.context["confirming"] is True and PointsTransfer.objects.count() == 0
+    token = str(response.context["token"])
+    data = {"receiver": receiver.member_no, "points": "40", "reason": "给家人", "token": token,
+            "confirm": "1"}
+    assert admin_client.post(url, data).status_code == 302
+    assert admin_client.post(url, data).status_code == 302  # submitted twice: moved once
+    transfer = PointsTransfer.objects.get()
+    assert (transfer.points, transfer.operator_id, transfer.note.text) == (40, admin_user.pk,
+                                                                          "给家人")
+    assert PointsAccount.objects.get(member=member).available == 60
+    assert PointsAccount.objects.get(member=receiver).available == 40
+    listing = admin_client.get(reverse("admin:points_pointstransfer_changelist")
+                               + f"?q={receiver.member_no}")
+    assert listing.status_code == 200 and receiver.member_no in listing.content.decode()
+
+
+def test_finance_cannot_transfer(client, django_user_model, member, make_member):
+    from loyalty.roles import FINANCE
+
+    groups = roles_sync()
+    user = django_user_model.objects.create_user("fin1", password="x", is_staff=True)
+    user.groups.add(groups[FINANCE])
+    client.force_login(user)
+    url = reverse("admin:loyalty_member_transfer_points", args=[member.pk])
+    assert client.get(url).status_code == 403

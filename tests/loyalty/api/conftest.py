@@ -33,7 +33,7 @@ BUSINESS_TABLES = (
     "points_pointsaccount", "points_pointslot", "members_memberactivity",
     "points_reward", "points_rewardredemption", "points_coupon", "points_couponevent",
     "points_pointshold", "points_pointslotmovement", "points_pointspayment",
-    "points_partnerexchange", "points_partnerdailytotal",
+    "points_partnerexchange", "points_partnerdailytotal", "points_pointstransfer",
 )
 
 

@@ -27,6 +27,8 @@ SCOPED_OPERATIONS = [
     ("pointsEntries", "get", "/members/{id}/points/entries", "members:read"),
     ("pointsSpend", "post", "/members/{id}/points/spend", "points:write"),
     ("pointsAdjust", "post", "/members/{id}/points/adjust", "points:admin"),
+    ("pointsTransfer", "post", "/members/{id}/points/transfer", "points:write"),
+    ("pointsSpendCancel", "post", "/members/{id}/points/entries/1/cancel", "points:write"),
     ("tierProgress", "get", "/members/{id}/tier", "members:read"),
     ("memberAsOf", "get", "/members/{id}/as-of?date=2026-03-01", "members:read"),
     ("memberOffers", "get", "/members/{id}/offers", "campaigns:read"),

@@ -23,6 +23,7 @@ from members.services.segments import segment_snapshot_take
 from points.models import PartnerProgramme
 from points.services.holds import points_hold
 from points.services.ledger import points_adjust
+from points.services.payments import points_pay
 
 from .conftest import client_for, new_idem, row_counts
 
@@ -71,6 +72,7 @@ def world(store, member, make_member, owner, now):
     other = make_member()
     points_adjust(member_id=member.pk, points=100, operator_id=owner.pk, reason="credit")
     hold = points_hold(member_id=member.pk, points=20, owner_id=owner.pk, reference="B-BASE")
+    spend = points_pay(member_id=member.pk, points=5, owner_id=owner.pk, reference="SP-BASE")
     PartnerProgramme.objects.create(code="air", name="航空", rate_in=Decimal("0.5"),
                                     rate_out=Decimal("2"), member_daily_limit_in=100)
     record_sale(sale=SaleInput(
@@ -90,6 +92,7 @@ def world(store, member, make_member, owner, now):
                                                event_types=["points.earned"], owner_id=owner.pk)
     return SimpleNamespace(store=store, member=member, other=other, hold=hold.hold,
                            snapshot=snapshot, subscription=subscription,
+                           spend=spend.movement.entry,
                            **catalog(member, other, now), **benefit_world(member, now))
 
 
@@ -170,6 +173,10 @@ def baselines(w) -> dict[str, Baseline]:
         "pointsEntries": Baseline(path=m, query={"kind": "adjust"}),
         "pointsSpend": Baseline(path=m, body={"points": 10, "reason": "兑换"}),
         "pointsAdjust": Baseline(path=m, body={"points": 10, "reason": "补偿"}),
+        "pointsTransfer": Baseline(path=m, body={"to_member": w.other.pk, "points": 10,
+                                                 "reason": "给家人"}),
+        "pointsSpendCancel": Baseline(path={**m, "entry_id": w.spend.pk},
+                                      body={"reason": "撤单"}),
         "tierProgress": Baseline(path=m),
         "memberAsOf": Baseline(path=m, query={"date": "2026-03-01"}),
         "webhookSubscriptions": Baseline(query={"page_size": 10}),
@@ -267,6 +274,10 @@ def business_cases(w, base: dict[str, Baseline]) -> dict[str, list[tuple[str, di
             ("mobile of another member", {"mobile": w.other.mobile}),
         ],
         "pointsSpend": [("more than available", {"points": 101})],
+        "pointsTransfer": [
+            ("to the sender", {"to_member": w.member.pk, "points": 1}),
+            ("more than available", {"to_member": w.other.pk, "points": 101}),
+        ],
         "pointsAdjust": [
             ("zero", {"points": 0, "reason": "x"}),
             ("remove more than available", {"points": -101, "reason": "x"}),
@@ -367,6 +378,7 @@ OPERATION_IDS = [
     "memberLookup", "pointsBalance",
     "pointsEntries", "pointsSpend",
     "pointsAdjust", "tierProgress", "memberAsOf", "saleRecord",
+    "pointsAdjust", "pointsTransfer", "pointsSpendCancel", "tierProgress", "saleRecord",
     "returnRecord", "eventRecord",
     "rewardsList", "rewardRedeem", "couponsList",
     "couponIssue", "couponRedeem", "couponVoid",
