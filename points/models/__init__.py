@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .coupons import CodeSource, Coupon, CouponEvent, CouponKind, CouponTemplate
+from .gift_cards import GiftCard, GiftCardBatch, GiftCardEntry
 from .holds import PointsHold
 from .ledger import (
     AdjustReason,
@@ -28,6 +29,15 @@ from .rules import (
     RuleEvent,
 )
 from .settings import PointsSettings
+from .stored_value import (
+    StoredValueAccount,
+    StoredValueBonusLot,
+    StoredValueBonusMovement,
+    StoredValueEntry,
+    StoredValueKind,
+    TopUpBonusRule,
+)
+from .tenders import OrderTender, TenderKind
 
 __all__ = [
     "PointsSettings", "PointsAccount", "EntryKind", "AdjustReason", "PointsEntry", "PointsLot",
@@ -35,5 +45,7 @@ __all__ = [
     "EarningRule", "RuleBudget", "RuleAward", "EntryLine", "RewardKind", "Reward", "Fulfilment",
     "RewardRedemption", "CouponKind", "CodeSource", "CouponTemplate", "Coupon", "CouponEvent",
     "PointsHold", "PointsPayment", "PointsMonthTotal", "PointsRollupCursor", "PartnerProgramme",
-    "ExchangeDirection", "PartnerExchange", "PartnerDailyTotal",
+    "ExchangeDirection", "PartnerExchange", "PartnerDailyTotal", "StoredValueAccount",
+    "StoredValueBonusLot", "StoredValueBonusMovement", "StoredValueEntry", "StoredValueKind",
+    "TopUpBonusRule", "GiftCard", "GiftCardBatch", "GiftCardEntry", "OrderTender", "TenderKind",
 ]

@@ -53,6 +53,16 @@ class PointsSettings(ProgrammeSettings):
         _("warn of expiry (days ahead)"), default=30, validators=[MaxValueValidator(366)],
         help_text=_("Points expiring within this many days are shown as expiring soon."))
 
+    class StoredValueOrder(models.TextChoices):
+        BONUS_FIRST = "bonus_first", _("Bonus first, then principal")
+        PRINCIPAL_FIRST = "principal_first", _("Principal first, then bonus")
+
+    stored_value_spend_order = models.CharField(
+        _("stored value spends"), max_length=16, choices=StoredValueOrder.choices,
+        default=StoredValueOrder.BONUS_FIRST,
+        help_text=_("Which part of a member's stored value a payment takes first; the bonus "
+                    "lots soonest to expire go first."))
+
     class Meta:
         verbose_name = _("points settings")
         verbose_name_plural = _("points settings")
