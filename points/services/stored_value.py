@@ -257,9 +257,8 @@ def stored_value_refund(*, member_id: int, amount: object, key: str,
         return StoredValueMovement(entry=entry, created=True)
 
 
-def stored_value_give_back(*, spend: StoredValueEntry, amount: Decimal, returned_before: Decimal,
-                           key: str, order_id: int, now: datetime | None = None
-                           ) -> StoredValueMovement:
+def stored_value_give_back(*, spend: StoredValueEntry, amount: Decimal, key: str, order_id: int,
+                           now: datetime | None = None) -> StoredValueMovement:
     """Give back `amount` of what a spend paid (a return), principal and bonus in the
     proportions the spend took them, counted over the spend's give-backs so far so partial
     returns add up to exactly the spend. Bonus goes back into the lots it came from, latest
@@ -272,12 +271,13 @@ def stored_value_give_back(*, spend: StoredValueEntry, amount: Decimal, returned
         account = lock_stored_value([spend.member_id], now=now)[spend.member_id]
         if (replay := _replayed(key, digest)) is not None:
             return replay
+        given = list(StoredValueEntry.objects.filter(
+            kind=StoredValueKind.RETURN, tender__paid__stored_value_entry=spend))
+        returned_before = sum((e.principal_delta + e.bonus_delta for e in given), ZERO)
         target_bonus = (spent_bonus * (returned_before + amount) / spent).quantize(
             CENT, rounding=ROUND_DOWN) if spent else ZERO
         if returned_before + amount >= spent:
             target_bonus = spent_bonus
-        given = [m for m in StoredValueEntry.objects.filter(
-            kind=StoredValueKind.RETURN, tender__paid__stored_value_entry=spend)]
         bonus = max(target_bonus - sum((e.bonus_delta for e in given), ZERO), ZERO)
         bonus = min(bonus, amount)
         principal = amount - bonus
