@@ -87,6 +87,8 @@ urlpatterns = [
     path("partners/<slug:partner_code>/exchanges/out", partners.ExchangeOutView.as_view(),
          name="partner-exchange-out"),
     path("reports/points-liability", reports.LiabilityView.as_view(), name="points-liability"),
+    path("reports/prepaid-liability", reports.PrepaidLiabilityView.as_view(),
+         name="prepaid-liability"),
     # stored value and gift cards
     path("members/<int:member_id>/stored-value", stored_value.StoredValueView.as_view(),
          name="stored-value"),

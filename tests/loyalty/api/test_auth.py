@@ -73,6 +73,7 @@ SCOPED_OPERATIONS = [
     ("giftCardEnquiry", "post", "/gift-cards/enquiry", "gift_cards:read"),
     ("giftCardActivate", "post", "/gift-cards/activate", "gift_cards:write"),
     ("giftCardSpend", "post", "/gift-cards/spend", "gift_cards:write"),
+    ("prepaidLiability", "get", "/reports/prepaid-liability", "stored_value:admin"),
     ("memberTagAdd", "post", "/members/{id}/tags", "members:write"),
     ("memberTagRemove", "delete", "/members/{id}/tags/vip", "members:write"),
     ("segmentMembership", "get", "/segments/all/members/{id}", "members:read"),

@@ -175,3 +175,20 @@ def test_a_points_tender_without_its_payment_is_refused(api, store, member):
     body["lines"][0]["gross_amount"] = "201.00"
     answer = api.post(f"{API}/orders/sales", body, format="json")
     assert answer.status_code == 422 and error_code(answer) == "points_tender_mismatch"
+
+
+def test_the_prepaid_liability_report(api, make_key, member, bonus_rule, card):
+    post(api, f"/members/{member.pk}/stored-value/top-ups", {"amount": "500.00"})
+    post(api, f"/members/{member.pk}/stored-value/spend", {"amount": "80.00"})
+    report = api.get(f"{API}/reports/prepaid-liability")
+    assert report.status_code == 200, report.content
+    body = report.json()
+    assert (body["principal"], body["bonus"], body["gift_cards"], body["total"]) == (
+        "470.00", "0.00", "100.00", "570.00")
+    month = body["months"][-1]
+    assert (month["top_up_principal"], month["top_up_bonus"], month["spend_bonus"],
+            month["spend_principal"]) == ("500.00", "50.00", "50.00", "30.00")
+    # the card was activated at the fixture's time, in its own month
+    assert [m["gift_cards_activated"] for m in body["months"]].count("100.00") == 1
+    writer = client_for(make_key(["stored_value:write"])[1])
+    assert writer.get(f"{API}/reports/prepaid-liability").status_code == 403
