@@ -68,6 +68,7 @@ class CheckoutInput:
     # how the rest is paid: cash, stored value, gift cards, adding up to what is left after
     # the member's discount, the coupon and the points (empty: not recorded)
     tenders: tuple[TenderInput, ...] = ()
+    cash_rest: bool = False  # with tenders: cash pays whatever they leave (the counter)
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,10 @@ def checkout_commit(*, checkout: CheckoutInput, key: str, owner_id: int | None =
                                  owner_id=owner_id, reason=f"order {checkout.order_no}"[:200],
                                  now=now).payment
         points_parts = _split(cash, left)
+        if checkout.cash_rest and tenders:
+            rest = sum(left, ZERO) - cash - sum((t.amount for t in tenders), ZERO)
+            if rest > 0:
+                tenders = (*tenders, TenderInput(kind="cash", amount=rest))
         redemptions = tuple(
             reward_redeem(member_id=member.pk, reward_id=gift.reward_id, quantity=gift.quantity,
                           fulfilment=Fulfilment.PICKUP, store_code=checkout.store_code,

@@ -69,20 +69,30 @@ def _digits(n: int) -> str:
     return "".join(secrets.choice("0123456789") for _ in range(n))
 
 
-def gift_card_batch_issue(*, name: str, face_value: object, quantity: int,
-                          valid_days: int | None = 365, now: datetime | None = None
-                          ) -> IssuedBatch:
-    """Issue `quantity` cards of `face_value`, not yet sold (no balance until activated).
-    The codes and PINs are answered once; only the PINs' hashes are kept."""
-    now = resolve_now(now)
+def gift_card_batch_check(*, face_value: object, quantity: object,
+                          valid_days: object) -> Decimal:
+    """A batch has 1 to MAX_BATCH cards of a positive face value, valid 1 to 36,500 days
+    (or for ever); answers the face value as money."""
     try:
         face = check_money(face_value)
     except PointsError:
         raise PointsError(GiftCardErrorCode.BATCH_INVALID, limit=MAX_BATCH) from None
     if (not isinstance(quantity, int) or isinstance(quantity, bool)
             or not 0 < quantity <= MAX_BATCH
-            or (valid_days is not None and not 0 < valid_days <= 36500)):
+            or (valid_days is not None and (not isinstance(valid_days, int)
+                                            or not 0 < valid_days <= 36500))):
         raise PointsError(GiftCardErrorCode.BATCH_INVALID, limit=MAX_BATCH)
+    return face
+
+
+def gift_card_batch_issue(*, name: str, face_value: object, quantity: int,
+                          valid_days: int | None = 365, now: datetime | None = None
+                          ) -> IssuedBatch:
+    """Issue `quantity` cards of `face_value`, not yet sold (no balance until activated).
+    The codes and PINs are answered once; only the PINs' hashes are kept."""
+    now = resolve_now(now)
+    face = gift_card_batch_check(face_value=face_value, quantity=quantity,
+                                 valid_days=valid_days)
     name = (name or "").strip()[:100] or f"¥{face} × {quantity}"
     with transaction.atomic():
         batch = GiftCardBatch.objects.create(name=name, face_value=face, quantity=quantity,
@@ -323,5 +333,5 @@ def gift_cards_expire_due(*, now: datetime | None = None, chunk: int = 2000,
 
 
 __all__ = ["MAX_BATCH", "ZERO", "GiftCardMovement", "IssuedBatch", "IssuedCard",
-           "gift_card_activate", "gift_card_batch_issue", "gift_card_enquire",
+           "gift_card_activate", "gift_card_batch_check", "gift_card_batch_issue", "gift_card_enquire",
            "gift_card_give_back", "gift_card_spend", "gift_cards_expire_due", "pin_hash"]
