@@ -13,7 +13,12 @@ from core.export import csv_stream
 
 from ..errors import PointsError
 from ..models.gift_cards import GiftCard, GiftCardBatch, GiftCardEntry
-from ..services.gift_cards import MAX_BATCH, gift_card_batch_check, gift_card_batch_issue
+from ..services.gift_cards import (
+    MAX_BATCH,
+    gift_card_batch_check,
+    gift_card_batch_issue,
+    printed_code,
+)
 
 
 class BatchIssueForm(forms.ModelForm):
@@ -68,7 +73,8 @@ class GiftCardBatchAdmin(ScaleAdmin):
         issued = getattr(request, "_issued_gift_cards", None)
         if issued is None:  # pragma: no cover - save_model always sets it
             return super().response_add(request, obj, post_url_continue)
-        rows = ((card.code, card.pin, issued.batch.face_value) for card in issued.cards)
+        rows = ((printed_code(card.code), card.pin, issued.batch.face_value)
+                for card in issued.cards)
         response = StreamingHttpResponse(
             csv_stream([str(_("code")), str(_("PIN")), str(_("face value"))], rows),
             content_type="text/csv; charset=utf-8")

@@ -61,12 +61,26 @@ class GiftCardMovement:
     created: bool
 
 
+def normalise_code(code: str) -> str:
+    """A code as typed or read from the issue's CSV ("1234 5678 9012 3456", with dashes or
+    spaces) is its 16 digits."""
+    return "".join((code or "").split()).replace("-", "")
+
+
+def printed_code(code: str) -> str:
+    """A code in groups of four, as the issue's CSV prints it: a spreadsheet keeps it as
+    text (16 digits read as a number lose the last one)."""
+    return " ".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
 def pin_hash(code: str, pin: str) -> str:
     return salted_hmac("points.gift-card-pin", f"{code}:{pin}", algorithm="sha256").hexdigest()
 
 
 def _digits(n: int) -> str:
-    return "".join(secrets.choice("0123456789") for _ in range(n))
+    """n random digits, the first not 0 (a spreadsheet opening the CSV keeps them whole)."""
+    return secrets.choice("123456789") + "".join(secrets.choice("0123456789")
+                                                 for _ in range(n - 1))
 
 
 def gift_card_batch_check(*, face_value: object, quantity: object,
@@ -195,7 +209,7 @@ def _card_with_pin(code: str, pin: str, *, lock: bool) -> GiftCard:
     """The card the code and PIN name; a card past its wrong-PIN allowance refuses even the
     right PIN until its window ends."""
     clock = time.time()
-    code = (code or "").strip()
+    code = normalise_code(code)
     cards = GiftCard.objects.select_for_update() if lock else GiftCard.objects
     card = cards.filter(code=code).first() if len(code) <= 20 else None
     if card is None:
@@ -232,9 +246,9 @@ def gift_card_activate(*, code: str, key: str, now: datetime | None = None
     starts (valid through the end of the batch's days on the Beijing calendar). The same
     key again answers the first activation."""
     now = resolve_now(now)
-    digest = _hash(kind="activate", code=code)
+    digest = _hash(kind="activate", code=normalise_code(code))
     with transaction.atomic():
-        card = GiftCard.objects.select_for_update().filter(code=(code or "").strip()).first()
+        card = GiftCard.objects.select_for_update().filter(code=normalise_code(code)).first()
         if card is None:
             raise PointsError(GiftCardErrorCode.CARD_NOT_FOUND)
         if (replay := _replayed(key, digest)) is not None:
@@ -260,7 +274,7 @@ def gift_card_spend(*, code: str, pin: str, amount: object, key: str,
     The same key again answers the first spend."""
     now = resolve_now(now)
     amount = check_money(amount)
-    digest = _hash(kind="spend", code=code, amount=amount, order=order_id)
+    digest = _hash(kind="spend", code=normalise_code(code), amount=amount, order=order_id)
     with transaction.atomic():
         card = _card_with_pin(code, pin, lock=True)
         if (replay := _replayed(key, digest)) is not None:
@@ -333,5 +347,6 @@ def gift_cards_expire_due(*, now: datetime | None = None, chunk: int = 2000,
 
 
 __all__ = ["MAX_BATCH", "ZERO", "GiftCardMovement", "IssuedBatch", "IssuedCard",
-           "gift_card_activate", "gift_card_batch_check", "gift_card_batch_issue", "gift_card_enquire",
-           "gift_card_give_back", "gift_card_spend", "gift_cards_expire_due", "pin_hash"]
+           "gift_card_activate", "gift_card_batch_check", "gift_card_batch_issue",
+           "gift_card_enquire", "gift_card_give_back", "gift_card_spend",
+           "gift_cards_expire_due", "normalise_code", "pin_hash", "printed_code"]
