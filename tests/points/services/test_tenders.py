@@ -163,3 +163,21 @@ def test_a_points_tender_without_the_payment_is_refused(store, member, now):
                     tenders=(TenderInput(kind="cash", amount=D("300")),
                              TenderInput(kind="points", amount=D("5.00"))), now=now)
     assert exc.value.code.value == "points_tender_mismatch"
+
+
+def test_bonus_given_back_after_its_lot_expired_expires_again_at_once(store, member, now):
+    from datetime import timedelta
+
+    TopUpBonusRule.objects.create(name="充500送50", min_amount=D("500"), bonus=D("50"),
+                                  bonus_valid_days=30)
+    stored_value_top_up(member_id=member.pk, amount="500", key="top", now=now)
+    record_sale(sale=three_units(store, member, now),
+                tenders=(TenderInput(kind="stored_value", amount=D("300")),), now=now)
+    later = now + timedelta(days=40)
+    record_return(ret=return_input(store, later, "R1", "S1", quantity=1), now=later)
+    record_return(ret=return_input(store, later, "R2", "S1", quantity=2), now=later)
+    # ¥50 of bonus came back into its lot, past its date: expired again, twice over
+    assert sv_balances(member.pk) == (D("500.00"), D("0.00"))
+    expired = StoredValueEntry.objects.filter(kind=StoredValueKind.EXPIRE)
+    assert sum(e.bonus_delta for e in expired) == D("-50.00")
+    assert_stored_value_consistent(member.pk)
