@@ -256,6 +256,9 @@ SPECTACULAR_SETTINGS = {
 IDEMPOTENCY_RESPONSE_DAYS = 30
 # Wrong API keys from one address in a minute before it gets 429 (loyalty.api.auth)
 API_KEY_FAILURES_PER_MINUTE = int(os.environ.get("API_KEY_FAILURES_PER_MINUTE", "20"))
+# Gift cards: wrong PINs a card takes per 15 minutes, balance enquiries per caller per minute
+GIFT_CARD_PIN_FAILURES = int(os.environ.get("GIFT_CARD_PIN_FAILURES", "5"))
+GIFT_CARD_ENQUIRIES_PER_MINUTE = int(os.environ.get("GIFT_CARD_ENQUIRIES_PER_MINUTE", "30"))
 # The per-key rate limit and the throttles count here; production needs a shared cache
 # (`check --deploy` reports a per-process one as an error: loyalty.checks).
 CACHES = {
@@ -332,6 +335,10 @@ CELERY_BEAT_SCHEDULE = {
                       "schedule": crontab(minute=10, hour=0)},  # 00:10 Asia/Shanghai
     "points-expiry-notices": {"task": "points.tasks.notify_points_expiring",  # after expiry
                               "schedule": crontab(minute=12, hour=0)},
+    "stored-value-bonus-expire": {"task": "points.tasks.expire_stored_value_bonus",
+                                  "schedule": crontab(minute=12, hour=0)},
+    "gift-cards-expire": {"task": "points.tasks.expire_gift_cards",
+                          "schedule": crontab(minute=14, hour=0)},
     "tiers-reevaluate": {"task": "tiers.tasks.reevaluate_tiers",
                          "schedule": crontab(minute=20, hour=0)},  # 00:20 Asia/Shanghai
     "tiers-recalculate": {"task": "tiers.tasks.recalculate_tiers",  # acts on the 1st only

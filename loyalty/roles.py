@@ -112,6 +112,8 @@ RECORDS = ("members.memberactivity", "members.order", "members.rfmrun", "members
            "points.partnerexchange", "points.pointsaccount", "points.pointsentry",
            "points.pointshold", "points.pointslot", "points.pointsmonthtotal",
            "points.pointstransfer", "tiers.manualtier",
+           "points.storedvalueaccount", "points.storedvalueentry", "points.storedvaluebonuslot",
+           "points.giftcard", "points.giftcardentry",
            "tiers.benefitgrant", "tiers.growthentry", "tiers.paidmembership",
            "tiers.paidpurchase", "tiers.tierchange", "admin.logentry",
            "axes.accessfailurelog", "campaigns.campaignrun", "campaigns.campaignmember",
@@ -119,6 +121,7 @@ RECORDS = ("members.memberactivity", "members.order", "members.rfmrun", "members
 SINGLETONS = ("members.membersettings", "points.pointssettings", "tiers.tiersettings",
               "campaigns.gradetarget")  # one row per grade, changed
 KEPT = ("loyalty.apikey", "loyalty.webhooksubscription", "points.earningrule",
+        "points.topupbonusrule",
         "tiers.benefit", "tiers.paidplan", "tiers.tier", "campaigns.campaign",
         "campaigns.messagetemplate")
 NO_PAGE: dict[str, tuple[str, ...]] = {
@@ -126,6 +129,7 @@ NO_PAGE: dict[str, tuple[str, ...]] = {
     **{label: (ADD, DELETE) for label in SINGLETONS},
     **{label: (DELETE,) for label in KEPT},
     "points.rewardredemption": (ADD, DELETE),  # redeemed on the reward's page; cancelled
+    "points.giftcardbatch": (CHANGE, DELETE),  # adding issues the cards; a batch stays
     "axes.accessattempt": (ADD, CHANGE),  # written by the login; deleted to unlock
 }
 

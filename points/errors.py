@@ -127,3 +127,41 @@ class SpendCancelErrorCode(ErrorCode):
     SPEND_CANCEL_WINDOW_OVER = ("spend_cancel_window_over", 409,
                                 _("A spend can be cancelled within {days} days; this one was "
                                   "made on {date}."))
+class StoredValueErrorCode(ErrorCode):
+    AMOUNT_INVALID = ("stored_value_amount_invalid", 400,
+                      _("An amount of money must be positive, in yuan with at most two "
+                        "decimals, and at most ¥{limit}."))
+    INSUFFICIENT = ("insufficient_stored_value", 409,
+                    _("Not enough stored value: ¥{available} available, ¥{requested} "
+                      "requested."))
+    REFUND_EXCEEDS_PRINCIPAL = ("refund_exceeds_principal", 409,
+                                _("Only the principal is refunded: ¥{principal} may be "
+                                  "refunded, ¥{requested} requested."))
+    KEY_CONFLICT = ("stored_value_key_conflict", 409,
+                    _("This key was already used for another stored-value movement."))
+    RULE_NOT_FOUND = ("top_up_rule_not_found", 404, _("No such active top-up bonus rule."))
+
+
+class GiftCardErrorCode(ErrorCode):
+    CARD_NOT_FOUND = ("gift_card_not_found", 404, _("No such gift card, or a wrong PIN."))
+    CARD_NOT_ACTIVE = ("gift_card_not_active", 409, _("This gift card is {state}."))
+    CARD_EXPIRED = ("gift_card_expired", 409, _("This gift card expired at {expires_at}."))
+    INSUFFICIENT = ("insufficient_gift_card_balance", 409,
+                    _("Not enough on this gift card: ¥{available} available, ¥{requested} "
+                      "requested."))
+    TOO_MANY_ENQUIRIES = ("gift_card_enquiries_throttled", 429,
+                          _("Too many attempts for this gift card or from this key; try again "
+                            "in {retry_after} seconds."))
+    BATCH_INVALID = ("gift_card_batch_invalid", 400,
+                     _("A batch has 1 to {limit} cards of a face value above zero."))
+    KEY_CONFLICT = ("gift_card_key_conflict", 409,
+                    _("This key was already used for another gift-card movement."))
+
+
+class TenderErrorCode(ErrorCode):
+    TENDERS_DO_NOT_ADD_UP = ("tenders_do_not_add_up", 422,
+                             _("The tenders pay ¥{paid}; the sale's net amount is ¥{net}."))
+    POINTS_TENDER_MISMATCH = ("points_tender_mismatch", 422,
+                              _("A points tender is the sale's points as cash (¥{points_cash}) "
+                                "and names its points payment."))
+    TENDER_INVALID = ("tender_invalid", 400, _("Tender {n}: {why}."))

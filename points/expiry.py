@@ -49,3 +49,9 @@ def lot_expires_at(settings, earned_at: datetime) -> datetime | None:
 def last_valid_date(expires_at: datetime) -> date:
     """The Beijing date through which points expiring at `expires_at` can still be spent."""
     return (expires_at - timedelta(microseconds=1)).astimezone(programme_tz()).date()
+
+
+def end_of_local_day(day: date) -> datetime:
+    """The moment a Beijing calendar day ends (the next day's 00:00 +08:00): money valid
+    "365 days" from 2 March is valid through that day's end."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=programme_tz())

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from .models import PointsAccount
+from .models import PointsAccount, StoredValueAccount
 
 
 def lock_accounts(member_ids: Iterable[int], *, now: datetime) -> dict[int, PointsAccount]:
@@ -31,4 +31,22 @@ def lock_accounts(member_ids: Iterable[int], *, now: datetime) -> dict[int, Poin
             [now, ids],
         )
     accounts = PointsAccount.objects.select_for_update().filter(member_id__in=ids).order_by("member_id")
+    return {a.member_id: a for a in accounts}
+
+
+def lock_stored_value(member_ids: Iterable[int], *, now: datetime) -> dict[int, StoredValueAccount]:
+    """The members' stored-value accounts, created empty on first use, locked in member-id
+    order. A purchase paying with points and stored value locks the points account first."""
+    ids = sorted(set(member_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO points_storedvalueaccount (member_id, principal, bonus, updated_at)
+            SELECT id, 0, 0, %s FROM unnest(%s::bigint[]) AS t(id)
+            ON CONFLICT (member_id) DO NOTHING
+            """,
+            [now, ids],
+        )
+    accounts = (StoredValueAccount.objects.select_for_update().filter(member_id__in=ids)
+                .order_by("member_id"))
     return {a.member_id: a for a in accounts}

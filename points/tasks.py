@@ -5,9 +5,11 @@ liability rollup keeps its own cursor (points.liability)."""
 from celery import shared_task
 
 from .services.coupons import coupons_expire_due
+from .services.gift_cards import gift_cards_expire_due
 from .services.holds import points_holds_expire_due
 from .services.ledger import points_expire_due, points_expiry_notices, points_unlock_due
 from .services.liability import points_liability_rollup
+from .services.stored_value import stored_value_expire_due
 from .services.verify import ledger_verify
 
 
@@ -44,3 +46,11 @@ def rollup_liability() -> int:
 @shared_task(acks_late=True)
 def verify_ledger(full: bool = False) -> int:
     return ledger_verify(full=full).differing_accounts
+@shared_task(bind=True, acks_late=True)
+def expire_stored_value_bonus(self) -> int:
+    return stored_value_expire_due(run_key=self.request.id)
+
+
+@shared_task(bind=True, acks_late=True)
+def expire_gift_cards(self) -> int:
+    return gift_cards_expire_due(run_key=self.request.id)

@@ -22,6 +22,7 @@ from .events import RuleResultSerializer, rule_results
 from .fields import DateTime, Input, Integer, Text
 from .idempotency import idempotency_key, run_idempotent
 from .orders import (
+    TENDER_ERRORS,
     OrderOutputSerializer,
     PointsPaymentOutputSerializer,
     WarningSerializer,
@@ -29,6 +30,7 @@ from .orders import (
 )
 from .points import BalanceSerializer
 from .rewards import RedemptionSerializer
+from .tenders import TenderOutputSerializer, tender_inputs, tenders_body, tenders_field
 
 
 class CommitGiftSerializer(Input):
@@ -54,6 +56,12 @@ class CommitInputSerializer(Input):
                            max_length=20,
                            help_text="Rewards the member takes at the till, for points; each "
                                      "reward once (`gift_repeated`).")
+
+    tenders = tenders_field(help_text=(
+        "How what is left after the discount, the coupon and the points is paid: cash, "
+        "stored_value, gift_card (with code and PIN), adding up to it exactly "
+        "(`tenders_do_not_add_up`); points pay through `points`, not here. Stored value and "
+        "gift cards need the scopes stored_value:write / gift_cards:write and earn like cash."))
 
     def validate_lines(self, lines):
         return BasketSerializer.validate_lines(self, lines)  # each SKU once, a sane total
@@ -83,6 +91,9 @@ class CommitOutcomeSerializer(serializers.Serializer):
     redemptions = RedemptionSerializer(many=True)
     warnings = WarningSerializer(many=True)
     balance = BalanceSerializer()
+    tenders = TenderOutputSerializer(many=True, help_text="What each tender paid (the points "
+                                                          "tender is the points payment); "
+                                                          "empty when sent without tenders.")
 
 
 def commit_key(api_key_id: int, key: str) -> str:
@@ -106,6 +117,7 @@ def outcome_body(outcome) -> dict:
         "redemptions": RedemptionSerializer(outcome.redemptions, many=True).data,
         "warnings": warnings_body(sale.notices),
         "balance": BalanceSerializer(selectors.account_for(sale.order.member_id)).data,
+        "tenders": tenders_body(sale.tenders),
     }
 
 
@@ -133,7 +145,7 @@ class CommitView(ApiView):
               PointsErrorCode.PICKUP_STORE_REQUIRED,
               PointsErrorCode.OUT_OF_STOCK, PointsErrorCode.AMOUNT_TOO_LARGE,
               PointsErrorCode.COUPON_TEMPLATE_INACTIVE, PointsErrorCode.COUPON_CODES_EXHAUSTED,
-              PointsErrorCode.SOURCE_KEY_CONFLICT)
+              PointsErrorCode.SOURCE_KEY_CONFLICT, *TENDER_ERRORS)
 
     @extend_schema(operation_id="checkoutCommit", request=CommitInputSerializer,
                    responses={201: CommitOutcomeSerializer, 200: CommitOutcomeSerializer},
@@ -150,7 +162,8 @@ class CommitView(ApiView):
                                      quantity=line["quantity"], amount=line["amount"])
                         for line in data["lines"]),
             gifts=tuple(GiftPick(reward_id=gift["reward"], quantity=gift["quantity"])
-                        for gift in data["gifts"]))
+                        for gift in data["gifts"]),
+            tenders=tender_inputs(request, data.get("tenders", [])))
         key = commit_key(request.auth.pk, idempotency_key(request, required=True))
 
         def work():

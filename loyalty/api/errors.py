@@ -82,6 +82,10 @@ def with_retry_after(response: Response) -> Response:
     """A refusal that a retry can overcome says when to retry."""
     error = response.data.get("error") if isinstance(response.data, dict) else None
     seconds = RETRY_AFTER_SECONDS.get(error.get("code")) if isinstance(error, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    if seconds is None and isinstance(details, dict) and isinstance(
+            details.get("retry_after"), int):
+        seconds = details["retry_after"]  # a throttle that knows when its window ends
     if seconds is not None:
         response["Retry-After"] = str(seconds)
     return response

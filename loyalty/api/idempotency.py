@@ -101,4 +101,6 @@ def _outcome(work: Callable[[], Response]) -> Response:
         with transaction.atomic():
             return work()
     except LoyaltyError as exc:
+        if exc.status == 429:  # "try later" is no outcome: not stored, the key may retry
+            raise
         return Response(exc.as_dict(), status=exc.status)

@@ -11,7 +11,13 @@ from rest_framework.response import Response
 from members.errors import MemberErrorCode, OrderErrorCode
 from members.models import Order, OrderLine
 from members.services.orders import MAX_LINES, LineInput, ReturnInput, ReturnLineInput, SaleInput
-from points.errors import PaymentErrorCode, PointsErrorCode
+from points.errors import (
+    GiftCardErrorCode,
+    PaymentErrorCode,
+    PointsErrorCode,
+    StoredValueErrorCode,
+    TenderErrorCode,
+)
 from points.services.payments import PaymentRef
 
 from ..errors import ApiError, ApiErrorCode
@@ -21,8 +27,14 @@ from .events import RuleResultSerializer, rule_results
 from .fields import DateTime, Input, Integer, Money, Text
 from .idempotency import run_idempotent
 from .points import spend_reference
+from .tenders import TenderOutputSerializer, tender_inputs, tenders_body, tenders_field
 
 ZERO = Decimal("0")
+TENDER_ERRORS = (TenderErrorCode.TENDERS_DO_NOT_ADD_UP, TenderErrorCode.POINTS_TENDER_MISMATCH,
+                 TenderErrorCode.TENDER_INVALID, StoredValueErrorCode.INSUFFICIENT,
+                 GiftCardErrorCode.CARD_NOT_FOUND, GiftCardErrorCode.CARD_NOT_ACTIVE,
+                 GiftCardErrorCode.CARD_EXPIRED, GiftCardErrorCode.INSUFFICIENT,
+                 GiftCardErrorCode.TOO_MANY_ENQUIRIES)
 
 
 class LineSerializer(Input):
@@ -68,7 +80,16 @@ class SaleInputSerializer(Input):
         required=False, help_text="When the sale used points as cash: the payment that took "
                                   "them. Its points at their point value must equal the "
                                   "sale's points_cash (`points_payment_mismatch`). Without "
-                                  "one, a return gives no points back.")
+                                  "one, a return gives no points back. Alone, it is the "
+                                  "one-tender shorthand for a points tender; with `tenders`, "
+                                  "it is the payment their points tender names.")
+    tenders = tenders_field(help_text=(
+        "How the sale was paid: cash, stored_value, gift_card (with code and PIN) adding up "
+        "to the net amount (`tenders_do_not_add_up`), and points — the points as cash, "
+        "exactly, whose payment is `points_payment` (`points_tender_mismatch`). Stored value "
+        "and gift cards are taken with the sale (they need the scopes stored_value:write / "
+        "gift_cards:write) and earn like cash; a return gives back to each tender in "
+        "proportion. Without tenders nothing is taken and a return gives back only points."))
 
 
 class ReturnLineSerializer(Input):
@@ -148,6 +169,9 @@ class OrderOutcomeSerializer(serializers.Serializer):
     coupons_not_restored = CouponNotRestoredSerializer(
         many=True, required=False, help_text="A return completing the sale: coupons that "
                                              "stay redeemed, and why.")
+    tenders = TenderOutputSerializer(
+        many=True, help_text="A sale: what each tender paid; a return: what each tender of "
+                             "the sale got back. Empty for a sale sent without tenders.")
     warnings = WarningSerializer(many=True, help_text='e.g. "points_cash_not_linked": the '
                                                       "sale used points as cash without "
                                                       "naming a payment.")
@@ -167,6 +191,7 @@ def outcome_body(outcome) -> dict:
         "debt": entry.debt_delta if entry else 0,
         "rules": rule_results(getattr(outcome, "rules", [])),
         "warnings": warnings_body(outcome.notices),
+        "tenders": tenders_body(outcome.tenders),
     }
     if outcome.order.kind == Order.Kind.SALE:
         payment = outcome.payment
@@ -199,7 +224,8 @@ class SaleView(ApiView):
               OrderErrorCode.AMOUNTS_DO_NOT_ADD_UP, OrderErrorCode.ORDER_NUMBER_CONFLICT,
               PointsErrorCode.AMOUNT_TOO_LARGE, ApiErrorCode.POINTS_PAYMENT_ONE_OF,
               PaymentErrorCode.POINTS_PAYMENT_NOT_FOUND,
-              PaymentErrorCode.POINTS_PAYMENT_MISMATCH, PaymentErrorCode.POINTS_PAYMENT_TAKEN)
+              PaymentErrorCode.POINTS_PAYMENT_MISMATCH, PaymentErrorCode.POINTS_PAYMENT_TAKEN,
+              *TENDER_ERRORS)
 
     @extend_schema(operation_id="saleRecord", request=SaleInputSerializer,
                    responses={201: OrderOutcomeSerializer, 200: OrderOutcomeSerializer},
@@ -211,6 +237,7 @@ class SaleView(ApiView):
         sale = SaleInput(store_code=data["store"], order_no=data["order_no"],
                          member_id=data["member"], ordered_at=data["ordered_at"],
                          lines=tuple(LineInput(**line) for line in data["lines"]))
+        tenders = tender_inputs(request, data.get("tenders", []))
         named = data.get("points_payment")
         payment = None
         if named:
@@ -219,7 +246,8 @@ class SaleView(ApiView):
                 request.auth.pk, spend) if spend is not None else None)
 
         def work():
-            outcome = record_sale(sale=sale, payment=payment, owner_id=request.auth.owner_id)
+            outcome = record_sale(sale=sale, payment=payment, tenders=tenders,
+                                  owner_id=request.auth.owner_id)
             return Response(outcome_body(outcome),
                             status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 

@@ -1,4 +1,5 @@
-"""Reports for finance: the points liability."""
+"""Reports for finance: the points liability and the prepaid liability (stored value and gift
+cards)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from points.selectors.liability import liability_report
+from points.selectors.prepaid import MONTH_FIGURES, prepaid_report
 
 from .base import ApiView
 from .fields import QueryInteger
@@ -75,3 +77,41 @@ class LiabilityView(ApiView):
         report = liability_report()
         report.months = report.months[-query.validated_data["months"]:]
         return Response(LiabilitySerializer(report).data)
+
+
+def _money(help_text: str) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=20, decimal_places=2, coerce_to_string=True,
+                                    help_text=help_text)
+
+
+class PrepaidMonthSerializer(serializers.Serializer):
+    month = MonthField(help_text="Beijing month, YYYY-MM.")
+    locals().update({name: _money(name.replace("_", " ")) for name in MONTH_FIGURES})
+
+
+class PrepaidSerializer(serializers.Serializer):
+    principal = _money("Stored value owed: members' money (refundable).")
+    bonus = _money("Stored value owed: bonus still spendable (never refunded).")
+    gift_cards = _money("Balances of active gift cards.")
+    total = _money("principal + bonus + gift_cards.")
+    months = PrepaidMonthSerializer(many=True)
+
+
+class PrepaidLiabilityView(ApiView):
+    """For finance: what the programme owes in stored value — principal and bonus apart —
+    and on active gift cards, and month by month (Beijing months) the top-ups and the bonus
+    they gave, spend (principal and bonus), refunds (and the bonus they forfeited), money
+    given back on returns, bonus expired, and gift cards activated, spent, given back and
+    expired. Flows are positive amounts."""
+
+    required_scopes = ("stored_value:admin",)
+
+    @extend_schema(operation_id="prepaidLiability", responses=PrepaidSerializer,
+                   tags=["reports"], parameters=[LiabilityQuerySerializer],
+                   summary="Prepaid liability: stored value and gift cards, monthly flows")
+    def get(self, request):
+        query = LiabilityQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        report = prepaid_report()
+        report.months = report.months[-query.validated_data["months"]:]
+        return Response(PrepaidSerializer(report).data)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from loyalty.errors import CounterError, CounterErrorCode
 from loyalty.services.checkout_commit import CheckoutLine
 from members.models import Member
+from points.services.tenders import TenderInput
 
 LINE_ROWS = 5
 
@@ -49,6 +50,21 @@ def purchase_lines(data) -> tuple[CheckoutLine, ...]:
     if not lines:
         raise CounterError(CounterErrorCode.NO_LINES)
     return tuple(lines)
+
+
+def purchase_tenders(data) -> tuple[TenderInput, ...]:
+    """The tender picker: stored value and a gift card (code, PIN, amount) as the member
+    asks; cash pays the rest."""
+    tenders = []
+    stored = data.get("stored_value", "").strip()
+    if stored and _amount(stored) > 0:
+        tenders.append(TenderInput(kind="stored_value", amount=_amount(stored)))
+    card = data.get("gift_card_amount", "").strip()
+    if card and _amount(card) > 0:
+        tenders.append(TenderInput(kind="gift_card", amount=_amount(card),
+                                   gift_card_code=data.get("gift_card_code", "").strip()[:20],
+                                   gift_card_pin=data.get("gift_card_pin", "").strip()[:6]))
+    return tuple(tenders)
 
 
 class RegisterForm(forms.Form):

@@ -28,6 +28,7 @@ from members.models import Member
 from members.services.members import MemberInput
 from members.services.orders import ReturnInput, ReturnLineInput
 from points.models.rewards import Fulfilment
+from points.selectors.stored_value import stored_value_for
 from points.services.coupons import Basket, BasketLine
 from points.services.rewards import reward_redeem
 from tiers.services.benefits import benefit_grant_claim
@@ -44,7 +45,7 @@ from .access import (
     may_serve,
     note_opened,
 )
-from .forms import LINE_ROWS, RegisterForm, purchase_lines, whole
+from .forms import LINE_ROWS, RegisterForm, purchase_lines, purchase_tenders, whole
 
 SALT = "counter"
 
@@ -162,7 +163,11 @@ def _purchase_context(counter, member_id: int, data=None) -> dict:
          "amount": data.get(f"amount-{n}", "")} for n in range(LINE_ROWS)],
         "key": data.get("key") or uuid.uuid4().hex,
         "opened": data.get("opened") or signing.dumps(now.isoformat(), salt=SALT),
-        "coupon": data.get("coupon", ""), "points": data.get("points", "")}
+        "coupon": data.get("coupon", ""), "points": data.get("points", ""),
+        "stored_value": data.get("stored_value", ""),
+        "stored_value_balance": stored_value_for(member_id).balance,
+        "gift_card_code": data.get("gift_card_code", ""),
+        "gift_card_amount": data.get("gift_card_amount", "")}
 
 
 @counter_view
@@ -177,7 +182,8 @@ def purchase(request, member_id: int, *, counter):
             member_id=member_id, store_code=counter.store.code,
             order_no=f"C{key[:20].upper()}", ordered_at=_opened_at(data.get("opened", "")),
             lines=purchase_lines(data), coupon_code=data.get("coupon", "").strip(),
-            points=whole(data.get("points", ""))), key=f"counter:{key}")
+            points=whole(data.get("points", "")), tenders=purchase_tenders(data),
+            cash_rest=True), key=f"counter:{key}")
     except LoyaltyError as error:
         context = _purchase_context(counter, member_id, data)
         context["error"] = error.message

@@ -19,6 +19,10 @@ class Scope(models.TextChoices):
     EVENTS_WRITE = "events:write", _("Send behaviour events")
     CAMPAIGNS_READ = "campaigns:read", _("Read the campaign offers a member received")
     WEBHOOKS_ADMIN = "webhooks:admin", _("Manage webhook subscriptions")
+    STORED_VALUE_WRITE = "stored_value:write", _("Top up and spend stored value")
+    STORED_VALUE_ADMIN = "stored_value:admin", _("Refund stored value; read the prepaid liability")
+    GIFT_CARDS_READ = "gift_cards:read", _("Enquire gift card balances")
+    GIFT_CARDS_WRITE = "gift_cards:write", _("Activate and spend gift cards")
 
 
 class ApiKey(models.Model):

@@ -24,15 +24,16 @@ from core.money import CENT, ZERO
 from members.errors import MemberError, MemberErrorCode, OrderError, OrderErrorCode
 from members.models import Member, Order, Store
 from members.services.orders import LineInput, SaleInput
-from points.errors import PaymentErrorCode, PointsError, PointsErrorCode
+from points.errors import PaymentErrorCode, PointsError, PointsErrorCode, TenderErrorCode
 from points.locks import lock_accounts
-from points.models import Coupon, PointsPayment, PointsSettings, RewardRedemption
+from points.models import Coupon, OrderTender, PointsPayment, PointsSettings, RewardRedemption
 from points.models.rewards import Fulfilment
 from points.selectors.ledger import entry_for_order
 from points.services.coupons import Basket, BasketLine, coupon_redeem
 from points.services.ledger import Movement
 from points.services.payments import PaymentRef, points_cash_value, points_pay
 from points.services.rewards import reward_redeem
+from points.services.tenders import TenderInput, tenders_check
 from tiers.selectors.benefits import member_discount_rate
 
 from ..models import CheckoutCommit
@@ -64,6 +65,10 @@ class CheckoutInput:
     coupon_code: str = ""
     points: int = 0                     # points to pay with, as cash
     gifts: tuple[GiftPick, ...] = ()    # rewards taken at the till, for points
+    # how the rest is paid: cash, stored value, gift cards, adding up to what is left after
+    # the member's discount, the coupon and the points (empty: not recorded)
+    tenders: tuple[TenderInput, ...] = ()
+    cash_rest: bool = False  # with tenders: cash pays whatever they leave (the counter)
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,10 @@ class CheckoutOutcome:
 
 
 def _digest(checkout: CheckoutInput) -> str:
-    text = json.dumps(asdict(checkout), sort_keys=True, default=str)
+    what = asdict(checkout)
+    for tender in what["tenders"]:  # a PIN is never kept, not even in a hash of the request
+        tender.pop("gift_card_pin", None)
+    text = json.dumps(what, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -113,7 +121,8 @@ def _replay(done: CheckoutCommit) -> CheckoutOutcome:
     payment = PointsPayment.objects.filter(pk=done.payment_id).first()
     sale = SaleOutcome(order=order, created=False,
                        points=Movement(entry=entry, created=False) if entry else None,
-                       payment=payment)
+                       payment=payment,
+                       tenders=tuple(OrderTender.objects.filter(order=order).order_by("id")))
     return CheckoutOutcome(
         created=False, sale=sale,
         coupon=Coupon.objects.filter(pk=done.coupon_id).first() if done.coupon_id else None,
@@ -131,6 +140,9 @@ def checkout_commit(*, checkout: CheckoutInput, key: str, owner_id: int | None =
     points as cash, ¥165 net, which is what it earns on; the coupon is redeemed on the
     order and the 500 points are the order's payment, given back if it is returned.
     Points may pay at most the programme's share of what is left after the coupon.
+    The rest may be paid by tenders — ¥100 cash and ¥65 from stored value, say — which then
+    add up to the ¥165 exactly; stored value and gift cards are taken with the sale and
+    earn like cash.
     The same key again answers this outcome; another purchase under it is refused.
     """
     now = resolve_now(now)
@@ -147,6 +159,10 @@ def checkout_commit(*, checkout: CheckoutInput, key: str, owner_id: int | None =
     if (not isinstance(checkout.points, int) or isinstance(checkout.points, bool)
             or checkout.points < 0):
         raise PointsError(PointsErrorCode.NON_POSITIVE_AMOUNT)
+    tenders = tenders_check(checkout.tenders)
+    if any(t.kind == "points" for t in tenders):
+        raise PointsError(TenderErrorCode.TENDER_INVALID, n=1,
+                          why="points pay through `points`, not as a tender")
     digest = _digest(checkout)
     with transaction.atomic():
         with connection.cursor() as cursor:  # one commit per key at a time
@@ -195,6 +211,10 @@ def checkout_commit(*, checkout: CheckoutInput, key: str, owner_id: int | None =
                                  owner_id=owner_id, reason=f"order {checkout.order_no}"[:200],
                                  now=now).payment
         points_parts = _split(cash, left)
+        if checkout.cash_rest and tenders:
+            rest = sum(left, ZERO) - cash - sum((t.amount for t in tenders), ZERO)
+            if rest > 0:
+                tenders = (*tenders, TenderInput(kind="cash", amount=rest))
         redemptions = tuple(
             reward_redeem(member_id=member.pk, reward_id=gift.reward_id, quantity=gift.quantity,
                           fulfilment=Fulfilment.PICKUP, store_code=checkout.store_code,
@@ -211,7 +231,7 @@ def checkout_commit(*, checkout: CheckoutInput, key: str, owner_id: int | None =
                             zip(basket.lines, priced.lines, coupon_parts, points_parts,
                                 strict=True), start=1))),
             payment=PaymentRef(payment_id=payment.pk) if payment else None,
-            owner_id=owner_id, now=now)
+            tenders=tenders, owner_id=owner_id, now=now)
         if not sale.created:  # the number was used by a sale recorded without this commit
             raise OrderError(OrderErrorCode.ORDER_NUMBER_CONFLICT, order_no=checkout.order_no)
         payment = sale.payment  # as linked to the order

@@ -24,13 +24,20 @@ from members.services.members import MemberInput, member_register, referrer_chec
 from members.services.orders import ReturnInput, SaleInput, order_record_return, order_record_sale
 from members.services.stats import stats_apply_return, stats_apply_sale
 from members.services.tag_rules import tag_rules_refresh_member
-from points.models import Coupon, CouponEvent, PointsPayment
+from points.models import Coupon, CouponEvent, OrderTender, PointsPayment
 from points.selectors.ledger import entry_for_order
 from points.selectors.rules import awards_for_source
 from points.services.coupons import coupons_restore_for_order
 from points.services.ledger import Movement, points_reverse_for_return
 from points.services.payments import PaymentRef, points_payment_link, points_return_payment
 from points.services.rules import BasketLine, EarnOutcome, EarnRequest, RuleResult, rules_earn
+from points.services.tenders import (
+    TenderInput,
+    tenders_check,
+    tenders_give_back,
+    tenders_identity,
+    tenders_pay,
+)
 from tiers.selectors.benefits import AppliedBenefit, member_points_multiplier
 from tiers.services.benefits import (
     benefit_record_multiplier_bonus,
@@ -60,6 +67,7 @@ class SaleOutcome:
     rules: list[RuleResult] = field(default_factory=list)
     payment: PointsPayment | None = None
     notices: tuple[str, ...] = ()
+    tenders: tuple[OrderTender, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ class ReturnOutcome:
     coupons_restored: tuple[Coupon, ...] = ()
     coupons_not_restored: tuple[tuple[Coupon, str], ...] = ()  # (coupon, reason)
     notices: tuple[str, ...] = ()
+    tenders: tuple[OrderTender, ...] = ()  # what each tender of the sale got back
 
 
 @dataclass(frozen=True)
@@ -111,14 +120,24 @@ def _sale_notices(sale: Order, payment: PointsPayment | None) -> tuple[str, ...]
     return ()
 
 
+def _tenders_of(order: Order) -> tuple[OrderTender, ...]:
+    return tuple(OrderTender.objects.filter(order=order).order_by("id"))
+
+
 def record_sale(*, sale: SaleInput, payment: PaymentRef | None = None,
-                owner_id: int | None = None, now: datetime | None = None) -> SaleOutcome:
-    """A sale: stored, its points payment linked (when it names one), earned through the
-    rules, then growth, statistics and rule tags. A sale that used points as cash and names
-    no payment is recorded, with a notice that its return will give no points back."""
+                tenders: tuple[TenderInput, ...] = (), owner_id: int | None = None,
+                now: datetime | None = None) -> SaleOutcome:
+    """A sale: stored, its points payment linked (when it names one), its tenders paid
+    (stored value and gift cards taken), earned through the rules — on the net amount,
+    stored value and gift cards included, like cash —, then growth, statistics and rule
+    tags. A sale that used points as cash and names no payment is recorded, with a notice
+    that its return will give no points back."""
     now = resolve_now(now)
     if payment is not None:
         sale = replace(sale, payment_ref=payment.describe())
+    if tenders:
+        tenders = tenders_check(tuple(tenders))
+        sale = replace(sale, tenders_ref=tenders_identity(tenders))
     with transaction.atomic():
         stored = order_record_sale(sale=sale, now=now)                    # members
         order = stored.order
@@ -127,9 +146,11 @@ def record_sale(*, sale: SaleInput, payment: PaymentRef | None = None,
             paid = PointsPayment.objects.filter(order=order).first()
             return SaleOutcome(order=order, created=False,
                                points=Movement(entry=entry, created=False) if entry else None,
-                               payment=paid, notices=_sale_notices(order, paid))
+                               payment=paid, notices=_sale_notices(order, paid),
+                               tenders=_tenders_of(order))
         paid = (points_payment_link(order=order, ref=payment, owner_id=owner_id,  # points
                                     now=now) if payment is not None else None)
+        taken = tenders_pay(order=order, tenders=tenders, payment=paid, now=now)  # tenders
         multiplier = better_of_tier_and_plan_multiplier(order.member_id, now)                # tiers: benefits
         earned = rules_earn(EarnRequest(                                  # points: rules
             event="sale", member_id=order.member_id, occurred_at=order.ordered_at,
@@ -146,12 +167,14 @@ def record_sale(*, sale: SaleInput, payment: PaymentRef | None = None,
         tag_rules_refresh_member(member_id=order.member_id, now=now)      # members: rule tags
     return SaleOutcome(order=order, created=True,
                        points=earned.movements.get(order.member_id), rules=earned.results,
-                       payment=paid, notices=_sale_notices(order, paid))
+                       payment=paid, notices=_sale_notices(order, paid),
+                       tenders=tuple(taken))
 
 
 def record_return(*, ret: ReturnInput, now: datetime | None = None) -> ReturnOutcome:
     """A return: stored against its sale; the points the sale paid as cash given back to
-    their lots (first, so taking back the earning can use them); the earning reversed for
+    their lots (first, so taking back the earning can use them); the money given back to
+    the sale's tenders in proportion (stored value, gift cards, cash); the earning reversed for
     the returned lines; on a full return the sale's coupons restored; then growth,
     statistics and rule tags."""
     now = resolve_now(now)
@@ -164,6 +187,7 @@ def record_return(*, ret: ReturnInput, now: datetime | None = None) -> ReturnOut
         if not stored.created:
             return _replayed_return(order, notices)
         points_cash = points_return_payment(ret=order, now=now)           # points: payment
+        given_back = tenders_give_back(ret=order, now=now)                # points: tenders
         points = points_reverse_for_return(ret=order, now=now)            # points: earning
         benefit_reverse_multiplier_bonus(reversed=points, now=now,        # tiers: benefit cost
                                          sale_id=sale.pk)
@@ -179,7 +203,7 @@ def record_return(*, ret: ReturnInput, now: datetime | None = None) -> ReturnOut
         order=order, created=True, points=points, points_cash=points_cash,
         coupons_restored=tuple(coupons.restored) if coupons else (),
         coupons_not_restored=tuple(coupons.not_restored) if coupons else (),
-        notices=notices)
+        notices=notices, tenders=tuple(given_back))
 
 
 def _replayed_return(order: Order, notices: tuple[str, ...]) -> ReturnOutcome:
@@ -201,7 +225,8 @@ def _replayed_return(order: Order, notices: tuple[str, ...]) -> ReturnOutcome:
         order=order, created=False,
         points=Movement(entry=reversal, created=False) if reversal else None,
         points_cash=Movement(entry=refund, created=False) if refund else None,
-        coupons_restored=restored, coupons_not_restored=kept, notices=notices)
+        coupons_restored=restored, coupons_not_restored=kept, notices=notices,
+        tenders=_tenders_of(order))
 
 
 def event_time(*, source_key: str, occurred_at: datetime | None,

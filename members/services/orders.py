@@ -52,6 +52,9 @@ class SaleInput:
     # the payment that took the points used as cash, as the caller named it: part of the
     # order's identity, so a replay must name the same one
     payment_ref: str = ""
+    # how the sale was paid (cash, stored value, gift cards by code), as the caller named
+    # it: part of the order's identity too
+    tenders_ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,8 @@ def order_record_sale(*, sale: SaleInput, now: datetime | None = None) -> OrderO
                 "member": sale.member_id, "at": _utc(sale.ordered_at), "lines": rows}
     if sale.payment_ref:
         identity["payment"] = sale.payment_ref
+    if sale.tenders_ref:
+        identity["tenders"] = sale.tenders_ref
     fingerprint = _fingerprint(identity)
     with transaction.atomic():
         store = _store(sale.store_code)

@@ -3,4 +3,16 @@ registers them all."""
 
 from __future__ import annotations
 
-from . import coupons, holds, ledger, liability, partners, rewards, rules, settings, transfers  # noqa: F401  (registers their admins)
+from . import (  # noqa: F401  (registers their admins)
+    coupons,
+    gift_cards,
+    holds,
+    ledger,
+    liability,
+    partners,
+    rewards,
+    rules,
+    settings,
+    stored_value,
+    transfers,
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .coupons import CodeSource, Coupon, CouponEvent, CouponKind, CouponTemplate
+from .gift_cards import GiftCard, GiftCardBatch, GiftCardEntry
 from .holds import PointsHold
 from .ledger import (
     AdjustReason,
@@ -29,6 +30,15 @@ from .rules import (
     RuleEvent,
 )
 from .settings import PointsSettings
+from .stored_value import (
+    StoredValueAccount,
+    StoredValueBonusLot,
+    StoredValueBonusMovement,
+    StoredValueEntry,
+    StoredValueKind,
+    TopUpBonusRule,
+)
+from .tenders import OrderTender, TenderKind
 from .transfers import PointsTransfer
 from .verify import LedgerCheckpoint, LedgerVerification
 
@@ -40,4 +50,7 @@ __all__ = [
     "PointsHold", "PointsPayment", "PointsMonthTotal", "PointsRollupCursor", "PartnerProgramme",
     "ExchangeDirection", "PartnerExchange", "PartnerDailyTotal", "LedgerCheckpoint",
     "LedgerVerification", "ExpiryNotice", "RedemptionChange", "PointsTransfer",
+    "StoredValueAccount",
+    "StoredValueBonusLot", "StoredValueBonusMovement", "StoredValueEntry", "StoredValueKind",
+    "TopUpBonusRule", "GiftCard", "GiftCardBatch", "GiftCardEntry", "OrderTender", "TenderKind",
 ]

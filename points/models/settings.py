@@ -66,6 +66,15 @@ class PointsSettings(ProgrammeSettings):
         help_text=_("A spend not paying an order can be cancelled this long after it was "
                     "made; its points go back to their lots with their own expiry dates. "
                     "0 turns cancelling off."))
+    class StoredValueOrder(models.TextChoices):
+        BONUS_FIRST = "bonus_first", _("Bonus first, then principal")
+        PRINCIPAL_FIRST = "principal_first", _("Principal first, then bonus")
+
+    stored_value_spend_order = models.CharField(
+        _("stored value spends"), max_length=16, choices=StoredValueOrder.choices,
+        default=StoredValueOrder.BONUS_FIRST,
+        help_text=_("Which part of a member's stored value a payment takes first; the bonus "
+                    "lots soonest to expire go first."))
 
     class Meta:
         verbose_name = _("points settings")

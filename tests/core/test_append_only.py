@@ -28,7 +28,8 @@ HAND_GUARDED = {
 # and the histories added since, declared from the start
 APPEND_ONLY = HAND_GUARDED | {
     "members.MemberChange", "points.ExpiryNotice", "points.RedemptionChange",
-    "points.PointsTransfer", "tiers.PaidLapse", "tiers.ManualTier",
+    "points.PointsTransfer", "tiers.PaidLapse", "tiers.ManualTier", "points.StoredValueEntry",
+    "points.StoredValueBonusMovement", "points.GiftCardEntry", "points.OrderTender",
 }
 
 # the hand-written guards the declared triggers replaced

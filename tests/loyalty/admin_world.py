@@ -43,7 +43,7 @@ from members.services.access import member_mobile_reveal
 from members.services.activity import ActivityInput
 from members.services.members import MemberInput
 from members.services.nightly import insights_rebuild
-from members.services.orders import LineInput, SaleInput
+from members.services.orders import LineInput, ReturnInput, ReturnLineInput, SaleInput
 from members.services.tag_import import tag_import_run, tag_import_stage
 from members.services.tags import member_tags_add
 from points.models import CouponTemplate, Reward
@@ -158,6 +158,31 @@ def build_world() -> World:
                   amount=Decimal("199.00"), channel=PurchaseChannel.ADMIN,
                   operator_id=operator.pk, now=now)
     benefit_grants_issue(grant_period="monthly", now=now)
+    # stored value with a bonus, a gift card sold, a sale paid with both and part returned
+    from points.models import TopUpBonusRule
+    from points.services.gift_cards import gift_card_activate, gift_card_batch_issue
+    from points.services.stored_value import stored_value_expire_due, stored_value_top_up
+    from points.services.tenders import TenderInput
+
+    TopUpBonusRule.objects.create(name="充500送50", min_amount=Decimal("500"),
+                                  bonus=Decimal("50"), bonus_valid_days=30)
+    stored_value_top_up(member_id=member.pk, amount="500", key="world-top-up",
+                        now=now - timedelta(days=60))
+    stored_value_top_up(member_id=member.pk, amount="600", key="world-top-up-2", now=now)
+    stored_value_expire_due(now=now)
+    card = gift_card_batch_issue(name="礼品卡", face_value="100", quantity=2, now=now).cards[0]
+    gift_card_activate(code=card.code, key="world-card", now=now)
+    intake.record_sale(sale=SaleInput(
+        store_code=store.code, order_no="A-2", member_id=member.pk, ordered_at=now,
+        lines=(LineInput(line_no=1, sku="SCARF", category="apparel", quantity=2,
+                         gross_amount=Decimal("300.00")),)),
+        tenders=(TenderInput(kind="stored_value", amount=Decimal("200.00")),
+                 TenderInput(kind="gift_card", amount=Decimal("100.00"),
+                             gift_card_code=card.code, gift_card_pin=card.pin)), now=now)
+    intake.record_return(ret=ReturnInput(store_code=store.code, order_no="A-2R",
+                                         sale_order_no="A-2", ordered_at=now,
+                                         lines=(ReturnLineInput(line_no=1, quantity=1),)),
+                         now=now)
     points_liability_rollup(now=now)
 
     big = Tag.objects.create(code="big-spender", name="高消费", kind=Tag.Kind.RULE)

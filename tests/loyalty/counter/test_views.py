@@ -227,3 +227,33 @@ def test_switching_clerk_keeps_the_open_member(client, world):
     client.post("/counter/login/", {"username": second.username, "password": "counter-pass-1"})
     assert client.get("/counter/")["Location"] == f"/counter/m/{world.member_a.pk}/"
     assert get_user_model().objects.get(pk=second.pk).last_login is not None
+
+
+def test_the_tender_picker_pays_with_stored_value_and_a_gift_card_cash_the_rest(client, world):
+    from decimal import Decimal
+
+    from points.models import GiftCard, OrderTender
+    from points.services.gift_cards import gift_card_activate, gift_card_batch_issue
+    from points.services.stored_value import stored_value_top_up
+
+    stored_value_top_up(member_id=world.member_a.pk, amount="50", key="top")
+    card = gift_card_batch_issue(name="b", face_value="30", quantity=1).cards[0]
+    gift_card_activate(code=card.code, key="act")
+    signed_in(client, world.clerk_a)
+    form = client.get(f"/counter/m/{world.member_a.pk}/purchase/").content.decode()
+    assert 'name="stored_value"' in form and "50.00" in form
+    data = {"key": hidden(form, "key"), "opened": hidden(form, "opened"),
+            "sku-0": "TEA-1", "category-0": "tea", "quantity-0": "1", "amount-0": "100.00",
+            "stored_value": "40.00", "gift_card_code": card.code, "gift_card_pin": card.pin,
+            "gift_card_amount": "30.00"}
+    wrong = client.post(f"/counter/m/{world.member_a.pk}/purchase/",
+                        {**data, "gift_card_pin": "x"})
+    assert wrong.status_code == 200 and 'role="alert"' in wrong.content.decode()
+    assert card.pin not in wrong.content.decode()  # the PIN is never written back
+    done = client.post(f"/counter/m/{world.member_a.pk}/purchase/", data)
+    assert done.status_code == 302
+    order = Order.objects.get(member=world.member_a, kind=Order.Kind.SALE)
+    tenders = {t.kind: t.amount for t in OrderTender.objects.filter(order=order)}
+    assert tenders == {"stored_value": Decimal("40.00"), "gift_card": Decimal("30.00"),
+                       "cash": order.net_amount - Decimal("70.00")}
+    assert GiftCard.objects.get(code=card.code).balance == 0

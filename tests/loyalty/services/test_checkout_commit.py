@@ -210,3 +210,41 @@ def test_thirty_racing_commits_never_overdraw_points_stock_or_coupons(make_membe
         assert_ledger_consistent(m.pk)
     assert Order.objects.count() == PointsPayment.objects.filter(
         order__isnull=False).count() == len(won)
+
+
+def test_a_purchase_paid_with_tenders_takes_stored_value_and_gives_it_back_on_return(
+        member, store, now, shop):
+    from dataclasses import replace
+
+    from points.models import OrderTender, StoredValueEntry
+    from points.services.stored_value import stored_value_top_up
+    from points.services.tenders import TenderInput
+    from tests.points.stored_value_helpers import sv_balances
+
+    give_points(member.pk, 1000, now)
+    stored_value_top_up(member_id=member.pk, amount="300", key="top", now=now)
+    checkout = replace(purchase(member, store, now, points=500), tenders=(
+        TenderInput(kind="cash", amount=D("45.00")),
+        TenderInput(kind="stored_value", amount=D("150.00"))))
+    outcome = checkout_commit(checkout=checkout, key="till-1", now=now)
+    tenders = {t.kind: t.amount for t in outcome.sale.tenders}
+    assert tenders == {"cash": D("45.00"), "stored_value": D("150.00"), "points": D("5.00")}
+    assert outcome.sale.order.net_amount == D("195.00")
+    assert sv_balances(member.pk) == (D("150.00"), D("0.00"))
+    replay = checkout_commit(checkout=checkout, key="till-1", now=now)
+    assert replay.created is False and {t.kind for t in replay.sale.tenders} == set(tenders)
+    # tenders that do not add up refuse the purchase and take nothing
+    short = replace(checkout, order_no="S-2", tenders=checkout.tenders[:1])
+    refused("tenders_do_not_add_up", lambda: checkout_commit(checkout=short, key="till-2",
+                                                             now=now))
+    assert sv_balances(member.pk) == (D("150.00"), D("0.00"))
+    ret = record_return(ret=ReturnInput(store_code=store.code, order_no="R-1",
+                                        sale_order_no="S-1", ordered_at=now,
+                                        lines=(ReturnLineInput(line_no=1, quantity=1),
+                                               ReturnLineInput(line_no=2, quantity=1))),
+                        now=now)
+    back = {t.kind: t.amount for t in OrderTender.objects.filter(order=ret.order)}
+    assert back == {"cash": D("45.00"), "stored_value": D("150.00"), "points": D("5.00")}
+    assert sv_balances(member.pk) == (D("300.00"), D("0.00"))
+    assert StoredValueEntry.objects.filter(order=ret.order).count() == 1
+    assert_ledger_consistent(member.pk)
