@@ -114,12 +114,13 @@ RECORDS = ("members.memberactivity", "members.order", "members.rfmrun", "members
            "tiers.benefitgrant", "tiers.growthentry", "tiers.paidmembership",
            "tiers.paidpurchase", "tiers.tierchange", "admin.logentry",
            "axes.accessfailurelog", "campaigns.campaignrun", "campaigns.campaignmember",
-           "campaigns.campaigngift", "campaigns.message", "loyalty.webhookdelivery")
+           "campaigns.campaigngift", "campaigns.message", "campaigns.lotterydraw",
+           "loyalty.webhookdelivery")
 SINGLETONS = ("members.membersettings", "points.pointssettings", "tiers.tiersettings",
               "campaigns.gradetarget")  # one row per grade, changed
 KEPT = ("loyalty.apikey", "loyalty.webhooksubscription", "points.earningrule",
         "tiers.benefit", "tiers.paidplan", "tiers.tier", "campaigns.campaign",
-        "campaigns.messagetemplate")
+        "campaigns.messagetemplate", "campaigns.lottery")
 NO_PAGE: dict[str, tuple[str, ...]] = {
     **{label: (ADD, CHANGE, DELETE) for label in RECORDS},
     **{label: (ADD, DELETE) for label in SINGLETONS},

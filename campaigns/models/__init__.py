@@ -13,6 +13,16 @@ from .campaign import (
 )
 from .feed import FeedCursor
 from .gift import CampaignGift
+from .lottery import (
+    Lottery,
+    LotteryCost,
+    LotteryDraw,
+    LotteryEntries,
+    LotteryEntryGrant,
+    LotteryPrize,
+    LotteryStatus,
+    PrizeKind,
+)
 from .message import VARIABLES, Channel, Message, MessageTemplate
 from .run import CampaignMember, CampaignRun
 from .targets import GradeTarget
@@ -20,4 +30,5 @@ from .targets import GradeTarget
 __all__ = ["ActionKind", "AudienceFilter", "Campaign", "CampaignAction", "CampaignBudget",
            "CampaignStatus", "CampaignVariant", "Grade", "TriggerKind", "CampaignGift",
            "VARIABLES", "Channel", "Message", "MessageTemplate", "CampaignMember",
-           "CampaignRun", "FeedCursor", "GradeTarget"]
+           "CampaignRun", "FeedCursor", "GradeTarget", "Lottery", "LotteryCost", "LotteryDraw",
+           "LotteryEntries", "LotteryEntryGrant", "LotteryPrize", "LotteryStatus", "PrizeKind"]
