@@ -51,3 +51,14 @@ class LotteryErrorCode(ErrorCode):
 class LotteryError(LoyaltyError):
     pass
 
+
+class CheckinErrorCode(ErrorCode):
+    ALREADY_CHECKED_IN = ("already_checked_in", 409, _("The member already checked in on {day}."))
+    MAKEUP_NOT_ALLOWED = ("makeup_not_allowed", 400,
+                          _("A make-up check-in is for a missed day earlier this month."))
+    MAKEUP_LIMIT_REACHED = ("makeup_limit_reached", 409,
+                            _("No make-up check-ins left this month: at most {limit}."))
+
+
+class CheckinError(LoyaltyError):
+    pass

@@ -11,6 +11,7 @@ from .campaign import (
     Grade,
     TriggerKind,
 )
+from .checkin import CheckIn, CheckinKind, CheckinSettings
 from .feed import FeedCursor
 from .gift import CampaignGift
 from .lottery import (
@@ -26,9 +27,12 @@ from .lottery import (
 from .message import VARIABLES, Channel, Message, MessageTemplate
 from .run import CampaignMember, CampaignRun
 from .targets import GradeTarget
+from .tasks import ACTIVITY_GOALS, MONTHLY_GOALS, Task, TaskCompletion, TaskGoal
 
 __all__ = ["ActionKind", "AudienceFilter", "Campaign", "CampaignAction", "CampaignBudget",
            "CampaignStatus", "CampaignVariant", "Grade", "TriggerKind", "CampaignGift",
            "VARIABLES", "Channel", "Message", "MessageTemplate", "CampaignMember",
            "CampaignRun", "FeedCursor", "GradeTarget", "Lottery", "LotteryCost", "LotteryDraw",
-           "LotteryEntries", "LotteryEntryGrant", "LotteryPrize", "LotteryStatus", "PrizeKind"]
+           "LotteryEntries", "LotteryEntryGrant", "LotteryPrize", "LotteryStatus", "PrizeKind",
+           "CheckIn", "CheckinKind", "CheckinSettings",
+           "ACTIVITY_GOALS", "MONTHLY_GOALS", "Task", "TaskCompletion", "TaskGoal"]

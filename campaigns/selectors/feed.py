@@ -60,6 +60,9 @@ SOURCES: dict[str, FeedSource] = {s.name: s for s in (
     # coupon lives (webhooks: coupon issued, redeemed, expired, restored)
     FeedSource("coupon_events", "points_couponevent", "member_id",
                ("coupon_id", "kind", "discount", "created_at")),
+    # check-ins (campaign trigger: streak reached)
+    FeedSource("checkins", "campaigns_checkin", "member_id",
+               ("day", "kind", "streak", "cycle_day", "created_at")),
 )}
 
 

@@ -3,6 +3,7 @@ from django.urls import path, re_path
 from . import (
                benefits,
                campaigns,
+               checkin,
                checkout,
                checkout_commit,
                converters,  # noqa: F401  (registers <code:…> for tag and segment codes)
@@ -21,6 +22,7 @@ from . import (
                rewards,
                segments,
                tags,
+               tasks,
                tiers,
 )
 
@@ -46,6 +48,13 @@ urlpatterns = [
     path("orders/sales", orders.SaleView.as_view(), name="sale"),
     path("orders/returns", orders.ReturnView.as_view(), name="return"),
     path("events", events.EventView.as_view(), name="events"),
+    # check-in
+    path("members/<int:member_id>/checkin", checkin.CheckinView.as_view(), name="checkin"),
+    path("members/<int:member_id>/checkin/makeup", checkin.MakeupView.as_view(),
+         name="checkin-makeup"),
+    path("members/<int:member_id>/checkin/calendar", checkin.CalendarView.as_view(),
+         name="checkin-calendar"),
+    path("members/<int:member_id>/tasks", tasks.TaskProgressView.as_view(), name="tasks"),
     # the lottery
     path("lotteries/<int:lottery_id>", lottery.LotteryView.as_view(), name="lottery"),
     path("lotteries/<int:lottery_id>/draws", lottery.LotteryDrawsView.as_view(),

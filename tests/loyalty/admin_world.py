@@ -122,6 +122,12 @@ def world_lottery(now, member) -> None:
                                            cost_kind="free"), now=now)
     LotteryPrize.objects.create(lottery=draft, name="20积分", kind="points", weight=1,
                                 points=20)
+    from campaigns.models import Task
+    from campaigns.services.tasks import tasks_evaluate
+
+    Task.objects.create(code="first-purchase", name="首次购物", goal="first_purchase",
+                        created_at=now)
+    tasks_evaluate(member_id=member.pk, now=now)
 
 
 def build_world() -> World:

@@ -319,4 +319,4 @@ def test_every_source_has_its_column_default_and_index():
             assert cursor.fetchone() is not None, source.table
     assert set(SOURCES) == {"members", "orders", "tag_changes", "tier_changes",
                             "paid_purchases", "points_lots", "points_entries",
-                            "coupon_events"}
+                            "coupon_events", "checkins"}
