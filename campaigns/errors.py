@@ -29,3 +29,36 @@ class CampaignErrorCode(ErrorCode):
 
 class CampaignError(LoyaltyError):
     pass
+
+
+class LotteryErrorCode(ErrorCode):
+    LOTTERY_NOT_FOUND = ("lottery_not_found", 404, _("No such lottery."))
+    LOTTERY_NOT_OPEN = ("lottery_not_open", 409, _("The lottery is not open for draws."))
+    LOTTERY_BAD_TRANSITION = ("lottery_bad_transition", 409,
+                              _("A lottery that is {status} cannot be {action}."))
+    LOTTERY_INVALID = ("lottery_invalid", 400, _("The lottery is not valid: {reason}"))
+    DAILY_LIMIT_REACHED = ("lottery_daily_limit_reached", 409,
+                           _("No more draws today: at most {limit} a day."))
+    MEMBER_LIMIT_REACHED = ("lottery_member_limit_reached", 409,
+                            _("No more draws in this lottery: at most {limit}."))
+    NO_ENTRIES = ("lottery_no_entries", 409, _("No lottery entries left."))
+    DRAW_ID_CONFLICT = ("draw_id_conflict", 409,
+                        _("This draw id was already used for another member or lottery."))
+    INVALID_DRAW_ID = ("invalid_draw_id", 400,
+                       _("A draw id is 1 to 100 printable ASCII characters without spaces."))
+
+
+class LotteryError(LoyaltyError):
+    pass
+
+
+class CheckinErrorCode(ErrorCode):
+    ALREADY_CHECKED_IN = ("already_checked_in", 409, _("The member already checked in on {day}."))
+    MAKEUP_NOT_ALLOWED = ("makeup_not_allowed", 400,
+                          _("A make-up check-in is for a missed day earlier this month."))
+    MAKEUP_LIMIT_REACHED = ("makeup_limit_reached", 409,
+                            _("No make-up check-ins left this month: at most {limit}."))
+
+
+class CheckinError(LoyaltyError):
+    pass

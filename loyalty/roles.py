@@ -117,13 +117,16 @@ RECORDS = ("members.memberactivity", "members.order", "members.rfmrun", "members
            "tiers.benefitgrant", "tiers.growthentry", "tiers.paidmembership",
            "tiers.paidpurchase", "tiers.tierchange", "admin.logentry",
            "axes.accessfailurelog", "campaigns.campaignrun", "campaigns.campaignmember",
-           "campaigns.campaigngift", "campaigns.message", "loyalty.webhookdelivery")
+           "campaigns.campaigngift", "campaigns.message", "campaigns.lotterydraw",
+           "campaigns.checkin", "campaigns.taskcompletion",
+           "loyalty.webhookdelivery")
 SINGLETONS = ("members.membersettings", "points.pointssettings", "tiers.tiersettings",
+              "campaigns.checkinsettings",
               "campaigns.gradetarget")  # one row per grade, changed
 KEPT = ("loyalty.apikey", "loyalty.webhooksubscription", "points.earningrule",
         "points.topupbonusrule",
         "tiers.benefit", "tiers.paidplan", "tiers.tier", "campaigns.campaign",
-        "campaigns.messagetemplate")
+        "campaigns.messagetemplate", "campaigns.lottery", "campaigns.task")
 NO_PAGE: dict[str, tuple[str, ...]] = {
     **{label: (ADD, CHANGE, DELETE) for label in RECORDS},
     **{label: (ADD, DELETE) for label in SINGLETONS},

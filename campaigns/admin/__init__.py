@@ -1,1 +1,1 @@
-from . import campaign, message, records  # noqa: F401  (register their admins)
+from . import campaign, checkin, lottery, message, records, tasks  # noqa: F401  (register their admins)

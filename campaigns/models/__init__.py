@@ -11,13 +11,28 @@ from .campaign import (
     Grade,
     TriggerKind,
 )
+from .checkin import CheckIn, CheckinKind, CheckinSettings
 from .feed import FeedCursor
 from .gift import CampaignGift
+from .lottery import (
+    Lottery,
+    LotteryCost,
+    LotteryDraw,
+    LotteryEntries,
+    LotteryEntryGrant,
+    LotteryPrize,
+    LotteryStatus,
+    PrizeKind,
+)
 from .message import VARIABLES, Channel, Message, MessageTemplate
 from .run import CampaignMember, CampaignRun
 from .targets import GradeTarget
+from .tasks import ACTIVITY_GOALS, MONTHLY_GOALS, Task, TaskCompletion, TaskGoal
 
 __all__ = ["ActionKind", "AudienceFilter", "Campaign", "CampaignAction", "CampaignBudget",
            "CampaignStatus", "CampaignVariant", "Grade", "TriggerKind", "CampaignGift",
            "VARIABLES", "Channel", "Message", "MessageTemplate", "CampaignMember",
-           "CampaignRun", "FeedCursor", "GradeTarget"]
+           "CampaignRun", "FeedCursor", "GradeTarget", "Lottery", "LotteryCost", "LotteryDraw",
+           "LotteryEntries", "LotteryEntryGrant", "LotteryPrize", "LotteryStatus", "PrizeKind",
+           "CheckIn", "CheckinKind", "CheckinSettings",
+           "ACTIVITY_GOALS", "MONTHLY_GOALS", "Task", "TaskCompletion", "TaskGoal"]

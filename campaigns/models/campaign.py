@@ -60,6 +60,7 @@ class TriggerKind(models.TextChoices):
     PURCHASE = "purchase", _("A purchase matching conditions")
     TIER_CHANGE = "tier_change", _("Tier change")
     TAG_CHANGE = "tag_change", _("Tag added or removed")
+    STREAK_REACHED = "streak_reached", _("Check-in streak reached")
     # events, from the daily scan
     LAPSE = "lapse", _("Days without a purchase")
     NEW_NO_PURCHASE = "new_no_purchase", _("Days after registration without a purchase")

@@ -79,6 +79,9 @@ SOURCES: dict[str, FeedSource] = {s.name: s for s in (
     # campaign members, when acted on (webhooks: campaign action applied)
     FeedSource("campaign_actions", "campaigns_campaignmember", "member_id",
                ("campaign_id", "occasion", "variant_id", "acted_at")),
+    # check-ins (campaign trigger: streak reached)
+    FeedSource("checkins", "campaigns_checkin", "member_id",
+               ("day", "kind", "streak", "cycle_day", "created_at")),
 )}
 
 

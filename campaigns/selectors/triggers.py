@@ -11,6 +11,7 @@ facts); the occasion is the key the campaign acts under, once per member:
 | purchase (store / amount / category) | orders | `order:<order id>` |
 | tier_change (up / down / any, to which tiers) | tier_changes | `tier:<TierChange id>` |
 | tag_change (a tag, added or removed) | tag_changes | `tag:<TagChange id>` |
+| streak_reached (a day of the streak cycle) | checkins | `streak:<CheckIn id>` |
 
 The time-based kinds (lapse, registered N days without a purchase, paid membership end,
 points expiring) are daily scans, in
@@ -38,6 +39,7 @@ FEED_SOURCE = {
     TriggerKind.PURCHASE: "orders",
     TriggerKind.TIER_CHANGE: "tier_changes",
     TriggerKind.TAG_CHANGE: "tag_changes",
+    TriggerKind.STREAK_REACHED: "checkins",
 }
 SCAN_KINDS = (TriggerKind.LAPSE, TriggerKind.NEW_NO_PURCHASE, TriggerKind.PAID_END,
               TriggerKind.POINTS_EXPIRING)
@@ -58,6 +60,7 @@ class TriggerSpec:
     - paid_end: `days` from the end of the paid period (−7: a week before; 3: three days
       after);
     - points_expiring: `days` — points that expire within that many days;
+    - streak_reached: `days` — the day of the check-in streak cycle (3, 7 …);
     - new_no_purchase: `days` after registration (Beijing dates) without a sale;
     - lapse, new_no_purchase and paid_end: `grace_days`, how many days a missed daily scan may catch up.
     """
@@ -131,6 +134,7 @@ def trigger_spec(kind: str, params: Mapping[str, Any] | None = None) -> TriggerS
         TriggerKind.PURCHASE: {"stores", "min_amount", "categories"},
         TriggerKind.TIER_CHANGE: {"direction", "to_tiers"},
         TriggerKind.TAG_CHANGE: {"tag", "action"},
+        TriggerKind.STREAK_REACHED: {"days"},
         TriggerKind.LAPSE: {"days", "cycle", "factor", "grace_days"},
         TriggerKind.NEW_NO_PURCHASE: {"days", "grace_days"},
         TriggerKind.PAID_END: {"days", "grace_days"},
@@ -153,6 +157,10 @@ def trigger_spec(kind: str, params: Mapping[str, Any] | None = None) -> TriggerS
             if not amount.is_finite() or amount < 0:
                 raise _invalid(_g("the least amount must be a sum of money of 0 or more."))
             spec["min_amount"] = amount.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    elif kind == TriggerKind.STREAK_REACHED:
+        spec["days"] = _int(params, "days", low=1, high=3650)
+        if spec["days"] is None:
+            raise _invalid(_g("give the day of the streak (days)."))
     elif kind == TriggerKind.TIER_CHANGE:
         spec["direction"] = _choice(params, "direction", ("up", "down", "any"), "any")
         spec["to_tiers"] = _codes(params, "to_tiers")
@@ -306,10 +314,19 @@ def _tag_changes(spec: TriggerSpec, rows: Sequence[FeedRow]) -> list[TriggerEven
             for r in rows if r.values["tag_id"] == found[0] and r.values["action"] == spec.action]
 
 
+def _streaks(spec: TriggerSpec, rows: Sequence[FeedRow]) -> list[TriggerEvent]:
+    """A day's check-in (not a make-up) on the given day of the streak cycle."""
+    return [TriggerEvent(spec.kind, r.member_id, f"streak:{r.id}", {
+                "day": r.values["day"], "streak": r.values["streak"],
+                "cycle_day": r.values["cycle_day"], "checked_in_at": r.values["created_at"]})
+            for r in rows if r.values["kind"] == "daily" and r.values["cycle_day"] == spec.days]
+
+
 _EVALUATE = {
     TriggerKind.REGISTRATION: _registrations,
     TriggerKind.FIRST_PURCHASE: _first_purchases,
     TriggerKind.PURCHASE: _purchases,
     TriggerKind.TIER_CHANGE: _tier_changes,
     TriggerKind.TAG_CHANGE: _tag_changes,
+    TriggerKind.STREAK_REACHED: _streaks,
 }

@@ -4,6 +4,7 @@ from . import (
                as_of,
                benefits,
                campaigns,
+               checkin,
                checkout,
                checkout_commit,
                converters,  # noqa: F401  (registers <code:…> for tag and segment codes)
@@ -12,6 +13,7 @@ from . import (
                events,
                gift_cards,
                holds,
+               lottery,
                member_code,
                members,
                orders,
@@ -23,6 +25,7 @@ from . import (
                segments,
                stored_value,
                tags,
+               tasks,
                tiers,
                webhooks,
 )
@@ -54,6 +57,23 @@ urlpatterns = [
     path("orders/sales", orders.SaleView.as_view(), name="sale"),
     path("orders/returns", orders.ReturnView.as_view(), name="return"),
     path("events", events.EventView.as_view(), name="events"),
+    # check-in
+    path("members/<int:member_id>/checkin", checkin.CheckinView.as_view(), name="checkin"),
+    path("members/<int:member_id>/checkin/makeup", checkin.MakeupView.as_view(),
+         name="checkin-makeup"),
+    path("members/<int:member_id>/checkin/calendar", checkin.CalendarView.as_view(),
+         name="checkin-calendar"),
+    path("members/<int:member_id>/tasks", tasks.TaskProgressView.as_view(), name="tasks"),
+    # the lottery
+    path("lotteries/<int:lottery_id>", lottery.LotteryView.as_view(), name="lottery"),
+    path("lotteries/<int:lottery_id>/draws", lottery.LotteryDrawsView.as_view(),
+         name="lottery-draws"),
+    path("lotteries/<int:lottery_id>/verification", lottery.VerificationView.as_view(),
+         name="lottery-verification"),
+    path("members/<int:member_id>/lotteries/<int:lottery_id>/draw", lottery.DrawView.as_view(),
+         name="lottery-draw"),
+    path("members/<int:member_id>/lottery-draws", lottery.MemberDrawsView.as_view(),
+         name="member-lottery-draws"),
     # rewards, coupons and the checkout preview
     path("members/<int:member_id>/rewards", rewards.RewardListView.as_view(), name="rewards"),
     path("members/<int:member_id>/rewards/redeem", rewards.RewardRedeemView.as_view(),

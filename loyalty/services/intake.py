@@ -15,7 +15,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from core.clock import resolve_now
+from campaigns.models import CheckIn
+from campaigns.services.checkin import CheckinOutcome, checkin_record
+from campaigns.services.tasks import tasks_evaluate
+from core.clock import local_date, resolve_now
 from members.errors import MemberError, MemberErrorCode
 from members.models import ActivityKind, Member, MemberActivity, Order, Store
 from members.selectors.orders import sale_fully_returned
@@ -84,9 +87,10 @@ class ReturnOutcome:
 
 @dataclass(frozen=True)
 class ActivityOutcome:
-    activity: MemberActivity
+    activity: MemberActivity | None  # None: `check_in` answering a day checked in earlier
     created: bool
     earned: EarnOutcome | None = None
+    checkin: CheckinOutcome | None = None  # a `checkin` event: the day's check-in
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,7 @@ def record_sale(*, sale: SaleInput, payment: PaymentRef | None = None,
         growth_for_sale(order=order, now=now)                             # tiers: growth
         stats_apply_sale(order=order, now=now)                            # members: statistics
         tag_rules_refresh_member(member_id=order.member_id, now=now)      # members: rule tags
+        tasks_evaluate(member_id=order.member_id, now=now)                # campaigns: tasks
     return SaleOutcome(order=order, created=True,
                        points=earned.movements.get(order.member_id), rules=earned.results,
                        payment=paid, notices=_sale_notices(order, paid),
@@ -250,9 +255,38 @@ def record_activity(*, data: ActivityInput, now: datetime | None = None) -> Acti
             return ActivityOutcome(activity=stored.activity, created=False,
                                    earned=_replayed(stored.activity))
         earned = _earn_for_activity(stored.activity, now=now)             # points: rules
+        checkin = None
+        if stored.activity.kind == ActivityKind.CHECKIN:                  # campaigns: the day
+            checkin = checkin_record(member_id=stored.activity.member_id,
+                                     at=stored.activity.occurred_at,
+                                     activity_id=stored.activity.pk, now=now)
         growth_for_event(activity=stored.activity, now=now)               # tiers: growth
         tag_rules_refresh_member(member_id=stored.activity.member_id, now=now)  # rule tags
-    return ActivityOutcome(activity=stored.activity, created=True, earned=earned)
+        tasks_evaluate(member_id=stored.activity.member_id, now=now)      # campaigns: tasks
+    return ActivityOutcome(activity=stored.activity, created=True, earned=earned,
+                           checkin=checkin)
+
+
+def check_in(*, member_id: int, now: datetime | None = None) -> ActivityOutcome:
+    """The check-in endpoint's path: a `checkin` event for the member's Beijing day, through
+    `record_activity` like any other (the daily rule, growth, the streak). The day's event
+    id is fixed (`checkin:<member>:<day>`), so the day counts once; a day already checked
+    in by another event answers that check-in (created False) and records nothing."""
+    now = resolve_now(now)
+    day = local_date(now)
+    done = CheckIn.objects.filter(member_id=member_id, day=day).first()
+    if done is not None:
+        activity = (MemberActivity.objects.filter(pk=done.activity_id).first()
+                    if done.activity_id else None)
+        return ActivityOutcome(activity=activity, created=False,
+                               checkin=CheckinOutcome(checkin=done, created=False))
+    outcome = record_activity(data=ActivityInput(
+        member_id=member_id, kind=ActivityKind.CHECKIN,
+        source_key=f"checkin:{member_id}:{day.isoformat()}", occurred_at=now), now=now)
+    if outcome.checkin is None:  # a racing request recorded the day's event first
+        row = CheckIn.objects.get(member_id=member_id, day=day)
+        outcome = replace(outcome, checkin=CheckinOutcome(checkin=row, created=False))
+    return outcome
 
 
 def _check_references(data: ActivityInput) -> None:

@@ -154,7 +154,7 @@ class EarningRuleAdmin(admin.ModelAdmin):
     readonly_fields = ("version_history",)
     fieldsets = (
         (None, {"fields": ("name", "rule_key", "is_active", "event", "custom_event",
-                           "beneficiary", "priority", "stop_further"),
+                           "streak_day", "beneficiary", "priority", "stop_further"),
                 "description": STACKING_HELP}),
         (_("Formula"), {"fields": ("formula", "fixed_points", "points_per_yuan", "rounding",
                                    "multiplier")}),

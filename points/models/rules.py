@@ -33,6 +33,9 @@ class RuleEvent(models.TextChoices):
     REFERRAL_CONVERTED = (ActivityKind.REFERRAL_CONVERTED.value,
                           ActivityKind.REFERRAL_CONVERTED.label)
     CUSTOM = ActivityKind.CUSTOM.value, ActivityKind.CUSTOM.label
+    # engagement (campaigns: check-in streaks, tasks)
+    CHECKIN_STREAK = "checkin_streak", _("Check-in streak reached")
+    TASK_COMPLETED = "task_completed", _("Task completed")
 
 
 class Formula(models.TextChoices):
@@ -72,7 +75,13 @@ class EarningRule(models.Model):
     name = OneLineField(_("name"), max_length=100)
     is_active = models.BooleanField(_("active"), default=True)
     event = models.CharField(_("event"), max_length=24, choices=RuleEvent.choices)
-    custom_event = OneLineField(_("custom event name"), max_length=64, blank=True)
+    custom_event = OneLineField(_("custom event name"), max_length=64, blank=True,
+                                help_text=_("Custom events: the event's name. Task "
+                                            "completed: the task's code."))
+    streak_day = models.PositiveSmallIntegerField(
+        _("streak day"), null=True, blank=True,
+        help_text=_("Check-in streak reached: the day of the streak (within its cycle) this "
+                    "rule pays on, e.g. 3 or 7."))
     beneficiary = models.CharField(_("who is rewarded"), max_length=8,
                                    choices=Beneficiary.choices, default=Beneficiary.MEMBER)
     priority = models.IntegerField(_("priority"), default=100,
@@ -142,6 +151,11 @@ class EarningRule(models.Model):
             models.CheckConstraint(condition=~Q(event="custom") | ~Q(custom_event=""),
                                    name="earning_rule_custom_has_name"),
             models.CheckConstraint(condition=Q(multiplier__gt=0), name="earning_rule_multiplier_positive"),
+            models.CheckConstraint(condition=~Q(event="checkin_streak")
+                                   | Q(streak_day__gt=0),
+                                   name="earning_rule_streak_has_day"),
+            models.CheckConstraint(condition=~Q(event="task_completed") | ~Q(custom_event=""),
+                                   name="earning_rule_task_has_code"),
             models.CheckConstraint(condition=Q(cap_period="") | Q(cap_times__isnull=False)
                                    | Q(cap_points__isnull=False),
                                    name="earning_rule_cap_has_limit"),

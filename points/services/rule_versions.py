@@ -41,6 +41,12 @@ def earning_rule_problems(rule: EarningRule) -> list[RuleProblem]:
         bad("multiplier", _("A multiplier must be above 1 (e.g. 2 for double points)."))
     if rule.event == RuleEvent.CUSTOM and not rule.custom_event.strip():
         bad("custom_event", _("Name the custom event this rule answers."))
+    if rule.event == RuleEvent.TASK_COMPLETED and not rule.custom_event.strip():
+        bad("custom_event", _("Name the task (its code) this rule pays for."))
+    if rule.event == RuleEvent.CHECKIN_STREAK and not rule.streak_day:
+        bad("streak_day", _("Give the day of the streak this rule pays on."))
+    if rule.event != RuleEvent.CHECKIN_STREAK and rule.streak_day is not None:
+        bad("streak_day", _("Only a check-in streak rule has a streak day."))
     if rule.cap_period and rule.cap_times is None and rule.cap_points is None:
         bad("cap_period", _("A cap needs a number of times or of points."))
     if (rule.cap_times is not None or rule.cap_points is not None) and not rule.cap_period:

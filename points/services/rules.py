@@ -129,6 +129,7 @@ class EarnRequest:
     tier_multiplier: Decimal = ONE       # the member's, from their benefits
     referrer_multiplier: Decimal = ONE   # the referrer's own, for what the referrer earns
     order_id: int | None = None
+    streak_day: int | None = None        # a check-in streak's day within its cycle
 
     @property
     def order_total(self) -> Decimal:
@@ -356,8 +357,10 @@ def _has_budget(rule: EarningRule) -> bool:
 
 def _rules_for(request: EarnRequest) -> list[EarningRule]:
     rules = EarningRule.objects.filter(event=request.event, is_current=True, is_active=True)
-    if request.event == RuleEvent.CUSTOM:
+    if request.event in (RuleEvent.CUSTOM, RuleEvent.TASK_COMPLETED):
         rules = rules.filter(custom_event=request.custom_event)
+    if request.event == RuleEvent.CHECKIN_STREAK:
+        rules = rules.filter(streak_day=request.streak_day)
     return list(rules.order_by("priority", "id"))
 
 
@@ -571,7 +574,8 @@ def rules_earn(request: EarnRequest, *, source_key: str, now: datetime | None = 
             movement = points_earn(
                 member_id=member_id, points=total, now=now, order_id=request.order_id
                 if who == "member" else None, source_key=f"{source_key}:{who}",
-                reason=request.event if request.event != RuleEvent.CUSTOM else request.custom_event,
+                reason=request.custom_event if request.event in (
+                    RuleEvent.CUSTOM, RuleEvent.TASK_COMPLETED) else request.event,
                 pending_days=pending_days if who == "member" else 0,
             )
             if movement is None or not movement.created:

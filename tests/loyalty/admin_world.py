@@ -108,6 +108,31 @@ def world_campaign(now) -> None:
     campaigns_tick(now=now)
 
 
+def world_lottery(now, member) -> None:
+    """A lottery that has opened, with one draw, and a draft one still being set up."""
+    from campaigns.models import Lottery, LotteryPrize
+    from campaigns.services.lottery import lottery_create, lottery_draw, lottery_open
+
+    opened = lottery_create(lottery=Lottery(code="spring-lottery", name="春季抽奖",
+                                            cost_kind="points", cost_points=10), now=now)
+    thanks = LotteryPrize.objects.create(lottery=opened, name="谢谢参与", kind="nothing",
+                                         weight=5)
+    LotteryPrize.objects.create(lottery=opened, name="帆布袋", kind="goods", weight=1, stock=3,
+                                fallback=thanks)
+    lottery_open(lottery_id=opened.pk, now=now)
+    lottery_draw(lottery_id=opened.pk, member_id=member.pk, draw_id="world-draw-1", now=now)
+    draft = lottery_create(lottery=Lottery(code="draft-lottery", name="草稿抽奖",
+                                           cost_kind="free"), now=now)
+    LotteryPrize.objects.create(lottery=draft, name="20积分", kind="points", weight=1,
+                                points=20)
+    from campaigns.models import Task
+    from campaigns.services.tasks import tasks_evaluate
+
+    Task.objects.create(code="first-purchase", name="首次购物", goal="first_purchase",
+                        created_at=now)
+    tasks_evaluate(member_id=member.pk, now=now)
+
+
 def build_world() -> World:
     from campaigns.defaults import ensure_default_grade_targets
 
@@ -193,6 +218,7 @@ def build_world() -> World:
     insights_rebuild(now=now)
     api_key_create(name="storefront", scopes=list(Scope.values), owner_id=operator.pk)
     world_campaign(now)
+    world_lottery(now, member)
 
     every_minute = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.MINUTES)
     CrontabSchedule.objects.create(minute="0", hour="3")

@@ -52,6 +52,10 @@ ADD_DATA: dict[str, dict] = {
                            "control_percent": "10", "grade": "B"},
     "campaigns.CampaignVariant": {"campaign": lambda world: str(
         Campaign.objects.order_by("pk").first().pk), "code": "Z", "weight": "1"},
+    "campaigns.Lottery": {"code": "autumn-lottery", "name": "秋季抽奖", "cost_kind": "points",
+                          "cost_points": "10"},
+    "campaigns.Task": {"code": "buy-3", "name": "本月购买3次", "goal": "purchases",
+                       "target_count": "3", "lottery_entries": "0", "sort_order": "0"},
     "campaigns.MessageTemplate": {"code": "welcome", "name": "欢迎", "channel": "sms",
                                   "kind": "service", "body": "欢迎{name}"},
     "django_celery_beat.ClockedSchedule": {"clocked_time_0": "2026-05-01",

@@ -326,4 +326,4 @@ def test_every_source_has_its_column_default_and_index():
                             "paid_purchases", "points_lots", "points_entries",
                             "coupon_events", "member_changes", "expiry_notices",
                             "redemption_changes", "benefit_grants", "paid_lapses",
-                            "campaign_actions"}
+                            "campaign_actions", "checkins"}
