@@ -18,7 +18,7 @@ from django.db.migrations.executor import MigrationExecutor
 from core.models import AppendOnly
 
 APPEND_ONLY = {
-    "members.AccessEvent",
+    "members.AccessEvent", "members.ConsentChange",
     "points.PointsEntry", "points.PointsLotMovement", "points.CouponEvent",
     "tiers.GrowthEntry", "tiers.TierChange", "tiers.PaidPurchase", "tiers.BenefitUse",
     "tiers.MultiplierBonus",
@@ -37,6 +37,8 @@ OLD_TRIGGERS = {"points_entry_append_only", "points_coupon_event_append_only",
 BEFORE = [("members", "0015_typed_text_and_tag_import_jobs"),
           ("points", "0015_typed_text_refuses_control_characters"),
           ("tiers", "0009_typed_text_refuses_control_characters")]
+# append-only tables created after the declared guards replaced the hand-written ones
+ADDED_LATER = {"members.consentchange"}
 
 
 def append_only_models() -> list[type[models.Model]]:
@@ -136,7 +138,8 @@ def test_migrating_from_the_hand_written_guards_keeps_every_table_append_only():
     try:
         assert guards_in_database() == (OLD_FUNCTIONS, OLD_TRIGGERS)
         for model in append_only_models():
-            assert_refused(model)  # by the hand-written guards
+            if model._meta.label_lower not in ADDED_LATER:
+                assert_refused(model)  # by the hand-written guards
     finally:
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
