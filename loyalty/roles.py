@@ -114,9 +114,11 @@ RECORDS = ("members.memberactivity", "members.order", "members.rfmrun", "members
            "tiers.benefitgrant", "tiers.growthentry", "tiers.paidmembership",
            "tiers.paidpurchase", "tiers.tierchange", "admin.logentry",
            "axes.accessfailurelog", "campaigns.campaignrun", "campaigns.campaignmember",
-           "campaigns.campaigngift", "campaigns.message", "loyalty.webhookdelivery")
+           "campaigns.campaigngift", "campaigns.message", "campaigns.outboxmessage",
+           "loyalty.webhookdelivery")
 SINGLETONS = ("members.membersettings", "points.pointssettings", "tiers.tiersettings",
-              "campaigns.gradetarget")  # one row per grade, changed
+              "campaigns.gradetarget",  # one row per grade, changed
+              "campaigns.contactpolicy")
 KEPT = ("loyalty.apikey", "loyalty.webhooksubscription", "points.earningrule",
         "tiers.benefit", "tiers.paidplan", "tiers.tier", "campaigns.campaign",
         "campaigns.messagetemplate")

@@ -4,7 +4,9 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
-from ..models import MessageTemplate
+from core.admin import SingletonAdmin
+
+from ..models import ContactPolicy, MessageTemplate
 from ..services.messages import message_body_problems
 
 
@@ -35,3 +37,8 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         if not change:
             obj.created_at = timezone.now()
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ContactPolicy)
+class ContactPolicyAdmin(SingletonAdmin):
+    pass

@@ -11,13 +11,24 @@ from .campaign import (
     Grade,
     TriggerKind,
 )
+from .contact import ContactPolicy
 from .feed import FeedCursor
 from .gift import CampaignGift
-from .message import VARIABLES, Channel, Message, MessageTemplate
+from .message import (
+    VARIABLES,
+    CallOutcome,
+    Channel,
+    ChannelThrottle,
+    Message,
+    MessageTemplate,
+    OutboxMessage,
+    Refusal,
+)
 from .run import CampaignMember, CampaignRun
 from .targets import GradeTarget
 
 __all__ = ["ActionKind", "AudienceFilter", "Campaign", "CampaignAction", "CampaignBudget",
            "CampaignStatus", "CampaignVariant", "Grade", "TriggerKind", "CampaignGift",
            "VARIABLES", "Channel", "Message", "MessageTemplate", "CampaignMember",
-           "CampaignRun", "FeedCursor", "GradeTarget"]
+           "CampaignRun", "FeedCursor", "GradeTarget", "ContactPolicy", "Refusal",
+           "OutboxMessage", "ChannelThrottle", "CallOutcome"]

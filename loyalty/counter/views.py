@@ -18,6 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from campaigns.models import CallOutcome
+from campaigns.selectors.call_tasks import call_tasks_open
+from campaigns.services.call_tasks import call_task_record
 from core.errors import LoyaltyError
 from loyalty.services.checkout import checkout_preview
 from loyalty.services.checkout_commit import CheckoutInput, checkout_commit
@@ -244,6 +247,26 @@ def benefit(request, member_id: int, *, counter):
 
     _attempt(request, claim)
     return redirect("counter:member", member_id=member_id)
+
+
+@counter_view
+def calls(request, *, counter):
+    """The store's open call tasks: member, script, outcome form."""
+    return render(request, "counter/calls.html", {
+        "counter": counter, "tasks": call_tasks_open(store_id=counter.store.pk),
+        "outcomes": CallOutcome.choices})
+
+
+@counter_view
+@require_POST
+def call_outcome(request, message_id: int, *, counter):
+    def record():
+        call_task_record(message_id=message_id, store_id=counter.store.pk,
+                         clerk_id=counter.user.pk, outcome=request.POST.get("outcome", ""))
+        messages.success(request, _("Call outcome saved."))
+
+    _attempt(request, record)
+    return redirect("counter:calls")
 
 
 @counter_view

@@ -349,6 +349,15 @@ class MemberAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, ScaleAdmin):
                  name="members_member_reveal_mobile"),
         ] + super().get_urls()
 
+    @admin.display(description=_("agrees to marketing on"))
+    def consent_channels(self, obj: Member) -> str:
+        """The page of someone who may only look: the channels agreed on."""
+        if not obj.pk:
+            return "-"
+        labels = dict(ContactChannel.choices)
+        granted = [str(labels[c]) for c, ok in member_consents(obj.pk).items() if ok]
+        return "、".join(granted) or "-"
+
     @admin.display(description=_("consent history"))
     def consent_history(self, obj: Member):
         if not obj.pk:
