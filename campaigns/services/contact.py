@@ -9,11 +9,14 @@ members are exempt from caps only). Otherwise it is queued, due at once or at th
 the quiet hours. Service touches ignore caps, consent and quiet hours.
 
 The cap is reserved at queue time: the touch row counts as soon as it is written, and the
-members of a chunk are locked (a transaction-scoped advisory lock per member, in member-id
-order) before their touches are counted and written, so two campaigns writing to one
-member at one moment are serialised and cannot both pass a cap of 1. The lock is taken
-after the accounts' (points) and before nothing else, always in member-id order, so no two
-writers wait on each other in a cycle.
+members of a chunk are locked (their `members_member` rows, `FOR NO KEY UPDATE`, in
+member-id order) before their touches are counted and written, so two campaigns writing to
+one member at one moment are serialised and cannot both pass a cap of 1. Row locks, not
+advisory locks: a chunk of thousands of members would fill PostgreSQL's shared lock table
+(`max_locks_per_transaction`), row locks live in the rows. The lock is taken last in a
+campaign's chunk (after the accounts' of points), always in member-id order; the member's
+own writers (profile, consent) lock the member row first and take no campaign lock after
+it, so no two writers wait on each other in a cycle.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ from members.selectors.consent import consent_sql
 
 from ..models import ContactPolicy, MessageTemplate
 
-LOCK_NAMESPACE = 7021  # the first key of the advisory lock: "contact"
 MARKETING = MessageTemplate.Kind.MARKETING
 
 
@@ -38,9 +40,9 @@ def touch_locks(member_ids: list[int]) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT count(pg_advisory_xact_lock(%s, (t.id %% 2147483647)::int))
-               FROM (SELECT DISTINCT id FROM unnest(%s::bigint[]) AS u(id) ORDER BY id) t""",
-            [LOCK_NAMESPACE, sorted(member_ids)])
+            """SELECT count(*) FROM (SELECT 1 FROM members_member
+                                     WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE) t""",
+            [sorted(member_ids)])
 
 
 def _clock(text: str) -> time:
