@@ -25,6 +25,9 @@ class CampaignErrorCode(ErrorCode):
     NO_MESSAGE = ("campaign_has_no_message", 409, _("This campaign sends no message."))
     NO_MEMBER_RECORD = ("staff_has_no_member", 409,
                         _("Your account has no member record to send a test to."))
+    CALL_TASK_INVALID = ("call_task_invalid", 400, _("Choose how the call went."))
+    CALL_TASK_CLOSED = ("call_task_closed", 409,
+                        _("This call task is closed or not for this store."))
 
 
 class CampaignError(LoyaltyError):

@@ -275,6 +275,33 @@ CACHES = {
 # (compared in constant time); unset, only a staff session sees it (loyalty.health).
 HEALTH_PROBE_TOKEN = os.environ.get("HEALTH_PROBE_TOKEN", "")
 
+# --- touching members (campaigns.channels, campaigns.services.delivery) ----------------------
+# Per channel: the backend (a dotted path; the default records the message in the outbox and
+# marks it delivered), its cost per message (yuan), its rate (messages per minute), and for
+# the HTTP backend the endpoint and the secret that signs each POST. Environment:
+# MESSAGE_<CHANNEL>_BACKEND / _URL / _SECRET / _COST / _PER_MINUTE, e.g. MESSAGE_SMS_URL.
+_OUTBOX_BACKEND = "campaigns.channels.OutboxBackend"
+_HTTP_BACKEND = "campaigns.channels.HttpBackend"
+MESSAGE_CHANNELS = {}
+for _channel in ("sms", "wecom", "ai_call", "clerk_call", "in_app"):
+    _env = f"MESSAGE_{_channel.upper()}_"
+    _url = os.environ.get(_env + "URL", "")
+    _default = "campaigns.channels.ClerkCallBackend" if _channel == "clerk_call" else _OUTBOX_BACKEND
+    MESSAGE_CHANNELS[_channel] = {
+        "backend": os.environ.get(_env + "BACKEND") or (_HTTP_BACKEND if _url else _default),
+        "url": _url,
+        "secret": os.environ.get(_env + "SECRET", ""),
+        "cost": os.environ.get(_env + "COST", "0"),
+        "per_minute": int(os.environ.get(_env + "PER_MINUTE", "600")),
+    }
+MESSAGE_HTTP_TIMEOUT_SECONDS = float(os.environ.get("MESSAGE_HTTP_TIMEOUT_SECONDS", "10"))
+MESSAGE_MAX_ATTEMPTS = int(os.environ.get("MESSAGE_MAX_ATTEMPTS", "6"))
+MESSAGE_RETRY_BASE_SECONDS = int(os.environ.get("MESSAGE_RETRY_BASE_SECONDS", "30"))
+# a claimed message not recorded within this time (its sender died) is sent again
+MESSAGE_LEASE_SECONDS = int(os.environ.get("MESSAGE_LEASE_SECONDS", "120"))
+# the brand in the 【signature】 of every SMS (a template may name its own)
+SMS_SIGNATURE = os.environ.get("SMS_SIGNATURE", "会员俱乐部")
+
 # --- Celery ---------------------------------------------------------------------------------
 # Email: sent only when EMAIL_HOST is set (e.g. a webhook owner told of a switch-off); the
 # console shows the same notices either way
@@ -330,6 +357,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "health-heartbeat": {"task": "loyalty.tasks.health_heartbeat", "schedule": 60.0},
     "webhooks-send": {"task": "loyalty.tasks.send_webhooks", "schedule": 10.0},
+    "messages-deliver": {"task": "campaigns.tasks.messages_deliver", "schedule": 10.0},
     "points-unlock": {"task": "points.tasks.unlock_points", "schedule": 15 * 60.0},
     "points-expire": {"task": "points.tasks.expire_points",
                       "schedule": crontab(minute=10, hour=0)},  # 00:10 Asia/Shanghai

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from loyalty.api.schema_view import SchemaView
+from loyalty.callbacks import sms_inbound_view, sms_receipt_view
 from loyalty.health import healthz, healthz_detail
 
 urlpatterns = [
@@ -15,4 +16,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/detail", healthz_detail, name="healthz-detail"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("callbacks/sms/inbound", sms_inbound_view, name="callback-sms-inbound"),
+    path("callbacks/sms/receipt", sms_receipt_view, name="callback-sms-receipt"),
 ]

@@ -118,11 +118,12 @@ RECORDS = ("members.memberactivity", "members.order", "members.rfmrun", "members
            "tiers.paidpurchase", "tiers.tierchange", "admin.logentry",
            "axes.accessfailurelog", "campaigns.campaignrun", "campaigns.campaignmember",
            "campaigns.campaigngift", "campaigns.message", "campaigns.lotterydraw",
-           "campaigns.checkin", "campaigns.taskcompletion",
+           "campaigns.checkin", "campaigns.taskcompletion", "campaigns.outboxmessage",
            "loyalty.webhookdelivery")
 SINGLETONS = ("members.membersettings", "points.pointssettings", "tiers.tiersettings",
               "campaigns.checkinsettings",
-              "campaigns.gradetarget")  # one row per grade, changed
+              "campaigns.gradetarget",  # one row per grade, changed
+              "campaigns.contactpolicy")
 KEPT = ("loyalty.apikey", "loyalty.webhooksubscription", "points.earningrule",
         "points.topupbonusrule",
         "tiers.benefit", "tiers.paidplan", "tiers.tier", "campaigns.campaign",

@@ -17,7 +17,14 @@ from core.admin import AutocompleteInputMixin, DeclaredPermissionsMixin, permiss
 from core.errors import LoyaltyError
 from core.formats import number
 
-from ..models import Campaign, CampaignAction, CampaignStatus, CampaignVariant, GradeTarget
+from ..models import (
+    ActionKind,
+    Campaign,
+    CampaignAction,
+    CampaignStatus,
+    CampaignVariant,
+    GradeTarget,
+)
 from ..selectors.campaigns import (
     campaign_audience_count,
     campaign_reached,
@@ -28,7 +35,7 @@ from ..selectors.campaigns import (
 from ..selectors.forecast import campaign_forecast
 from ..selectors.targets import campaign_targets
 from ..services.copy import campaign_copy
-from ..services.messages import campaign_test_send
+from ..services.messages import campaign_test_send, message_variables_missing
 from ..services.status import (
     campaign_cancel,
     campaign_pause,
@@ -263,8 +270,29 @@ class CampaignAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, admin.Mode
                           title=_("Test send"), form=form, rendered=rendered)
 
 
+class ActionFormSet(forms.BaseInlineFormSet):
+    """A message's variables must be filled by the variant's other actions."""
+
+    def clean(self):
+        super().clean()
+        kept = [f.cleaned_data for f in self.forms
+                if getattr(f, "cleaned_data", None) and not f.cleaned_data.get("DELETE")]
+        kinds = {data.get("kind") for data in kept}
+        for data in kept:
+            template = data.get("message_template")
+            if data.get("kind") != ActionKind.MESSAGE or template is None:
+                continue
+            missing = message_variables_missing(template.body, kinds)
+            if missing:
+                raise forms.ValidationError(
+                    _("The message “%(template)s” uses %(names)s, which no action of this "
+                      "variant gives.") % {"template": template.name,
+                                            "names": ", ".join("{%s}" % n for n in missing)})
+
+
 class ActionInline(AutocompleteInputMixin, admin.StackedInline):
     model = CampaignAction
+    formset = ActionFormSet
     extra = 0
     autocomplete_fields = ("coupon_template", "tag")
 

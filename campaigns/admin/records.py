@@ -7,7 +7,7 @@ from django.contrib import admin
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin
 from members.admin.search import MemberSearchMixin
 
-from ..models import CampaignGift, CampaignMember, CampaignRun, Message
+from ..models import CampaignGift, CampaignMember, CampaignRun, Message, OutboxMessage
 
 
 @admin.register(CampaignRun)
@@ -35,7 +35,18 @@ class CampaignGiftAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
 
 @admin.register(Message)
 class MessageAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
-    list_display = ("member", "channel", "template", "campaign", "occasion", "state",
-                    "is_test", "created_at")
-    list_filter = ("channel", "state", "is_test")
+    """Every touch: queued, sent, delivered, failed, refused (with the reason) or
+    dead-lettered (with the last error)."""
+
+    list_display = ("member", "channel", "template", "campaign", "occasion", "kind", "state",
+                    "refusal", "attempts", "last_error", "cost", "is_test", "created_at")
+    list_filter = ("channel", "state", "refusal", "kind", "is_test")
     list_select_related = ("member", "template", "campaign")
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdminMixin, ScaleAdmin):
+    """What the default channel backends recorded instead of sending."""
+
+    list_display = ("message_id", "channel", "recipient", "body", "recorded_at")
+    list_filter = ("channel",)

@@ -16,7 +16,7 @@ from core.export import csv_stream
 from core.formats import number, percent
 from points.admin.liability import nice_scale
 
-from ..models import Campaign
+from ..models import Campaign, Message, Refusal
 from ..selectors.forecast import Forecast
 from ..selectors.results import ArmResult, CampaignResults, campaign_results
 from ..selectors.targets import Targets, campaign_targets
@@ -105,7 +105,20 @@ def results_page(admin_site, request, campaign_id: int) -> TemplateResponse:
         "back_url": reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
         "export_url": reverse("admin:campaigns_campaign_results_export", args=[campaign.pk]),
         "results": results, "rows": rows, "chart": day_chart(results),
-        "targets": targets_rows(campaign_targets(campaign, now=timezone.now()))})
+        "targets": targets_rows(campaign_targets(campaign, now=timezone.now())),
+        "touches": touches_rows(results)})
+
+
+def touches_rows(results) -> list[tuple[str, str]]:
+    """(outcome, count) of the campaign's touches, refusals by reason, and their cost."""
+    states = dict(Message.State.choices)
+    reasons = dict(Refusal.choices)
+    rows = [(str(states[state]), number(results.touches.get(state, 0)))
+            for state in ("queued", "sent", "delivered", "failed", "dead")]
+    rows += [(f"{states['refused']}: {reasons[reason]}",
+              number(results.refused.get(reason, 0))) for reason in reasons]
+    rows.append((gettext("cost of touches (¥)"), number(results.treated.message_cost, 2)))
+    return rows
 
 
 def results_export(request, campaign_id: int) -> StreamingHttpResponse:

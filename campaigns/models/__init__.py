@@ -12,6 +12,7 @@ from .campaign import (
     TriggerKind,
 )
 from .checkin import CheckIn, CheckinKind, CheckinSettings
+from .contact import ContactPolicy
 from .feed import FeedCursor
 from .gift import CampaignGift
 from .lottery import (
@@ -24,7 +25,16 @@ from .lottery import (
     LotteryStatus,
     PrizeKind,
 )
-from .message import VARIABLES, Channel, Message, MessageTemplate
+from .message import (
+    VARIABLES,
+    CallOutcome,
+    Channel,
+    ChannelThrottle,
+    Message,
+    MessageTemplate,
+    OutboxMessage,
+    Refusal,
+)
 from .run import CampaignMember, CampaignRun
 from .targets import GradeTarget
 from .tasks import ACTIVITY_GOALS, MONTHLY_GOALS, Task, TaskCompletion, TaskGoal
@@ -35,4 +45,5 @@ __all__ = ["ActionKind", "AudienceFilter", "Campaign", "CampaignAction", "Campai
            "CampaignRun", "FeedCursor", "GradeTarget", "Lottery", "LotteryCost", "LotteryDraw",
            "LotteryEntries", "LotteryEntryGrant", "LotteryPrize", "LotteryStatus", "PrizeKind",
            "CheckIn", "CheckinKind", "CheckinSettings",
-           "ACTIVITY_GOALS", "MONTHLY_GOALS", "Task", "TaskCompletion", "TaskGoal"]
+           "ACTIVITY_GOALS", "MONTHLY_GOALS", "Task", "TaskCompletion", "TaskGoal",
+           "ContactPolicy", "Refusal", "OutboxMessage", "ChannelThrottle", "CallOutcome"]

@@ -10,11 +10,14 @@ measured alike.
 - revenue: net paid on those sales, less whatever has been returned of them;
 - cost: points credited under the campaign's ledger keys at the programme's value per
   point, plus the discount given by the campaign's coupons that were redeemed, plus gifts
-  collected at their unit cost (a gift without a unit cost is counted, not priced);
+  collected at their unit cost (a gift without a unit cost is counted, not priced), plus
+  the cost of the touches sent (each channel's cost per message, recorded on the touch);
 - lift: conversion rate treated − control, with a 95% interval by the two-proportion normal
   approximation (p₁ − p₂ ± 1.96·√(p₁(1−p₁)/n₁ + p₂(1−p₂)/n₂));
 - incremental revenue: (revenue per treated row − per control row) × treated rows;
 - ROI: (incremental revenue − cost) ÷ cost.
+Touches: the campaign's messages by outcome — queued, sent, delivered, failed, dead — and
+the refused ones by reason (capped, dnd, no_consent, quiet_hours); test sends not counted.
 Without a control group (or with an empty one) lift, incremental revenue and ROI are
 None: "unknown", never a made-up number.
 """
@@ -79,6 +82,11 @@ WITH cm AS (
     JOIN campaigns_campaignaction a ON a.id = g.action_id
     WHERE g.campaign_id = %(campaign)s AND g.collected_at IS NOT NULL
     GROUP BY g.member_id, g.occasion
+), msg AS (
+    SELECT x.member_id, x.occasion, sum(x.cost) AS cost
+    FROM campaigns_message x
+    WHERE x.campaign_id = %(campaign)s AND NOT x.is_test AND x.cost <> 0
+    GROUP BY x.member_id, x.occasion
 )
 SELECT cm.variant_id,
        count(*) AS members,
@@ -90,12 +98,15 @@ SELECT cm.variant_id,
        COALESCE(sum(cpn.used), 0) AS coupon_cost,
        COALESCE(sum(gft.n), 0) AS gifts,
        COALESCE(sum(gft.cost), 0) AS gift_cost,
-       COALESCE(sum(gft.unpriced), 0) AS gifts_unpriced
+       COALESCE(sum(gft.unpriced), 0) AS gifts_unpriced,
+       COALESCE(sum(msg.cost), 0) AS message_cost
 FROM cm
 LEFT JOIN conv ON conv.member_id = cm.member_id AND conv.occasion = cm.occasion
 LEFT JOIN pts ON pts.member_id = cm.member_id AND pts.occasion = cm.occasion
 LEFT JOIN cpn ON cpn.member_id = cm.member_id AND cpn.occasion = cm.occasion
 LEFT JOIN gft ON gft.member_id = cm.member_id AND gft.occasion = cm.occasion
+             AND cm.state = 'acted'
+LEFT JOIN msg ON msg.member_id = cm.member_id AND msg.occasion = cm.occasion
              AND cm.state = 'acted'
 GROUP BY cm.variant_id
 """
@@ -116,6 +127,12 @@ WHERE x.campaign_id = %(campaign)s AND x.state IN ('acted', 'control')
 GROUP BY 1 ORDER BY 1
 """
 
+_TOUCHES_SQL = """
+SELECT CASE WHEN state = 'refused' THEN 'refused:' || refusal ELSE state END, count(*)
+FROM campaigns_message WHERE campaign_id = %(campaign)s AND NOT is_test
+GROUP BY 1
+"""
+
 
 @dataclass
 class ArmResult:
@@ -134,6 +151,7 @@ class ArmResult:
     gifts: int = 0
     gift_cost: Decimal = ZERO
     gifts_unpriced: int = 0
+    message_cost: Decimal = ZERO
     cost: Decimal = ZERO
     # against the control group; None: unknown
     lift: Decimal | None = None
@@ -154,7 +172,7 @@ class ArmResult:
     def add(self, other: ArmResult) -> None:
         for name in ("members", "converted", "orders", "revenue", "points", "points_cost",
                      "coupons_used", "coupon_cost", "gifts", "gift_cost", "gifts_unpriced",
-                     "cost"):
+                     "message_cost", "cost"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -176,6 +194,13 @@ class CampaignResults:
     treated: ArmResult | None = None
     control: ArmResult | None = None
     days: list[DayResult] = field(default_factory=list)
+    # touches by outcome: queued, sent, delivered, failed, dead, refused:<reason>
+    touches: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def refused(self) -> dict[str, int]:
+        return {k.split(":", 1)[1]: v for k, v in self.touches.items()
+                if k.startswith("refused:")}
 
     @property
     def has_control(self) -> bool:
@@ -209,7 +234,10 @@ def campaign_results(campaign: Campaign, *, days: int = ATTRIBUTION_DAYS) -> Cam
         rows = {r[0]: r[1:] for r in cursor.fetchall()}
         cursor.execute(_DAYS_SQL, {"campaign": campaign.pk, "days": days})
         day_rows = cursor.fetchall()
-    result = CampaignResults(campaign=campaign, days_window=days, points_per_yuan=rate)
+        cursor.execute(_TOUCHES_SQL, {"campaign": campaign.pk})
+        touches = dict(cursor.fetchall())
+    result = CampaignResults(campaign=campaign, days_window=days, points_per_yuan=rate,
+                             touches=touches)
     result.treated = ArmResult(code="*", name="")
     for variant in campaign.variants.order_by("code"):
         arm = _arm(variant.code, variant.name, rows.get(variant.pk), rate)
@@ -228,9 +256,9 @@ def _arm(code: str, name: str, row, rate: int) -> ArmResult:
     if row is None:
         return arm
     (arm.members, arm.converted, arm.orders, arm.revenue, arm.points, arm.coupons_used,
-     arm.coupon_cost, arm.gifts, arm.gift_cost, arm.gifts_unpriced) = (
+     arm.coupon_cost, arm.gifts, arm.gift_cost, arm.gifts_unpriced, arm.message_cost) = (
         int(row[0]), int(row[1]), int(row[2]), Decimal(row[3]), int(row[4]), int(row[5]),
-        Decimal(row[6]), int(row[7]), Decimal(row[8]), int(row[9]))
+        Decimal(row[6]), int(row[7]), Decimal(row[8]), int(row[9]), Decimal(row[10]))
     arm.points_cost = (Decimal(arm.points) / rate).quantize(CENTS)
-    arm.cost = arm.points_cost + arm.coupon_cost + arm.gift_cost
+    arm.cost = arm.points_cost + arm.coupon_cost + arm.gift_cost + arm.message_cost
     return arm

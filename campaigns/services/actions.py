@@ -18,7 +18,9 @@ from members.models import Tag, TagChange
 from members.services.tags import member_tags_add, member_tags_remove
 from points.services.batch import CouponIssue, coupons_issue_many, points_credit_many
 
-from ..models import ActionKind, Campaign, CampaignAction
+from ..models import ActionKind, Campaign, CampaignAction, ContactPolicy, MessageTemplate
+from .contact import policy_params, refusal_sql, touch_locks, touch_timing
+from .delivery import messages_deliver_soon
 
 CAUSE = TagChange.Cause.CAMPAIGN
 
@@ -142,36 +144,53 @@ def _gifts(campaign: Campaign, occasion: str, action: CampaignAction, members: l
 
 def _messages(campaign: Campaign, occasion: str, action: CampaignAction,
               variant_actions: list[CampaignAction], members: list[int], now: datetime) -> None:
+    """One touch per member on the template's channel: queued, or refused with its reason
+    under the contact policy (campaigns.services.contact), the cap reserved under the
+    members' contact locks."""
     points = sum(a.points or 0 for a in variant_actions if a.kind == ActionKind.POINTS)
     coupon = next((a for a in variant_actions if a.kind == ActionKind.COUPON), None)
     gift = next((a for a in variant_actions if a.kind == ActionKind.GIFT), None)
     template = action.message_template
+    policy = ContactPolicy.current()
+    timing = touch_timing(policy, template.channel, template.kind, now, campaign.ends_at)
+    if template.kind == MessageTemplate.Kind.MARKETING:
+        touch_locks(members)
+    params = {
+        **policy_params(policy, template.channel, template.kind, timing, now),
+        "template": template.pk, "campaign_name": campaign.name, "points": points or None,
+        "campaign": campaign.pk, "occasion": occasion, "now": now, "due": timing.due_at,
+        "coupon_action": coupon.pk if coupon else 0, "gift_action": gift.pk if gift else 0,
+        "members": members}
     with connection.cursor() as cursor:
         cursor.execute(
-            """INSERT INTO campaigns_message
+            f"""INSERT INTO campaigns_message
                    (member_id, channel, template_id, variables, campaign_id, occasion, is_test,
-                    state, created_at)
-               SELECT m.id, %s, %s,
+                    state, kind, refusal, created_at, due_at, next_attempt_at)
+               SELECT m.id, %(channel)s, %(template)s,
                       jsonb_strip_nulls(jsonb_build_object(
-                          'name', m.name, 'member_no', m.member_no, 'campaign', %s,
-                          'points', %s::int,
+                          'name', m.name, 'member_no', m.member_no, 'campaign', %(campaign_name)s,
+                          'points', %(points)s::int,
                           'coupon_value', COALESCE(c.face_value, t.amount)::text,
                           'coupon_valid_until',
                               to_char(c.valid_until AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'),
                           'gift', g.name, 'collect_by', to_char(g.collect_by, 'YYYY-MM-DD'))),
-                      %s, %s, false, 'queued', %s
+                      %(campaign)s, %(occasion)s, false,
+                      CASE WHEN r.refusal IS NULL THEN 'queued' ELSE 'refused' END,
+                      %(kind)s, COALESCE(r.refusal, ''), %(now)s, %(due)s,
+                      CASE WHEN r.refusal IS NULL THEN %(due)s END
                FROM members_member m
+               CROSS JOIN LATERAL (SELECT {refusal_sql("m")} AS refusal) r
                LEFT JOIN points_coupon c
-                      ON c.source_key = 'campaign:' || %s || ':' || %s || ':' || m.id || ':'
-                                        || %s || ':1'
+                      ON c.source_key = 'campaign:' || %(campaign)s || ':' || %(occasion)s
+                                        || ':' || m.id || ':' || %(coupon_action)s || ':1'
                LEFT JOIN points_coupontemplate t ON t.id = c.template_id
                LEFT JOIN campaigns_campaigngift g
-                      ON g.campaign_id = %s AND g.occasion = %s AND g.member_id = m.id
-                     AND g.action_id = %s
-               WHERE m.id = ANY(%s)
+                      ON g.campaign_id = %(campaign)s AND g.occasion = %(occasion)s
+                     AND g.member_id = m.id AND g.action_id = %(gift_action)s
+               WHERE m.id = ANY(%(members)s)
                ORDER BY m.id
                ON CONFLICT (campaign_id, occasion, member_id, channel) WHERE NOT is_test
-               DO NOTHING""",
-            [template.channel, template.pk, campaign.name, points or None, campaign.pk,
-             occasion, now, campaign.pk, occasion, coupon.pk if coupon else 0, campaign.pk,
-             occasion, gift.pk if gift else 0, members])
+               DO NOTHING""", params)
+        queued = cursor.rowcount
+    if queued:
+        messages_deliver_soon()

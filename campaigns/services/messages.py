@@ -4,7 +4,8 @@ A template's `{variables}` are checked when it is saved: only the names in
 campaigns.models.VARIABLES, which the message action fills in SQL. A test send renders the
 campaign's message for a staff member's own member record (found by the mobile on the
 staff account's member link, see `campaign_test_send`) and queues it as a test message —
-delivery treats it like any other, and it never counts as the member's occasion.
+delivery treats it like any other, and it never counts as the member's occasion nor against
+the contact cap (the contact rules are for members, the test goes to the staff member).
 """
 
 from __future__ import annotations
@@ -39,6 +40,30 @@ def message_body_problems(body: str) -> list[str]:
     if not (body or "").strip():
         problems.append(_("The text is empty."))
     return problems
+
+
+# which variables a variant's actions fill in: the others are always there
+VARIABLES_BY_ACTION = {"points": ("points",), "coupon": ("coupon_value", "coupon_valid_until"),
+                       "gift": ("gift", "collect_by")}
+ALWAYS = ("name", "member_no", "campaign")
+
+
+def message_variables(body: str) -> set[str]:
+    try:
+        return {name for _text, name, _spec, _conv in string.Formatter().parse(body or "")
+                if name}
+    except ValueError:
+        return set()
+
+
+def message_variables_missing(body: str, action_kinds: set[str]) -> list[str]:
+    """The template's variables that a variant with these actions would leave blank (a
+    `{coupon_value}` without a coupon action): an error when the variant is saved, never a
+    blank at send time."""
+    given = set(ALWAYS)
+    for kind in action_kinds:
+        given.update(VARIABLES_BY_ACTION.get(kind, ()))
+    return sorted(message_variables(body) - given)
 
 
 def message_render(body: str, variables: dict) -> str:
@@ -87,5 +112,11 @@ def campaign_test_send(*, campaign: Campaign, mobile: str,
     template = action.message_template
     message = Message.objects.create(member=member, channel=template.channel, template=template,
                                      variables=variables, campaign=campaign, occasion="test",
-                                     is_test=True, created_at=now)
-    return message, message_render(template.body, variables)
+                                     is_test=True, kind=template.kind, created_at=now,
+                                     due_at=now, next_attempt_at=now)
+    from .delivery import messages_deliver_soon  # delivery renders through this module
+    from .sms import render_for_channel
+
+    messages_deliver_soon()
+    return message, render_for_channel(template.channel, template.kind, template.body,
+                                       template.signature, variables)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -11,6 +11,7 @@ from core.clock import local_date
 from core.phones import normalise_mobile
 from members.errors import MemberError, MemberErrorCode
 from members.models import Member
+from members.selectors.consent import member_consents
 from members.services.members import MemberInput, member_update
 
 from ..errors import ApiError, ApiErrorCode
@@ -20,7 +21,28 @@ from .fields import Boolean, Date, Input, Integer, Text
 from .idempotency import run_idempotent
 
 
+class ConsentsSerializer(Input):
+    """Marketing consent per channel: true agrees, false withdraws; a channel left out is
+    not changed."""
+
+    sms = Boolean(required=False)
+    wecom = Boolean(required=False)
+    ai_call = Boolean(required=False)
+    clerk_call = Boolean(required=False)
+    in_app = Boolean(required=False)
+
+
+class ConsentsOutputSerializer(serializers.Serializer):
+    sms = serializers.BooleanField()
+    wecom = serializers.BooleanField()
+    ai_call = serializers.BooleanField()
+    clerk_call = serializers.BooleanField()
+    in_app = serializers.BooleanField()
+
+
 class MemberOutputSerializer(serializers.ModelSerializer):
+    consents = serializers.SerializerMethodField(
+        help_text="Marketing consent per channel (its history is kept with time and source).")
     home_store = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True,
                                               help_text="Store code; null without a home store.")
 
@@ -29,7 +51,12 @@ class MemberOutputSerializer(serializers.ModelSerializer):
         fields = ("id", "member_no", "mobile", "name", "gender", "birthday", "region",
                   "home_store", "source_channel", "referrer", "external_id", "status",
                   "marketing_consent", "marketing_consent_at", "marketing_consent_source",
+                  "consents", "do_not_disturb", "contact_whitelist",
                   "created_at", "updated_at")
+
+    @extend_schema_field(ConsentsOutputSerializer)
+    def get_consents(self, member: Member) -> dict[str, bool]:
+        return member_consents(member.pk)
 
 
 class MemberInputSerializer(Input):
@@ -46,8 +73,14 @@ class MemberInputSerializer(Input):
                        help_text="The referring member's id.")
     external_id = Text(max_length=64, blank=True, required=False,
                        help_text="The storefront's id for the member; blank clears it.")
-    marketing_consent = Boolean(required=False)
+    marketing_consent = Boolean(
+        required=False, help_text="The same answer on every channel; `consents` wins "
+                                  "for the channels it names.")
+    consents = ConsentsSerializer(required=False)
     consent_source = Text(max_length=32, blank=True, required=False)
+    do_not_disturb = Boolean(required=False, help_text="Service messages only.")
+    contact_whitelist = Boolean(required=False,
+                                help_text="Exempt from the marketing contact cap.")
 
     def validate_birthday(self, value):
         if value > local_date(timezone.now()):
@@ -63,6 +96,9 @@ class MemberInputSerializer(Input):
             referrer_id=data.get("referrer"), external_id=data.get("external_id"),
             marketing_consent=data.get("marketing_consent"),
             consent_source=data.get("consent_source") or "api",
+            consents=dict(data["consents"]) if data.get("consents") else None,
+            do_not_disturb=data.get("do_not_disturb"),
+            contact_whitelist=data.get("contact_whitelist"),
         )
 
 
@@ -123,7 +159,8 @@ class MemberDetailView(ApiView):
                    tags=["members"])
     def patch(self, request, member_id: int):
         """Change what the storefront knows about a member: only the fields sent change. A
-        change of marketing consent is recorded with its time and `consent_source`. A closed
+        change of marketing consent (`consents` per channel, or `marketingConsent` for every
+        channel) is recorded with its time and `consent_source`. A closed
         member cannot be changed."""
         serializer = MemberInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

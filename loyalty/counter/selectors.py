@@ -12,8 +12,9 @@ from django.db.models import Q
 from campaigns.models import CampaignGift
 from core.clock import local_date, programme_tz
 from core.phones import mask_mobile
-from members.models import Member, Order
+from members.models import ContactChannel, Member, Order
 from members.selectors.access import members_for_stores
+from members.selectors.consent import member_consents
 from members.selectors.members import is_exact_identifier, member_search_q
 from points.models import Coupon
 from points.selectors.ledger import ExpiringSoon, account_for, points_expiring_soon
@@ -61,6 +62,7 @@ class MemberCard:
     gifts: list[CampaignGift]
     rewards: list
     birthday_today: bool
+    consents: list[tuple[str, str, bool]]  # channel, its name, agrees
 
 
 def member_card(*, member_id: int, store_id: int, now: datetime) -> MemberCard:
@@ -84,7 +86,9 @@ def member_card(*, member_id: int, store_id: int, now: datetime) -> MemberCard:
         coupons=coupons, grants=grants, gifts=gifts,
         rewards=list(rewards_for_member(member_id=member_id, now=now)[:20]),
         birthday_today=bool(member.birthday and (member.birthday.month, member.birthday.day)
-                            == (today.month, today.day)))
+                            == (today.month, today.day)),
+        consents=[(channel, ContactChannel(channel).label, granted)
+                  for channel, granted in member_consents(member_id).items()])
 
 
 def store_sale(*, order_no: str, store_ids: list[int]) -> Order | None:

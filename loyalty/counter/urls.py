@@ -17,6 +17,9 @@ urlpatterns = [
     path("m/<int:member_id>/reward/", views.reward, name="reward"),
     path("m/<int:member_id>/benefit/", views.benefit, name="benefit"),
     path("m/<int:member_id>/gift/", views.gift, name="gift"),
+    path("m/<int:member_id>/consent/", views.consent, name="consent"),
     path("return/", views.order_return, name="return"),
     path("day/", views.day, name="day"),
+    path("calls/", views.calls, name="calls"),
+    path("calls/<int:message_id>/", views.call_outcome, name="call-outcome"),
 ]

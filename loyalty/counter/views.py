@@ -18,13 +18,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from campaigns.models import CallOutcome
+from campaigns.selectors.call_tasks import call_tasks_open
+from campaigns.services.call_tasks import call_task_record
 from core.errors import LoyaltyError
 from loyalty.services.checkout import checkout_preview
 from loyalty.services.checkout_commit import CheckoutInput, checkout_commit
 from loyalty.services.counter import campaign_gift_hand_over, return_preview
 from loyalty.services.intake import record_return, register_member
 from loyalty.services.member_code import looks_like_member_code, member_code_use
-from members.models import Member
+from members.models import ContactChannel, Member
+from members.services.consent import member_consents_set
 from members.services.members import MemberInput
 from members.services.orders import ReturnInput, ReturnLineInput
 from points.models.rewards import Fulfilment
@@ -248,6 +252,43 @@ def benefit(request, member_id: int, *, counter):
         messages.success(request, _("Benefit claimed: {name}.").format(name=grant.benefit.name))
 
     _attempt(request, claim)
+    return redirect("counter:member", member_id=member_id)
+
+
+@counter_view
+def calls(request, *, counter):
+    """The store's open call tasks: member, script, outcome form."""
+    return render(request, "counter/calls.html", {
+        "counter": counter, "tasks": call_tasks_open(store_id=counter.store.pk),
+        "outcomes": CallOutcome.choices})
+
+
+@counter_view
+@require_POST
+def call_outcome(request, message_id: int, *, counter):
+    def record():
+        call_task_record(message_id=message_id, store_id=counter.store.pk,
+                         clerk_id=counter.user.pk, outcome=request.POST.get("outcome", ""))
+        messages.success(request, _("Call outcome saved."))
+
+    _attempt(request, record)
+    return redirect("counter:calls")
+
+
+@counter_view
+@require_POST
+def consent(request, member_id: int, *, counter):
+    """The member's answers per channel, as the clerk ticked them (source `counter`)."""
+    _served(request, counter, member_id)
+    ticked = set(request.POST.getlist("channel"))
+
+    def change():
+        changed = member_consents_set(
+            member_id=member_id, source="counter",
+            changes={channel: channel in ticked for channel in ContactChannel.values})
+        messages.success(request, _("Consent saved.") if changed else _("Nothing changed."))
+
+    _attempt(request, change)
     return redirect("counter:member", member_id=member_id)
 
 

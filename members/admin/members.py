@@ -25,11 +25,13 @@ from core.formats import number
 from core.phones import mask_mobile
 from core.text import whole_number
 from members.selectors.access import members_for_stores, staff_store_ids
+from members.selectors.consent import member_consent_history, member_consents
 from members.selectors.members import is_exact_identifier, member_search
 from members.selectors.orders import member_recent_orders
 from members.selectors.stats import rfm_segment_name
 
 from ..models import (
+    ContactChannel,
     Member,
     MemberStats,
     MemberTag,
@@ -62,8 +64,20 @@ class MemberForm(forms.ModelForm):
     class Meta:
         model = Member
         fields = ("mobile", "name", "gender", "birthday", "region", "home_store",
-                  "source_channel", "referrer", "external_id", "marketing_consent",
-                  "marketing_consent_source")
+                  "source_channel", "referrer", "external_id", "do_not_disturb",
+                  "contact_whitelist")
+
+    consent_channels = forms.MultipleChoiceField(
+        label=_("agrees to marketing on"), required=False, choices=ContactChannel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Each change is recorded with its time and the source “admin”."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["consent_channels"].initial = [
+                channel for channel, granted in member_consents(self.instance.pk).items()
+                if granted]
 
     def member_input(self) -> MemberInput:
         data = self.cleaned_data
@@ -77,8 +91,11 @@ class MemberForm(forms.ModelForm):
             source_channel=data.get("source_channel"),
             referrer_id=referrer.pk if referrer else None,
             external_id=data.get("external_id") or "",
-            marketing_consent=data.get("marketing_consent"),
-            consent_source=data.get("marketing_consent_source") or "admin",
+            consents={channel: channel in (data.get("consent_channels") or ())
+                      for channel in ContactChannel.values},
+            consent_source="admin",
+            do_not_disturb=data.get("do_not_disturb"),
+            contact_whitelist=data.get("contact_whitelist"),
         )
 
     def clean(self):
@@ -170,7 +187,8 @@ class MemberAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, ScaleAdmin):
     sortable_by = ("member_no", "created_at")
     ordering = ("-id",)
     autocomplete_fields = ("home_store", "referrer")
-    readonly_fields = ("member_no", "status", "mobile_last4", "marketing_consent_at",
+    readonly_fields = ("member_no", "status", "mobile_last4", "marketing_consent",
+                       "marketing_consent_at", "marketing_consent_source", "consent_history",
                        "enrolled_by", "created_at", "updated_at", "recent_orders",
                        "recent_activity", "statistics", "masked_mobile_reveal")
     inlines = (MemberTagInline,)
@@ -185,8 +203,10 @@ class MemberAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, ScaleAdmin):
         (_("Membership"), {"fields": ("home_store", "source_channel", "referrer",
                                       "external_id", "enrolled_by", "created_at",
                                       "updated_at")}),
-        (_("Marketing consent"), {"fields": ("marketing_consent", "marketing_consent_source",
-                                             "marketing_consent_at")}),
+        (_("Marketing consent"), {"fields": ("consent_channels", "do_not_disturb",
+                                             "contact_whitelist", "marketing_consent",
+                                             "marketing_consent_source",
+                                             "marketing_consent_at", "consent_history")}),
         (_("Statistics"), {"fields": ("statistics",)}),
         (_("Orders"), {"fields": ("recent_orders",)}),
         (_("Activity"), {"fields": ("recent_activity",)}),
@@ -328,6 +348,27 @@ class MemberAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, ScaleAdmin):
                 self.admin_site, reveal, "members.view_member"),
                  name="members_member_reveal_mobile"),
         ] + super().get_urls()
+
+    @admin.display(description=_("agrees to marketing on"))
+    def consent_channels(self, obj: Member) -> str:
+        """The page of someone who may only look: the channels agreed on."""
+        if not obj.pk:
+            return "-"
+        labels = dict(ContactChannel.choices)
+        granted = [str(labels[c]) for c, ok in member_consents(obj.pk).items() if ok]
+        return "、".join(granted) or "-"
+
+    @admin.display(description=_("consent history"))
+    def consent_history(self, obj: Member):
+        if not obj.pk:
+            return "-"
+        rows = member_consent_history(obj.pk)
+        if not rows:
+            return _("No consent recorded.")
+        return format_html("<table>{}</table>", format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((_local(c.at, "%Y-%m-%d %H:%M"), c.get_channel_display(),
+              _("granted") if c.granted else _("withdrawn"), c.source) for c in rows)))
 
     @admin.display(description=_("recent activity"))
     def recent_activity(self, obj: Member):

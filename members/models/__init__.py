@@ -5,6 +5,7 @@ from __future__ import annotations
 from .access import AccessEvent, MemberNote, StoreStaff
 from .activity import ActivityKind, MemberActivity
 from .batch import BatchRun
+from .consent import MARKETING_CHANNELS, ConsentChange, ContactChannel, MemberConsent
 from .imports import TagImportJob, TagImportRow
 from .members import Member, MemberChange
 from .orders import Order, OrderLine
@@ -19,5 +20,6 @@ __all__ = [
     "TagChange", "TagRule", "TagCondition", "ActivityKind", "MemberActivity", "StoreStaff",
     "AccessEvent", "MemberNote", "Lifecycle", "Quadrant", "MemberStats", "RfmSegment", "RfmRun",
     "SegmentFacts", "Segment", "SegmentSnapshot", "SnapshotMember", "BatchRun",
-    "TagImportJob", "TagImportRow",
+    "TagImportJob", "TagImportRow", "ContactChannel", "MARKETING_CHANNELS", "MemberConsent",
+    "ConsentChange",
 ]

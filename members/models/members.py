@@ -58,9 +58,18 @@ class Member(models.Model):
                                    blank=True, unique=True)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices,
                               default=Status.ACTIVE)
-    marketing_consent = models.BooleanField(_("marketing consent"), default=False)
+    marketing_consent = models.BooleanField(
+        _("marketing consent"), default=False,
+        help_text=_("Agrees on at least one channel (see the consent per channel)."))
     marketing_consent_at = models.DateTimeField(_("consent changed at"), null=True, blank=True)
     marketing_consent_source = OneLineField(_("consent source"), max_length=32, blank=True)
+    # contact policy (campaigns' messages): do-not-disturb gets service messages only; the
+    # whitelist is exempt from the contact cap but still needs consent
+    do_not_disturb = models.BooleanField(_("do not disturb"), default=False, db_default=False,
+                                         help_text=_("Service messages only."))
+    contact_whitelist = models.BooleanField(
+        _("contact whitelist"), default=False, db_default=False,
+        help_text=_("Exempt from the marketing contact cap; consent is still needed."))
     enrolled_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True,
                                     blank=True, related_name="+", verbose_name=_("enrolled by"))
     created_at = models.DateTimeField(_("joined at"))

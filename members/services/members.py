@@ -11,6 +11,7 @@ from core.phones import normalise_mobile
 from ..errors import MemberError, MemberErrorCode
 from ..models import Member, MemberChange, Store
 from ..regions import region_normalise
+from .consent import consent_changes_check, consent_set_locked, member_consent_all
 from .tag_rules import tag_rules_refresh_member
 
 _UNSET = object()
@@ -31,6 +32,10 @@ class MemberInput:
     external_id: str | None = None
     marketing_consent: bool | None = None
     consent_source: str | None = None
+    # per channel ({"sms": True, …}); given with `marketing_consent`, these win
+    consents: dict[str, bool] | None = None
+    do_not_disturb: bool | None = None
+    contact_whitelist: bool | None = None
     enrolled_by_id: int | None = None
 
 
@@ -92,11 +97,10 @@ def _apply(member: Member, data: MemberInput, now: datetime) -> None:
         member.referrer_id = referrer_check(member_id=member.pk, referrer_id=data.referrer_id)
     if data.external_id is not None:
         member.external_id = data.external_id or None
-    if data.marketing_consent is not None and data.marketing_consent != member.marketing_consent:
-        # PIPL: consent is recorded with its time and source.
-        member.marketing_consent = data.marketing_consent
-        member.marketing_consent_at = now
-        member.marketing_consent_source = (data.consent_source or "")[:32]
+    if data.do_not_disturb is not None:
+        member.do_not_disturb = data.do_not_disturb
+    if data.contact_whitelist is not None:
+        member.contact_whitelist = data.contact_whitelist
     if data.enrolled_by_id is not None:
         member.enrolled_by_id = data.enrolled_by_id
     member.updated_at = now
@@ -104,7 +108,8 @@ def _apply(member: Member, data: MemberInput, now: datetime) -> None:
 
 # what a profile change records (by name: never the values) and webhooks announce
 _WATCHED = ("mobile", "name", "gender", "birthday", "region", "home_store_id",
-            "source_channel", "referrer_id", "external_id", "marketing_consent")
+            "source_channel", "referrer_id", "external_id", "marketing_consent",
+            "do_not_disturb", "contact_whitelist")
 
 
 def _watched(member: Member) -> dict[str, object]:
@@ -115,6 +120,23 @@ def _updatable_fields() -> list[str]:
     """Every column an update writes: not the generated ones."""
     return [f.name for f in Member._meta.concrete_fields
             if not f.primary_key and not f.generated]
+
+
+def _consent_changes(data: MemberInput) -> dict[str, bool]:
+    """The consent answers a registration or an update gives: the single flag of old on
+    every channel, then the per-channel answers over it."""
+    changes = {} if data.marketing_consent is None else member_consent_all(data.marketing_consent)
+    changes.update(data.consents or {})
+    return consent_changes_check(changes)
+
+
+def _save_consents(member: Member, data: MemberInput, now: datetime) -> list[str]:
+    """PIPL: consent is recorded per channel with its time, source and history. Returns the
+    channels whose answer changed."""
+    changes = _consent_changes(data)
+    if changes:
+        return consent_set_locked(member, changes, (data.consent_source or "")[:32], now)
+    return []
 
 
 def _save(member: Member) -> None:
@@ -143,7 +165,11 @@ def member_register(*, data: MemberInput, now: datetime | None = None) -> Member
     member = Member(created_at=now)
     _apply(member, data, now)
     member.member_no = next_member_no()
-    _save(member)
+    changes = _consent_changes(data)
+    with transaction.atomic():
+        _save(member)
+        if changes:
+            consent_set_locked(member, changes, (data.consent_source or "")[:32], now)
     return member
 
 
@@ -158,8 +184,11 @@ def member_update(*, member_id: int, data: MemberInput, now: datetime | None = N
         before = _watched(member)
         _apply(member, data, now)
         _save(member)
+        consents = _save_consents(member, data, now)
         after = _watched(member)
         changed = [name.removesuffix("_id") for name in _WATCHED if before[name] != after[name]]
+        if consents and "marketing_consent" not in changed:
+            changed.append("marketing_consent")  # a channel's answer changed
         if changed:
             MemberChange.objects.create(member=member, kind=MemberChange.Kind.UPDATED,
                                         fields=changed, created_at=now)
@@ -194,6 +223,7 @@ def member_check(*, data: MemberInput, member_id: int | None = None,
     now = resolve_now(now)
     member = Member(pk=member_id, created_at=now)
     _apply(member, data, now)
+    _consent_changes(data)
     others = Member.objects.exclude(pk=member_id) if member_id else Member.objects.all()
     if member.mobile and others.filter(mobile=member.mobile).exclude(status="closed").exists():
         raise MemberError(MemberErrorCode.MOBILE_TAKEN)

@@ -27,9 +27,9 @@ HAND_GUARDED = {
 }
 # and the histories added since, declared from the start
 APPEND_ONLY = HAND_GUARDED | {
-    "members.MemberChange", "points.ExpiryNotice", "points.RedemptionChange",
-    "points.PointsTransfer", "tiers.PaidLapse", "tiers.ManualTier", "points.StoredValueEntry",
-    "points.StoredValueBonusMovement", "points.GiftCardEntry", "points.OrderTender",
+    "members.MemberChange", "members.ConsentChange", "points.ExpiryNotice",
+    "points.RedemptionChange", "points.PointsTransfer", "tiers.PaidLapse", "tiers.ManualTier",
+    "points.StoredValueEntry", "points.StoredValueBonusMovement", "points.GiftCardEntry", "points.OrderTender",
 }
 
 # the hand-written guards the declared triggers replaced

@@ -88,7 +88,7 @@ def role_users() -> dict[str, object]:
 
 def world_campaign(now) -> None:
     """The shipped plays, and a copy of one that has run: an occasion, its members, a gift
-    and a queued message."""
+    and a message, delivered to the outbox."""
     from campaigns.models import CampaignAction, CampaignVariant, MessageTemplate
     from campaigns.services.copy import campaign_copy
     from campaigns.services.plays import campaign_plays_install
@@ -106,6 +106,10 @@ def world_campaign(now) -> None:
                                   message_template=MessageTemplate.objects.first())
     campaign_schedule(campaign_id=campaign.pk, now=now)
     campaigns_tick(now=now)
+    # delivered through the outbox (a day on: past any quiet hours)
+    from campaigns.services.delivery import messages_deliver
+
+    messages_deliver(now=now + timedelta(days=1))
 
 
 def world_lottery(now, member) -> None:

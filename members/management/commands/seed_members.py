@@ -38,7 +38,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from psycopg import sql
 
-from members.models import Store, Tag, TagGroup
+from members.models import MARKETING_CHANNELS, Store, Tag, TagGroup
 from members.regions import region_normalise
 
 DAY = 86_400
@@ -637,6 +637,10 @@ class Command(BaseCommand):
             else:
                 self._load_in_two_stages(batches, copied, rows, loaded)
 
+        clock = time.perf_counter()
+        self._consents()
+        copied["consents"] = time.perf_counter() - clock
+
         if not opts["no_analyze"]:
             clock = time.perf_counter()
             with connection.cursor() as cursor:
@@ -644,6 +648,27 @@ class Command(BaseCommand):
                     cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
             copied["ANALYZE"] = time.perf_counter() - clock
         self._report(rows, generated, copied, time.perf_counter() - started)
+
+    @staticmethod
+    def _consents() -> None:
+        """COPY bypasses the consent service: a seeded member's single flag becomes a grant
+        on every channel with its time and source, and its first history row — as
+        migration members 0017 did for the members of old. Members already holding a row
+        for a channel (an earlier run) are left alone."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """WITH granted AS (
+                       INSERT INTO members_memberconsent
+                              (member_id, channel, granted, changed_at, source)
+                       SELECT m.id, c.channel, true, m.marketing_consent_at,
+                              m.marketing_consent_source
+                       FROM members_member m CROSS JOIN unnest(%s::text[]) AS c(channel)
+                       WHERE m.marketing_consent ORDER BY m.id, c.channel
+                       ON CONFLICT (member_id, channel) DO NOTHING
+                       RETURNING member_id, channel, changed_at, source)
+                   INSERT INTO members_consentchange (member_id, channel, granted, at, source)
+                   SELECT member_id, channel, true, changed_at, source FROM granted""",
+                [list(MARKETING_CHANNELS)])
 
     @staticmethod
     def _generated(generator: RowGenerator, sizes: list[int]):

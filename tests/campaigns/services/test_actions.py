@@ -77,7 +77,7 @@ def test_coupon_face_value_follows_the_average_order_within_bounds_and_is_redeem
 
 
 def test_tags_gift_and_message_quote_what_was_given(now):
-    a, b = members(2, now)
+    a, b = members(2, now, marketing_consent=True, consent_source="store")
     new = Tag.objects.create(code="promo", name="促销")
     old = Tag.objects.create(code="lapsed", name="流失")
     from members.services.tags import member_tags_add

@@ -148,3 +148,21 @@ def test_a_gift_is_refused_after_its_date_on_the_beijing_calendar(world):
                                    now=last_day)  # names no store: any store, by its date
     assert (done.handed_over_store_id, done.handed_over_by_id) == (world.store_b.pk,
                                                                    world.clerk_b.pk)
+
+
+def test_the_clerk_changes_consent_per_channel(client, world):
+    from members.models import ConsentChange
+    from members.selectors.consent import member_consents
+
+    client.force_login(world.clerk_a)
+    page = client.get(f"/counter/m/{world.member_a.pk}/").content.decode()
+    assert 'name="channel" value="sms"' in page
+    client.post(f"/counter/m/{world.member_a.pk}/consent/", {"channel": ["sms", "wecom"]})
+    assert [c for c, granted in member_consents(world.member_a.pk).items() if granted] == [
+        "sms", "wecom"]
+    assert set(ConsentChange.objects.filter(member=world.member_a)
+               .values_list("source", flat=True)) == {"counter"}
+    # a member of another store is not the clerk's to change
+    answer = client.post(f"/counter/m/{world.member_b.pk}/consent/", {"channel": ["sms"]})
+    assert answer.status_code in (403, 404)
+    assert not any(member_consents(world.member_b.pk).values())
