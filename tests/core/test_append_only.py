@@ -29,7 +29,8 @@ HAND_GUARDED = {
 APPEND_ONLY = HAND_GUARDED | {
     "members.MemberChange", "members.ConsentChange", "points.ExpiryNotice",
     "points.RedemptionChange", "points.PointsTransfer", "tiers.PaidLapse", "tiers.ManualTier",
-    "points.StoredValueEntry", "points.StoredValueBonusMovement", "points.GiftCardEntry", "points.OrderTender",
+    "points.StoredValueEntry", "points.StoredValueBonusMovement", "points.GiftCardEntry",
+    "points.OrderTender",
 }
 
 # the hand-written guards the declared triggers replaced
