@@ -30,7 +30,8 @@ APPEND_ONLY = HAND_GUARDED | {
     "members.MemberChange", "members.ConsentChange", "points.ExpiryNotice",
     "points.RedemptionChange", "points.PointsTransfer", "tiers.PaidLapse", "tiers.ManualTier",
     "points.StoredValueEntry", "points.StoredValueBonusMovement", "points.GiftCardEntry",
-    "points.OrderTender",
+    "points.OrderTender", "campaigns.CheckIn", "campaigns.LotteryDraw",
+    "campaigns.LotteryEntryGrant", "campaigns.TaskCompletion",
 }
 
 # the hand-written guards the declared triggers replaced

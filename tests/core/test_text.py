@@ -87,6 +87,11 @@ MACHINE_TEXT = {
     "campaigns.FeedCursor.name", "campaigns.FeedCursor.source",
     "campaigns.CampaignGift.occasion", "campaigns.Message.occasion", "campaigns.CampaignRun.key",
     "campaigns.CampaignRun.occasion", "campaigns.CampaignMember.occasion",
+    "points.StoredValueEntry.source_key", "points.StoredValueEntry.request_hash",
+    "points.GiftCard.code", "points.GiftCard.pin_hash", "points.GiftCardEntry.source_key",
+    "points.GiftCardEntry.request_hash", "points.PointsTransfer.key",
+    # a touch as rendered from its template and sent
+    "campaigns.OutboxMessage.recipient", "campaigns.OutboxMessage.body",
     # the system's label on an append-only row; what people type is in a MemberNote
     "points.PointsEntry.reason", "points.CouponEvent.reason",
 }
