@@ -283,7 +283,7 @@ class TransferView(ApiView):
         return run_idempotent(request, work, required=True)
 
 
-class CancelInputSerializer(Input):
+class SpendCancelInputSerializer(Input):
     reason = Text(max_length=200, blank=True, required=False, default="", help_text=(
         "Why, in the caller's words; kept as a note beside the cancelling ledger entry."))
 
@@ -302,12 +302,12 @@ class SpendCancelView(ApiView):
               SpendCancelErrorCode.SPEND_HAS_RECORD,
               SpendCancelErrorCode.SPEND_CANCEL_WINDOW_OVER)
 
-    @extend_schema(operation_id="pointsSpendCancel", request=CancelInputSerializer,
+    @extend_schema(operation_id="pointsSpendCancel", request=SpendCancelInputSerializer,
                    responses={201: MovementSerializer},
                    summary="Cancel a spend (points back to their lots)", tags=["points"])
     def post(self, request, member_id: int, entry_id: int):
         member = member_or_404(member_id)
-        serializer = CancelInputSerializer(data=request.data)
+        serializer = SpendCancelInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
 
