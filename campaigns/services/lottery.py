@@ -209,7 +209,8 @@ def lottery_draw(*, lottery_id: int, member_id: int, draw_id: str,
         if prize is not None and prize.kind == PrizeKind.POINTS:
             movement = points_earn(member_id=member_id, points=prize.points,
                                    source_key=f"lottery:{draw_id}",
-                                   reason=f"lottery {lottery.pk}: {prize.name}"[:200], now=now)
+                                   reason=f"lottery {lottery.pk}: {prize.name}"[:200], now=now,
+                                   pending_days=0)  # a prize has no return window
             points_entry_id = movement.entry.pk if movement else None
         elif prize is not None and prize.kind == PrizeKind.COUPON:
             coupon_id = coupon_issue(template_id=prize.coupon_template_id, member_id=member_id,

@@ -54,7 +54,7 @@ class CheckinView(ApiView):
     required_scopes = ("events:write",)
     errors = (MemberErrorCode.MEMBER_NOT_FOUND,)
 
-    @extend_schema(operation_id="checkin", request=None,
+    @extend_schema(operation_id="checkinRecord", request=None,
                    responses={201: CheckinOutcomeSerializer, 200: CheckinOutcomeSerializer},
                    summary="Check in for today (once a Beijing day)", tags=["engagement"])
     def post(self, request, member_id: int):
@@ -72,7 +72,7 @@ class MakeupInputSerializer(Input):
 
 
 class MakeupView(ApiView):
-    """A make-up check-in (补签) of a missed day earlier this month, for the configured
+    """A make-up check-in of a missed day earlier this month, for the configured
     points, at most the configured number a month. The same day again answers the first
     (200). It mends the streak but pays no streak reward."""
 

@@ -139,7 +139,7 @@ class RedemptionListView(ApiView, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class CancelInputSerializer(Input):
+class RedemptionCancelInputSerializer(Input):
     reason = Text(max_length=200)
 
 
@@ -152,7 +152,7 @@ class CancelView(ApiView):
     idempotency = "required"
     errors = (PointsErrorCode.REDEMPTION_NOT_FOUND, PointsErrorCode.REDEMPTION_STATE)
 
-    @extend_schema(operation_id="redemptionCancel", request=CancelInputSerializer,
+    @extend_schema(operation_id="redemptionCancel", request=RedemptionCancelInputSerializer,
                    responses={200: RedemptionOutcomeSerializer},
                    summary="Cancel a goods redemption not yet delivered (points come back)",
                    tags=["rewards"])
@@ -161,7 +161,7 @@ class CancelView(ApiView):
         if not (0 < redemption_id <= MAX_ID and RewardRedemption.objects.filter(
                 pk=redemption_id, member_id=member.pk).exists()):
             raise Http404
-        serializer = CancelInputSerializer(data=request.data)
+        serializer = RedemptionCancelInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         reason = serializer.validated_data["reason"]
 

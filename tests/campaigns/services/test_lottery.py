@@ -61,6 +61,15 @@ def test_points_prize_costs_points_and_credits_under_the_draw_key():
     assert LotteryDraw.objects.count() == 1
 
 
+def test_points_prize_is_available_at_once_under_a_return_window():
+    """The return window holds purchase points; a prize has nothing to return."""
+    set_points_settings(pending_days=7)
+    member = members(1, NOW)[0]
+    lot = lottery(NOW, [{"name": "50分", "kind": "points", "weight": 1, "points": 50}])
+    lottery_draw(lottery_id=lot.pk, member_id=member.pk, draw_id="d-1", now=NOW)
+    assert (balances(member.pk)["available"], balances(member.pk)["pending"]) == (50, 0)
+
+
 def test_short_of_points_writes_nothing():
     member = members(1, NOW)[0]
     lot = lottery(NOW, [{"name": "谢谢", "kind": "nothing", "weight": 1}],

@@ -34,6 +34,10 @@ BUSINESS_TABLES = (
     "points_reward", "points_rewardredemption", "points_coupon", "points_couponevent",
     "points_pointshold", "points_pointslotmovement", "points_pointspayment",
     "points_partnerexchange", "points_partnerdailytotal", "points_pointstransfer",
+    "points_storedvalueaccount", "points_storedvalueentry", "points_storedvaluebonuslot",
+    "points_storedvaluebonusmovement", "points_giftcard", "points_giftcardentry",
+    "points_ordertender", "campaigns_checkin", "campaigns_lottery", "campaigns_lotterydraw",
+    "campaigns_lotteryentries", "campaigns_lotteryentrygrant", "campaigns_taskcompletion",
 )
 
 
