@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -127,12 +127,11 @@ class CalendarView(ApiView):
     required_scopes = ("members:read",)
 
     @extend_schema(operation_id="checkinCalendar", responses={200: CalendarSerializer},
-                   parameters=[OpenApiParameter("month", str, required=False,
-                                                description="YYYY-MM")],
+                   parameters=[CalendarQuerySerializer],
                    summary="A member's check-in calendar for a month", tags=["engagement"])
     def get(self, request, member_id: int):
         member = member_or_404(member_id)
-        query = CalendarQuerySerializer(data=request.query_params)
+        query = CalendarQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         today = local_date(timezone.now())
         month = query.validated_data.get("month")

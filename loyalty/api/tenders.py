@@ -4,7 +4,6 @@ points), parsed into the intake's `TenderInput`, and what each tender paid or go
 from __future__ import annotations
 
 from rest_framework import exceptions, serializers
-from rest_framework.exceptions import ValidationError
 
 from points.models import TenderKind
 from points.services.tenders import MAX_TENDERS, TenderInput
@@ -21,13 +20,8 @@ class TenderSerializer(Input):
                 help_text="gift_card: the card's 16 digits.")
     pin = Text(max_length=6, pattern=PIN_PATTERN, required=False,
                help_text="gift_card: the card's PIN.")
-
-    def validate(self, attrs):
-        is_card = attrs["type"] == TenderKind.GIFT_CARD
-        if is_card != ("code" in attrs) or is_card != ("pin" in attrs):
-            raise ValidationError({"code": ["A gift card tender, and only it, names its code "
-                                            "and PIN."]})
-        return attrs
+    # a code or PIN on another kind of tender, or a gift card without both, is refused by
+    # the intake's tender check (`tender_invalid`): a rule across fields, not a shape
 
 
 def tenders_field(**kwargs) -> TenderSerializer:

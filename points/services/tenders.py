@@ -69,10 +69,13 @@ def tenders_check(tenders: tuple[TenderInput, ...]) -> tuple[TenderInput, ...]:
                               why="the amount must be positive money") from None
         if tender.kind == TenderKind.GIFT_CARD:
             code = (tender.gift_card_code or "").strip()
-            if not code or code in cards:
+            if not code or code in cards or not tender.gift_card_pin:
                 raise PointsError(TenderErrorCode.TENDER_INVALID, n=n,
-                                  why="a gift card needs its code, once")
+                                  why="a gift card needs its code and PIN, once")
             cards.add(code)
+        elif tender.gift_card_code or tender.gift_card_pin:
+            raise PointsError(TenderErrorCode.TENDER_INVALID, n=n,
+                              why="only a gift card tender names a code and PIN")
         elif tender.kind in seen:
             raise PointsError(TenderErrorCode.TENDER_INVALID, n=n, why="named twice")
         seen.add(tender.kind)
