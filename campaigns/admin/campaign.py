@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
 
 from core.admin import AutocompleteInputMixin, DeclaredPermissionsMixin, permission_view
 from core.errors import LoyaltyError
@@ -45,7 +46,7 @@ from .results import (
 )
 
 
-class VariantInline(admin.TabularInline):
+class VariantInline(TabularInline):
     model = CampaignVariant
     extra = 0
     fields = ("code", "name", "weight", "actions_link")
@@ -80,7 +81,7 @@ class TestSendForm(forms.Form):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, admin.ModelAdmin):
+class CampaignAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, ModelAdmin):
     form = CampaignForm
     list_display = ("name", "status", "grade", "window", "audience", "spent", "is_template")
     list_filter = ("status", "grade", "is_template")
@@ -263,14 +264,14 @@ class CampaignAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, admin.Mode
                           title=_("Test send"), form=form, rendered=rendered)
 
 
-class ActionInline(AutocompleteInputMixin, admin.StackedInline):
+class ActionInline(AutocompleteInputMixin, StackedInline):
     model = CampaignAction
     extra = 0
     autocomplete_fields = ("coupon_template", "tag")
 
 
 @admin.register(CampaignVariant)
-class CampaignVariantAdmin(admin.ModelAdmin):
+class CampaignVariantAdmin(ModelAdmin):
     list_display = ("campaign", "code", "name", "weight")
     search_fields = ("campaign__name", "code")
     inlines = [ActionInline]
@@ -278,7 +279,7 @@ class CampaignVariantAdmin(admin.ModelAdmin):
 
 
 @admin.register(GradeTarget)
-class GradeTargetAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
+class GradeTargetAdmin(DeclaredPermissionsMixin, ModelAdmin):
     """The KPI targets of each grade: edited, never added or deleted (one row a grade)."""
 
     list_display = ("grade", "sales_multiple", "discount_share", "max_campaigns", "period")

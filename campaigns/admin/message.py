@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.utils import timezone
+from unfold.admin import ModelAdmin
 
 from ..models import MessageTemplate
 from ..services.messages import message_body_problems
@@ -21,7 +22,7 @@ class MessageTemplateForm(forms.ModelForm):
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
+class MessageTemplateAdmin(ModelAdmin):
     form = MessageTemplateForm
     list_display = ("name", "code", "channel", "kind")
     list_filter = ("channel", "kind")

@@ -11,6 +11,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import User
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
 
 from core.admin import AutocompleteInputMixin, ReadOnlyAdminMixin, ScaleAdmin, permission_view
 from members.admin.search import MemberSearchMixin
@@ -19,7 +20,7 @@ from members.models import AccessEvent, StoreStaff
 from ..roles import role_groups
 
 
-class StoreStaffInline(AutocompleteInputMixin, admin.TabularInline):
+class StoreStaffInline(AutocompleteInputMixin, TabularInline):
     model = StoreStaff
     extra = 0
     autocomplete_fields = ("store",)
@@ -31,7 +32,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class StaffUserAdmin(DjangoUserAdmin):
+class StaffUserAdmin(DjangoUserAdmin, ModelAdmin):
     """A programme admin manages staff accounts: their roles (the role groups and nothing
     else — no superuser flag, no single permissions) and their stores. Nobody changes their
     own role, and only a superuser changes a superuser."""
@@ -107,7 +108,7 @@ class AuditTrailAdmin(ReadOnlyAdminMixin, ScaleAdmin):
 
 
 @admin.register(AccessAttempt)
-class LoginAttemptAdmin(admin.ModelAdmin):
+class LoginAttemptAdmin(ModelAdmin):
     """Failed logins per account and address; deleting a row lifts its lockout."""
 
     list_display = ("attempt_time", "username", "ip_address", "failures_since_start")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import TabularInline
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin
 from core.formats import number
@@ -20,7 +21,7 @@ from ..models import (
 from ..reasons import reason_with_note
 
 
-class RuleAwardInline(ReadOnlyAdminMixin, admin.TabularInline):
+class RuleAwardInline(ReadOnlyAdminMixin, TabularInline):
     """Why the entry has its points: the rule versions that paid them, as they were then."""
 
     model = RuleAward
@@ -34,7 +35,7 @@ class RuleAwardInline(ReadOnlyAdminMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("rule")
 
 
-class EntryLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+class EntryLineInline(ReadOnlyAdminMixin, TabularInline):
     model = EntryLine
     fields = ("line", "line_points")
     readonly_fields = fields
@@ -54,7 +55,7 @@ class EntryLineInline(ReadOnlyAdminMixin, admin.TabularInline):
         return number(obj.points)
 
 
-class LotMovementInline(ReadOnlyAdminMixin, admin.TabularInline):
+class LotMovementInline(ReadOnlyAdminMixin, TabularInline):
     """Which lots the entry put points into or took them out of, and how many."""
 
     model = PointsLotMovement
