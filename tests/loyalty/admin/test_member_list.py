@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,7 +14,6 @@ from django.urls import reverse
 from core.clock import programme_tz
 from loyalty.services.intake import record_sale
 from members.models import AccessEvent, Member, MemberStats
-from members.services.members import MemberInput
 from members.services.orders import LineInput, SaleInput
 from tiers.models import GrowthAccount, Tier
 
