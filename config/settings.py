@@ -239,6 +239,7 @@ UNFOLD = {
     # the sidebar by the work, each entry only for a viewer who may open it
     "SIDEBAR": {"show_search": False, "show_all_applications": False,
                 "navigation": "loyalty.console.navigation"},
+    "DASHBOARD_CALLBACK": "loyalty.admin.dashboard.dashboard_callback",
 }
 # The console's pages (django-unfold) run Alpine.js, whose expressions (x-data, x-show, …)
 # are compiled with `new Function` — the standard build cannot run under a policy without
@@ -365,6 +366,9 @@ CELERY_BEAT_SCHEDULE = {
     "points-holds-expire": {"task": "points.tasks.expire_holds", "schedule": 60.0},
     "points-liability-rollup": {"task": "points.tasks.rollup_liability",
                                 "schedule": crontab(minute=5)},  # hourly
+    # the dashboard's facts of the day just ended, after the nightly member statistics
+    "dashboard-facts": {"task": "loyalty.tasks.build_dashboard_facts",
+                        "schedule": crontab(minute=10, hour=3)},  # 03:10 Asia/Shanghai
     "batch-runs-prune": {"task": "members.tasks.prune_batch_runs",
                          "schedule": crontab(minute=50, hour=3)},
     # campaigns: due occasions start, pause / resume / cancel are honoured within a minute
