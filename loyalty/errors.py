@@ -77,3 +77,14 @@ class MemberCodeError(LoyaltyError):
 
 class CounterError(LoyaltyError):
     pass
+
+
+class StaffErrorCode(ErrorCode):
+    KEYS_STILL_OWNED = ("staff_owns_api_keys", 409,
+                        _("This account still owns {count} active API keys ({prefixes}): "
+                          "reassign them to another account or revoke them before "
+                          "deactivating it."))
+
+
+class StaffError(LoyaltyError):
+    pass
