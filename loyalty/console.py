@@ -9,6 +9,7 @@ refuse."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.translation import gettext_lazy as _
@@ -113,22 +114,41 @@ NAVIGATION: tuple[tuple[object, tuple[Entry, ...]], ...] = (
 )
 
 
+@lru_cache(maxsize=None)
+def _page(url_name: str) -> tuple[str, object] | None:
+    """What a page's permission is read from (the URL conf does not change while running):
+    ("declared", permissions) or ("list", model admin); None for a page this installation
+    does not have."""
+    try:
+        match = resolve(reverse(f"admin:{url_name}"))
+    except (NoReverseMatch, Resolver404):
+        return None
+    declared = getattr(match.func, "required_permissions", None)
+    if declared is not None:
+        return ("declared", tuple(declared))
+    model_admin = getattr(match.func, "model_admin", None)
+    if model_admin is not None and url_name.endswith("_changelist"):
+        return ("list", model_admin)
+    return None
+
+
 def may_open(request, url_name: str) -> bool:
     """Whether the viewer may open this admin page (no arguments): what the page declares
     (`core.admin.permission_view`), or for a list what its model admin allows."""
     if url_name == "index":
         return True
-    try:
-        match = resolve(reverse(f"admin:{url_name}"))
-    except (NoReverseMatch, Resolver404):
-        return False  # a page this installation does not have
-    declared = getattr(match.func, "required_permissions", None)
-    if declared is not None:
-        return request.user.has_perms(declared)
-    model_admin = getattr(match.func, "model_admin", None)
-    if model_admin is not None and url_name.endswith("_changelist"):
-        return model_admin.has_view_or_change_permission(request)
-    return False
+    page = _page(url_name)
+    if page is None:
+        return False
+    kind, target = page
+    if kind == "declared":
+        return request.user.has_perms(target)
+    return target.has_view_or_change_permission(request)
+
+
+@lru_cache(maxsize=None)
+def _link(url_name: str) -> str:
+    return reverse(f"admin:{url_name}")
 
 
 def navigation(request) -> list[dict]:
@@ -137,7 +157,7 @@ def navigation(request) -> list[dict]:
     groups = []
     for title, entries in NAVIGATION:
         items = [{"title": entry.title, "icon": entry.icon,
-                  "link": reverse(f"admin:{entry.url_name}")}
+                  "link": _link(entry.url_name)}
                  for entry in entries if may_open(request, entry.url_name)]
         if items:
             groups.append({"title": title, "items": items})
