@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -18,7 +19,13 @@ from unfold.sites import UnfoldAdminSite
 
 
 class ConsoleSite(UnfoldAdminSite):
-    pass
+    def login(self, request, extra_context=None):
+        # unfold's sign-in form carries no `next` field (Django's does): without one the
+        # sign-in would land on settings.LOGIN_REDIRECT_URL, outside the console
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            request.GET = request.GET.copy()
+            request.GET[REDIRECT_FIELD_NAME] = reverse("admin:index", current_app=self.name)
+        return super().login(request, extra_context)
 
 
 @dataclass(frozen=True)
