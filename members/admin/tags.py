@@ -10,7 +10,7 @@ from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import ModelAdmin
 
 from core.admin import (
     AutocompleteInputMixin,
@@ -79,7 +79,9 @@ class TagConditionForm(forms.ModelForm):
         return cleaned
 
 
-class TagConditionInline(TabularInline):
+class TagConditionInline(admin.TabularInline):
+    # Django's own widgets: the condition's amounts are read back as typed (unfold's
+    # inline widgets lose them on a save that changes nothing)
     model = TagCondition
     form = TagConditionForm
     extra = 1
