@@ -1,4 +1,5 @@
 from axes.apps import AppConfig as AxesAppConfig
+from django.contrib.admin.apps import AdminConfig
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,3 +8,10 @@ class LoginProtectionConfig(AxesAppConfig):
 
     name = "axes"
     verbose_name = _("Login protection")
+
+
+class ConsoleAdminConfig(AdminConfig):
+    """Django's admin with the operator console's site: django-unfold's look, the sidebar
+    by the work and the dashboard as its home (loyalty.console)."""
+
+    default_site = "loyalty.console.ConsoleSite"

@@ -5,6 +5,7 @@ SecurityMiddleware and XFrameOptionsMiddleware, set in config.settings.)"""
 from __future__ import annotations
 
 from csp.middleware import CSPMiddleware
+from django.conf import settings
 
 # Every answer of the versioned API may carry personal data (names, mobiles, balances,
 # a stored idempotent reply): no cache, shared or private, keeps it. The schema and the
@@ -20,6 +21,14 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
     def process_request(self, request):
         super().process_request(request)
         str(request.csp_nonce)  # made now, so the policy names it
+
+    def get_policy_parts(self, request, response, report_only=False):
+        # the console's pages need 'unsafe-eval' (settings.ADMIN_SCRIPT_SRC says why); only
+        # they get it
+        parts = super().get_policy_parts(request, response, report_only)
+        if not report_only and request.path_info.startswith(settings.ADMIN_PATH_PREFIX):
+            parts.replace = {**(parts.replace or {}), "script-src": settings.ADMIN_SCRIPT_SRC}
+        return parts
 
 
 class NoStoreApiMiddleware:

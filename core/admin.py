@@ -22,6 +22,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from unfold.admin import ModelAdmin
 
 from .clock import local_date
 
@@ -58,7 +59,7 @@ class EstimatedCountPaginator(Paginator):
         return max(estimated_count(queryset.order_by()), exact)
 
 
-class ScaleAdmin(admin.ModelAdmin):
+class ScaleAdmin(ModelAdmin):
     """Base for admin lists over large tables: no full COUNT(*), sort only on indexed
     columns (set `sortable_by`), and related rows fetched in the same query."""
 
@@ -95,7 +96,7 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class SingletonAdmin(admin.ModelAdmin):
+class SingletonAdmin(ModelAdmin):
     """Programme settings: one row, opened straight from the list link."""
 
     def has_add_permission(self, request):
@@ -149,20 +150,22 @@ def guard_readonly_links() -> None:
     viewer who may view it; otherwise it shows the object's name (Django links it for anyone,
     e.g. finance to a staff account's page)."""
     from django.contrib.admin import helpers
+    from unfold.fields import UnfoldAdminReadonlyField  # the console's own (django-unfold)
 
-    if getattr(helpers.AdminReadonlyField, "links_guarded", False):
-        return
-    original = helpers.AdminReadonlyField.get_admin_url
+    for field_class in (helpers.AdminReadonlyField, UnfoldAdminReadonlyField):
+        if field_class.__dict__.get("links_guarded", False):
+            continue
+        original = field_class.get_admin_url
 
-    def get_admin_url(self, remote_field, remote_obj):
-        opts = remote_field.model._meta
-        if not (viewer_may(f"{opts.app_label}.view_{opts.model_name}")
-                or viewer_may(f"{opts.app_label}.change_{opts.model_name}")):
-            return str(remote_obj)
-        return original(self, remote_field, remote_obj)
+        def get_admin_url(self, remote_field, remote_obj, original=original):
+            opts = remote_field.model._meta
+            if not (viewer_may(f"{opts.app_label}.view_{opts.model_name}")
+                    or viewer_may(f"{opts.app_label}.change_{opts.model_name}")):
+                return str(remote_obj)
+            return original(self, remote_field, remote_obj)
 
-    helpers.AdminReadonlyField.get_admin_url = get_admin_url
-    helpers.AdminReadonlyField.links_guarded = True
+        field_class.get_admin_url = get_admin_url
+        field_class.links_guarded = True
 
 
 class PermittedColumnsMixin:

@@ -86,3 +86,14 @@ class WebhookErrorCode(ErrorCode):
                    _("The webhook URL must be an http or https address on one line."))
     EVENT_TYPES_REQUIRED = ("webhook_event_types_required", 400,
                             _("Choose at least one event type."))
+
+
+class StaffErrorCode(ErrorCode):
+    KEYS_STILL_OWNED = ("staff_owns_api_keys", 409,
+                        _("This account still owns {count} active API keys ({prefixes}): "
+                          "reassign them to another account or revoke them before "
+                          "deactivating it."))
+
+
+class StaffError(LoyaltyError):
+    pass

@@ -76,11 +76,13 @@ ROLES: tuple[Role, ...] = (
         Grant("members", ALL, excluding=NOT_PROGRAMME_DATA),
         Grant("points", ALL), Grant("tiers", ALL), Grant("campaigns", ALL),
         Grant("django_celery_beat.periodictask", (VIEW, CHANGE)),
+        Grant("loyalty.dashboardfact", (VIEW,)),  # the dashboard's figures
     ), extra=(FULL_MOBILE, ALL_STORES)),
     # the counter checks the role and the store binding itself (loyalty.counter.access)
     Role(CLERKS, _("Clerks"), (), admin=False),
-    Role(FINANCE, _("Finance"), tuple(
-        Grant(app, (VIEW,), excluding=NOT_PROGRAMME_DATA) for app in PROGRAMME_DATA
+    Role(FINANCE, _("Finance"), (
+        *(Grant(app, (VIEW,), excluding=NOT_PROGRAMME_DATA) for app in PROGRAMME_DATA),
+        Grant("loyalty.dashboardfact", (VIEW,)),  # the dashboard's figures
     ), extra=(ALL_STORES,)),
     Role(AUDITORS, _("Auditors"), tuple(
         Grant(app, (VIEW,))

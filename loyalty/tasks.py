@@ -20,3 +20,10 @@ def send_webhooks() -> dict:
     """Every 10 s: the feed read into the webhook outbox, and due deliveries sent."""
     from .services.webhooks import webhooks_run
     return webhooks_run()
+
+
+@shared_task(acks_late=True)
+def build_dashboard_facts() -> int:
+    """Nightly: the dashboard's facts of the Beijing day just ended (rebuilt whole)."""
+    from .services.dashboard import dashboard_facts_build
+    return dashboard_facts_build()

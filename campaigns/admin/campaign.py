@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
 
 from core.admin import AutocompleteInputMixin, DeclaredPermissionsMixin, permission_view
 from core.errors import LoyaltyError
@@ -52,7 +53,7 @@ from .results import (
 )
 
 
-class VariantInline(admin.TabularInline):
+class VariantInline(TabularInline):
     model = CampaignVariant
     extra = 0
     fields = ("code", "name", "weight", "actions_link")
@@ -87,7 +88,7 @@ class TestSendForm(forms.Form):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, admin.ModelAdmin):
+class CampaignAdmin(AutocompleteInputMixin, DeclaredPermissionsMixin, ModelAdmin):
     form = CampaignForm
     list_display = ("name", "status", "grade", "window", "audience", "spent", "is_template")
     list_filter = ("status", "grade", "is_template")
@@ -290,7 +291,7 @@ class ActionFormSet(forms.BaseInlineFormSet):
                                             "names": ", ".join("{%s}" % n for n in missing)})
 
 
-class ActionInline(AutocompleteInputMixin, admin.StackedInline):
+class ActionInline(AutocompleteInputMixin, StackedInline):
     model = CampaignAction
     formset = ActionFormSet
     extra = 0
@@ -298,7 +299,7 @@ class ActionInline(AutocompleteInputMixin, admin.StackedInline):
 
 
 @admin.register(CampaignVariant)
-class CampaignVariantAdmin(admin.ModelAdmin):
+class CampaignVariantAdmin(ModelAdmin):
     list_display = ("campaign", "code", "name", "weight")
     search_fields = ("campaign__name", "code")
     inlines = [ActionInline]
@@ -306,7 +307,7 @@ class CampaignVariantAdmin(admin.ModelAdmin):
 
 
 @admin.register(GradeTarget)
-class GradeTargetAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
+class GradeTargetAdmin(DeclaredPermissionsMixin, ModelAdmin):
     """The KPI targets of each grade: edited, never added or deleted (one row a grade)."""
 
     list_display = ("grade", "sales_multiple", "discount_share", "max_campaigns", "period")

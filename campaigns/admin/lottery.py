@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
 
 from core.admin import DeclaredPermissionsMixin, ReadOnlyAdminMixin, ScaleAdmin
 from core.errors import LoyaltyError
@@ -50,7 +51,7 @@ class PrizeForm(forms.ModelForm):
         return data
 
 
-class PrizeInline(admin.TabularInline):
+class PrizeInline(TabularInline):
     model = LotteryPrize
     form = PrizeForm
     fk_name = "lottery"
@@ -91,7 +92,7 @@ class LotteryForm(forms.ModelForm):
 
 
 @admin.register(Lottery)
-class LotteryAdmin(DeclaredPermissionsMixin, admin.ModelAdmin):
+class LotteryAdmin(DeclaredPermissionsMixin, ModelAdmin):
     form = LotteryForm
     list_display = ("name", "code", "status", "cost_kind", "cost_points", "opened_at",
                     "closed_at")

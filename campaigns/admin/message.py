@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from core.admin import SingletonAdmin, permission_view
 from members.models import Member
@@ -35,7 +36,7 @@ class PreviewForm(forms.Form):
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
+class MessageTemplateAdmin(ModelAdmin):
     form = MessageTemplateForm
     list_display = ("name", "code", "channel", "kind", "preview_link")
     list_filter = ("channel", "kind")

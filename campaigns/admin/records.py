@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin
 from members.admin.search import MemberSearchMixin
@@ -11,7 +12,7 @@ from ..models import CampaignGift, CampaignMember, CampaignRun, Message, OutboxM
 
 
 @admin.register(CampaignRun)
-class CampaignRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CampaignRunAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("campaign", "key", "occasion", "phase", "audience", "control",
                     "started_at", "finished_at")
     list_filter = ("phase",)

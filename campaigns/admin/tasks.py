@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin
 from members.admin.search import MemberSearchMixin
@@ -38,7 +39,7 @@ class TaskForm(forms.ModelForm):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(ModelAdmin):
     form = TaskForm
     list_display = ("name", "code", "goal", "target_count", "target_amount", "is_active",
                     "completions")

@@ -9,17 +9,22 @@ from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import User
+from django.db.models import Prefetch
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
 
 from core.admin import AutocompleteInputMixin, ReadOnlyAdminMixin, ScaleAdmin, permission_view
+from core.errors import LoyaltyError
 from members.admin.search import MemberSearchMixin
 from members.models import AccessEvent, StoreStaff
 
-from ..roles import role_groups
+from ..models import ApiKey
+from ..roles import ROLE_NAMES, role_groups
+from ..services.staff import staff_deactivation_check
 
 
-class StoreStaffInline(AutocompleteInputMixin, admin.TabularInline):
+class StoreStaffInline(AutocompleteInputMixin, TabularInline):
     model = StoreStaff
     extra = 0
     autocomplete_fields = ("store",)
@@ -31,12 +36,56 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class StaffUserAdmin(DjangoUserAdmin):
+class StaffUserAdmin(DjangoUserAdmin, ModelAdmin):
     """A programme admin manages staff accounts: their roles (the role groups and nothing
     else — no superuser flag, no single permissions) and their stores. Nobody changes their
     own role, and only a superuser changes a superuser."""
 
     inlines = (StoreStaffInline,)
+    # the staff page: each account's roles, stores, last login and the API keys it owns
+    list_display = ("username", "full_name", "roles", "stores", "is_active", "last_login",
+                    "api_keys_owned")
+    list_filter = ("is_active", "groups")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related(
+            "groups", Prefetch("store_links", queryset=StoreStaff.objects.select_related(
+                "store").order_by("store__code")),
+            Prefetch("api_keys", queryset=ApiKey.objects.filter(
+                revoked_at__isnull=True).order_by("prefix"), to_attr="active_keys"))
+
+    @admin.display(description=_("name"))
+    def full_name(self, obj: User) -> str:
+        return obj.get_full_name() or "-"
+
+    @admin.display(description=_("roles"))
+    def roles(self, obj: User) -> str:
+        return "、".join(str(ROLE_NAMES.get(g.name, g.name)) for g in obj.groups.all()) or "-"
+
+    @admin.display(description=_("stores"))
+    def stores(self, obj: User) -> str:
+        return "、".join(link.store.name for link in obj.store_links.all()) or "-"
+
+    @admin.display(description=_("API keys owned"))
+    def api_keys_owned(self, obj: User) -> str:
+        return ", ".join(key.prefix for key in getattr(obj, "active_keys", [])) or "-"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            return form
+
+        class DeactivationCheckedForm(form):
+            def clean(self):
+                data = super().clean()
+                if obj.is_active and data.get("is_active") is False:
+                    try:
+                        staff_deactivation_check(user_id=obj.pk)
+                    except LoyaltyError as error:
+                        self.add_error("is_active", error.message)
+                return data
+
+        return DeactivationCheckedForm
 
     def get_fieldsets(self, request, obj=None):
         if request.user.is_superuser or obj is None:
@@ -107,7 +156,7 @@ class AuditTrailAdmin(ReadOnlyAdminMixin, ScaleAdmin):
 
 
 @admin.register(AccessAttempt)
-class LoginAttemptAdmin(admin.ModelAdmin):
+class LoginAttemptAdmin(ModelAdmin):
     """Failed logins per account and address; deleting a row lifts its lockout."""
 
     list_display = ("attempt_time", "username", "ip_address", "failures_since_start")

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from core.admin import AutocompleteInputMixin
 
@@ -27,7 +28,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(AutocompleteInputMixin, admin.ModelAdmin):
+class ApiKeyAdmin(AutocompleteInputMixin, ModelAdmin):
     """Keys are created here by a programme admin and shown once; afterwards only the
     prefix is known. A key's owner answers for what the key does: whoever creates a key owns
     it unless they name someone else, and a programme admin may hand a key to another owner

@@ -25,6 +25,7 @@ from django_celery_beat.models import (
     PeriodicTask,
     SolarSchedule,
 )
+from unfold.admin import ModelAdmin
 
 # Help texts of the package's crontab fields that its zh-hans catalogue leaves untranslated
 # (marked fuzzy there); our catalogue, which comes first, translates them.
@@ -77,11 +78,11 @@ class TaskFilter(admin.AllValuesFieldListFilter):
         self.title = _("task")
 
 
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(ModelAdmin):
     inlines = (PeriodicTaskInline,)
 
 
-class PeriodicTaskAdmin(beat.PeriodicTaskAdmin):
+class PeriodicTaskAdmin(beat.PeriodicTaskAdmin, ModelAdmin):
     # Switching a job on or off, or running it now, changes the task: each action declares
     # the change permission (the package's own declare none).
     def _action(name):
@@ -129,8 +130,7 @@ class PeriodicTaskAdmin(beat.PeriodicTaskAdmin):
         # the page's script shows the chosen crontab in words: in the operator's language
         extra_context = {**(extra_context or {}), "readable_crontabs": {
             crontab.pk: crontab_in_words(crontab) for crontab in CrontabSchedule.objects.all()}}
-        return admin.ModelAdmin.changeform_view(self, request, object_id, form_url,
-                                                extra_context)
+        return ModelAdmin.changeform_view(self, request, object_id, form_url, extra_context)
 
 
 class CrontabScheduleAdmin(ScheduleAdmin):

@@ -9,21 +9,28 @@ from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import Http404
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from unfold.contrib.filters.admin import RangeDateFilter
+from unfold.utils import parse_date_str
 
 from core.admin import link, permission_view
 from core.clock import local_date, programme_tz
 from core.errors import LoyaltyError
+from core.export import csv_stream
 from core.formats import number
 from core.text import multiline_text, one_line_text
 from members.admin.members import MemberAdmin as BaseMemberAdmin
-from members.models import Member
+from members.admin.members import TagFilter
+from members.models import AccessEvent, Member
+from members.services.access import access_record
 from members.services.members import MemberInput
 from points.models import AdjustReason
 from points.selectors import ledger as points_selectors
@@ -37,6 +44,48 @@ from tiers.services.ladder import tier_set_manual
 
 from ..services.intake import register_member
 from .member_benefits import MemberBenefitsMixin
+
+# Exporting the member list is reading members: whoever may open the list (its columns
+# carry no mobile number); every export is recorded as an access event.
+EXPORT_PERMISSION = "members.view_member"
+
+
+class TierFilter(admin.RelatedFieldListFilter):
+    def field_choices(self, field, request, model_admin):
+        return [(tier.pk, tier.name) for tier in Tier.objects.order_by("rank", "pk")]
+
+
+def member_list_header() -> list[str]:
+    return [gettext("member number"), gettext("name"), gettext("tier"), gettext("points"),
+            gettext("net spend"), gettext("last purchase"), gettext("lifecycle stage"),
+            gettext("status"), gettext("home store"), gettext("source channel"),
+            gettext("joined")]
+
+
+def member_list_rows(queryset, chunk: int = 2000):
+    """The export's rows in keyset chunks of member ids, newest first as the list shows."""
+    queryset = queryset.order_by("-pk").select_related(
+        "home_store", "stats", "points_account", "growth_account__tier")
+    last = None
+    while True:
+        page = queryset if last is None else queryset.filter(pk__lt=last)
+        members = list(page[:chunk])
+        if not members:
+            return
+        for m in members:
+            stats = getattr(m, "stats", None)
+            account = getattr(m, "points_account", None)
+            growth = getattr(m, "growth_account", None)
+            yield [m.member_no, m.name,
+                   growth.tier.name if growth is not None and growth.tier else "",
+                   account.available if account is not None else 0,
+                   stats.net_spend if stats is not None else None,
+                   local_date(stats.last_purchase_at) if stats is not None else None,
+                   stats.get_lifecycle_display() if stats is not None and stats.lifecycle
+                   else "",
+                   m.get_status_display(), m.home_store.name if m.home_store else "",
+                   m.get_source_channel_display(), local_date(m.created_at)]
+        last = members[-1].pk
 
 
 class AdjustPointsForm(forms.Form):
@@ -105,7 +154,32 @@ class ManualTierForm(forms.Form):
         return value
 
 
+class JoinDateFilter(RangeDateFilter):
+    """Members who joined between two days of the Beijing calendar, both included."""
+
+    def queryset(self, request, queryset):
+        bounds = {}
+        for suffix, lookup, shift in (("_from", "gte", 0), ("_to", "lt", 1)):
+            raw = self.used_parameters.get(self.parameter_name + suffix)
+            day = parse_date_str(raw) if isinstance(raw, str) else None
+            if day is not None:
+                bounds[f"{self.parameter_name}__{lookup}"] = datetime.combine(
+                    day + timedelta(days=shift), time.min, tzinfo=programme_tz())
+        return queryset.filter(**bounds)
+
+
 class ProgrammeMemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
+    """The member list with what an operator looks at first — tier, points, net spend, last
+    purchase, lifecycle — each from the member's one-to-one rows in one joined query."""
+
+    list_display = ("member_no", "name", "masked_mobile", "tier", "points", "net_spend",
+                    "last_purchase", "lifecycle", "status", "home_store", "source_channel",
+                    "created_at")
+    list_select_related = ("home_store", "stats", "points_account", "growth_account__tier")
+    list_filter = ("status", ("growth_account__tier", TierFilter), "home_store",
+                   "source_channel", "stats__lifecycle", ("created_at", JoinDateFilter),
+                   "gender", "marketing_consent", TagFilter)
+    list_filter_submit = True  # unfold: the date range applies with one button
     readonly_fields = BaseMemberAdmin.readonly_fields + ("points_balances", "tier_progress",
                                                          "tier_history", "benefits_section")
     fieldsets = BaseMemberAdmin.fieldsets[:1] + (
@@ -196,8 +270,60 @@ class ProgrammeMemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
         return format_html("<table><tr><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
                            _("from → to"), _("reason"), _("time"), rows)
 
+    @admin.display(description=_("tier"))
+    def tier(self, obj: Member):
+        account = getattr(obj, "growth_account", None)
+        return account.tier.name if account is not None and account.tier else "-"
+
+    @admin.display(description=_("points"))
+    def points(self, obj: Member):
+        account = getattr(obj, "points_account", None)
+        return number(account.available) if account is not None else "0"
+
+    @admin.display(description=_("net spend"))
+    def net_spend(self, obj: Member):
+        stats = getattr(obj, "stats", None)
+        return number(stats.net_spend, 2) if stats is not None else "-"
+
+    @admin.display(description=_("last purchase"))
+    def last_purchase(self, obj: Member):
+        stats = getattr(obj, "stats", None)
+        return local_date(stats.last_purchase_at).isoformat() if stats is not None else "-"
+
+    @admin.display(description=_("lifecycle stage"))
+    def lifecycle(self, obj: Member):
+        stats = getattr(obj, "stats", None)
+        return stats.get_lifecycle_display() if stats is not None and stats.lifecycle else "-"
+
+    def changelist_view(self, request, extra_context=None):
+        export = ""
+        if request.user.has_perm(EXPORT_PERMISSION):
+            query = request.GET.urlencode()
+            export = reverse("admin:loyalty_member_export") + (f"?{query}" if query else "")
+        return super().changelist_view(request, {**(extra_context or {}),
+                                                 "export_url": export})
+
+    def export_view(self, request):
+        """The list as filtered and searched on the page, as CSV (every cell formula-safe);
+        recorded as an access event before the rows stream."""
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return redirect(reverse("admin:members_member_changelist") + "?e=1")
+        queryset = changelist.get_queryset(request)
+        access_record(kind=AccessEvent.Kind.MEMBER_EXPORT,
+                      subject=f"member list: {request.GET.urlencode()}"[:200])
+        rows = member_list_rows(queryset)
+        response = StreamingHttpResponse(csv_stream(member_list_header(), rows),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="members.csv"'
+        return response
+
     def get_urls(self):
         return [
+            path("export/", permission_view(self.admin_site, self.export_view,
+                                            EXPORT_PERMISSION),
+                 name="loyalty_member_export"),
             path("<int:member_id>/adjust-points/", permission_view(
                 self.admin_site, self.adjust_points, "points.add_pointsentry"),
                  name="loyalty_member_adjust_points"),

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from unfold.admin import ModelAdmin
 
 from core.admin import DeclaredPermissionsMixin, ReadOnlyAdminMixin, ScaleAdmin
 
@@ -42,7 +43,7 @@ class WebhookSubscriptionForm(forms.ModelForm):
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):
+class WebhookSubscriptionAdmin(ModelAdmin):
     """A receiver of events. The secret is made here and shown to whoever may change the
     subscription; rotating it keeps the old one valid for a day. A subscription switched off
     after a day of failures is named at the top of this list."""

@@ -22,6 +22,7 @@ from points.models import PointsEntry
 from points.services.liability import points_liability_rollup
 from tiers.services.ladder import tier_place_unplaced
 
+from ..services.dashboard import dashboard_facts_backfill
 from .catalog import demo_catalog, demo_points_settings
 from .year import Year
 
@@ -82,6 +83,7 @@ def demo_build(*, now: datetime, scale: float = 1.0,
         steps.run("the year", lambda: _year(start, now, scale, report))
         steps.run("rule tag, segment, statistics, RFM, rule tags", lambda: _insights(now))
         steps.run("liability rollup", lambda: f"{points_liability_rollup(now=now):,} entry ids")
+        steps.run("dashboard facts, day by day", lambda: _dashboard(start, now))
     return steps.done()
 
 
@@ -103,6 +105,13 @@ def _year(start: datetime, now: datetime, scale: float, report) -> str:
     total = Year(start=start, now=now, scale=scale, report=report).run()
     refused = f", {total['refused']} refused" if total["refused"] else ""
     return f"{total['sales']:,} sales, {PointsEntry.objects.count():,} ledger entries{refused}"
+
+
+def _dashboard(start: datetime, now: datetime) -> str:
+    """The nightly dashboard job over every day of the year (the last night's stocks)."""
+    rows = dashboard_facts_backfill(start=local_date(start) - timedelta(days=1),
+                                    end=local_date(now) - timedelta(days=1), now=now)
+    return f"{rows:,} facts"
 
 
 def _insights(now: datetime) -> str:

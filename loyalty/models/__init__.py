@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .api_keys import ApiKey, Scope
 from .checkout import CheckoutCommit
+from .dashboard import DashboardFact, Measure
 from .health import Heartbeat
 from .idempotency import IdempotencyRecord
 from .member_code import MemberCodeUse
@@ -11,5 +12,5 @@ from .webhooks import EventType, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Scope", "ApiKey", "IdempotencyRecord", "CheckoutCommit", "Heartbeat", "MemberCodeUse",
-    "EventType", "WebhookSubscription", "WebhookDelivery",
+    "EventType", "WebhookSubscription", "WebhookDelivery", "DashboardFact", "Measure",
 ]

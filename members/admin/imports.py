@@ -11,6 +11,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from core.admin import ReadOnlyAdminMixin
 from core.errors import LoyaltyError
@@ -76,7 +77,7 @@ def import_tag_view(model_admin, request):
 
 
 @admin.register(TagImportJob)
-class TagImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TagImportJobAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """The imports and how far each got; an unfinished one's page refreshes itself."""
 
     list_display = ("id", "tag", "status", "progress", "rows_total", "tagged", "found",

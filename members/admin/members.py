@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import TabularInline
 
 from core.admin import (
     AutocompleteInputMixin,
@@ -152,7 +153,7 @@ class TagFilter(admin.SimpleListFilter):
         return queryset
 
 
-class MemberTagInline(AutocompleteInputMixin, admin.TabularInline):
+class MemberTagInline(AutocompleteInputMixin, TabularInline):
     model = MemberTag
     extra = 0
     autocomplete_fields = ("tag",)

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import TabularInline
 
 from core.admin import (
     ReadOnlyAdminMixin,
@@ -20,7 +21,7 @@ from ..models import (
 )
 
 
-class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+class OrderLineInline(ReadOnlyAdminMixin, TabularInline):
     model = OrderLine
     fk_name = "order"
     extra = 0

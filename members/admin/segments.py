@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
 
 from core.admin import ReadOnlyAdminMixin, permission_view
 from core.errors import LoyaltyError
@@ -62,7 +63,7 @@ class SnapshotFormSet(forms.BaseInlineFormSet):
             snapshot.display_expression = text
 
 
-class SnapshotInline(ReadOnlyAdminMixin, admin.TabularInline):
+class SnapshotInline(ReadOnlyAdminMixin, TabularInline):
     model = SegmentSnapshot
     formset = SnapshotFormSet
     fields = ("taken_at", "member_count", "definition")
@@ -111,7 +112,7 @@ def segment_live(expression: str) -> dict:
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(ModelAdmin):
     """Edit a definition and see its count and first members as you type; export,
     snapshot."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from core.admin import ReadOnlyAdminMixin
 
@@ -14,7 +15,7 @@ from ..models import (
 
 
 @admin.register(RfmSegment)
-class RfmSegmentAdmin(admin.ModelAdmin):
+class RfmSegmentAdmin(ModelAdmin):
     list_display = ("segment_name", "code", "priority", "r_min", "r_max", "f_min", "f_max",
                     "m_min", "m_max")
     list_editable = ("priority",)
@@ -25,7 +26,7 @@ class RfmSegmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(RfmRun)
-class RfmRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RfmRunAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """What each score means today: the boundaries of every nightly run."""
 
     list_display = ("computed_at", "levels", "members", "recency_days", "frequency", "monetary")

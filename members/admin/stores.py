@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from ..models import (
     Store,
@@ -10,7 +11,7 @@ from ..models import (
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(ModelAdmin):
     list_display = ("code", "name", "kind", "region", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("code", "name")

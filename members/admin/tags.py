@@ -10,6 +10,7 @@ from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from core.admin import (
     AutocompleteInputMixin,
@@ -34,13 +35,13 @@ from .search import MemberSearchMixin, member_link
 
 
 @admin.register(TagGroup)
-class TagGroupAdmin(admin.ModelAdmin):
+class TagGroupAdmin(ModelAdmin):
     list_display = ("name", "sort_order")
     search_fields = ("name",)
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ModelAdmin):
     list_display = ("name", "code", "group", "kind", "is_active")
     list_filter = ("kind", "group", "is_active")
     list_select_related = ("group",)
@@ -79,13 +80,15 @@ class TagConditionForm(forms.ModelForm):
 
 
 class TagConditionInline(admin.TabularInline):
+    # Django's own widgets: the condition's amounts are read back as typed (unfold's
+    # inline widgets lose them on a save that changes nothing)
     model = TagCondition
     form = TagConditionForm
     extra = 1
 
 
 @admin.register(TagRule)
-class TagRuleAdmin(AutocompleteInputMixin, admin.ModelAdmin):
+class TagRuleAdmin(AutocompleteInputMixin, ModelAdmin):
     """A rule tag's conditions, all of which must hold; refreshed nightly and on events."""
 
     list_display = ("tag", "is_active", "refreshed_at")

@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from core.admin import (
     DeclaredPermissionsMixin,
@@ -67,7 +68,7 @@ class CouponTemplateForm(forms.ModelForm):
 
 
 @admin.register(CouponTemplate)
-class CouponTemplateAdmin(PermittedColumnsMixin, CatalogFormMixin, admin.ModelAdmin):
+class CouponTemplateAdmin(PermittedColumnsMixin, CatalogFormMixin, ModelAdmin):
     form = CouponTemplateForm
     list_display = ("name", "kind", "threshold", "amount", "percent_off", "valid_until",
                     "valid_days", "code_source", "is_active", "links")

@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import TabularInline
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin, link, permission_view
 from core.errors import LoyaltyError
@@ -36,7 +37,7 @@ class CancelSpendForm(forms.Form):
                                          "entry, with your name."))
 
 
-class RuleAwardInline(ReadOnlyAdminMixin, admin.TabularInline):
+class RuleAwardInline(ReadOnlyAdminMixin, TabularInline):
     """Why the entry has its points: the rule versions that paid them, as they were then."""
 
     model = RuleAward
@@ -50,7 +51,7 @@ class RuleAwardInline(ReadOnlyAdminMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("rule")
 
 
-class EntryLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+class EntryLineInline(ReadOnlyAdminMixin, TabularInline):
     model = EntryLine
     fields = ("line", "line_points")
     readonly_fields = fields
@@ -70,7 +71,7 @@ class EntryLineInline(ReadOnlyAdminMixin, admin.TabularInline):
         return number(obj.points)
 
 
-class LotMovementInline(ReadOnlyAdminMixin, admin.TabularInline):
+class LotMovementInline(ReadOnlyAdminMixin, TabularInline):
     """Which lots the entry put points into or took them out of, and how many."""
 
     model = PointsLotMovement

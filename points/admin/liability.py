@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from core.admin import ReadOnlyAdminMixin, permission_view
 from core.formats import number
@@ -64,7 +65,7 @@ def month_chart(months: list[MonthFigures], *, last: int = 12) -> dict:
 
 
 @admin.register(PointsMonthTotal)
-class LiabilityReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LiabilityReportAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Not a list: the report page, for whoever may view the ledger."""
 
     def has_view_permission(self, request, obj=None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin
 from members.admin.search import member_link
@@ -12,7 +13,7 @@ from ..models.partners import PartnerExchange, PartnerProgramme
 
 
 @admin.register(PartnerProgramme)
-class PartnerProgrammeAdmin(admin.ModelAdmin):
+class PartnerProgrammeAdmin(ModelAdmin):
     list_display = ("code", "name", "rate_in", "rate_out", "member_daily_limit_in",
                     "member_daily_limit_out", "daily_limit_in", "daily_limit_out", "is_active")
 

@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from core.admin import (
     AutocompleteInputMixin,
@@ -102,7 +103,7 @@ class RedeemForm(forms.Form):
 
 
 @admin.register(Reward)
-class RewardAdmin(AutocompleteInputMixin, PermittedColumnsMixin, CatalogFormMixin, admin.ModelAdmin):
+class RewardAdmin(AutocompleteInputMixin, PermittedColumnsMixin, CatalogFormMixin, ModelAdmin):
     form = RewardForm
     list_display = ("name", "kind", "points_cost", "stock", "per_member_limit", "starts_at",
                     "ends_at", "is_active", "redeem_link")

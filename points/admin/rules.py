@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from core.admin import EXACT_COUNT_LIMIT, permission_view
 from core.money import to_money
@@ -144,7 +145,7 @@ class TryItForm(forms.Form):
 
 
 @admin.register(EarningRule)
-class EarningRuleAdmin(admin.ModelAdmin):
+class EarningRuleAdmin(ModelAdmin):
     form = EarningRuleForm
     list_display = ("name", "rule_key", "version", "event", "formula", "summary", "priority",
                     "stop_further", "is_active", "budget")

@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin, permission_view
 from members.admin.search import MemberSearchMixin, member_link
@@ -21,7 +22,7 @@ from ..selectors.prepaid import prepaid_report
 
 
 @admin.register(TopUpBonusRule)
-class TopUpBonusRuleAdmin(admin.ModelAdmin):
+class TopUpBonusRuleAdmin(ModelAdmin):
     """充500送50 as data: a top-up earns the bonus of the active rule with the highest minimum
     it reaches. Rules are switched off, never deleted (entries name the rule that paid)."""
 
@@ -63,7 +64,7 @@ class StoredValueEntryAdmin(MemberSearchMixin, ReadOnlyAdminMixin, ScaleAdmin):
 
 
 @admin.register(StoredValueBonusLot)
-class PrepaidReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PrepaidReportAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Not a list: the prepaid liability report, for whoever may view the stored-value
     ledger (finance, auditors, operators)."""
 

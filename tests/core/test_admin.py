@@ -20,8 +20,10 @@ def test_ids_in_large_lists_are_plain_and_figures_grouped(admin_client, admin_us
     assert entry.pk == 1234567
     page = admin_client.get(reverse("admin:points_pointsentry_changelist")).content.decode()
     link = reverse("admin:points_pointsentry_change", args=[entry.pk])
-    assert re.search(rf'<th class="field-row_id"><a href="{link}[^"]*">1234567</a></th>', page)
-    assert '<td class="field-available_delta">25,000</td>' in page
+    # the console's table markup carries its own classes; the cells' contents are the point
+    assert re.search(rf'<th class="field-row_id[^"]*"[^>]*><a href="{link}[^"]*"[^>]*>1234567</a>',
+                     page)
+    assert re.search(r'<td class="field-available_delta[^"]*"[^>]*>\s*25,000\s*</td>', page)
     assert "1,234,567" not in page
 
 

@@ -90,6 +90,7 @@ MACHINE_TEXT = {
     "points.StoredValueEntry.source_key", "points.StoredValueEntry.request_hash",
     "points.GiftCard.code", "points.GiftCard.pin_hash", "points.GiftCardEntry.source_key",
     "points.GiftCardEntry.request_hash", "points.PointsTransfer.key",
+    "loyalty.DashboardFact.key",
     # a touch as rendered from its template and sent
     "campaigns.OutboxMessage.recipient", "campaigns.OutboxMessage.body",
     # the system's label on an append-only row; what people type is in a MemberNote

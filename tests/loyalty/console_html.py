@@ -60,8 +60,10 @@ class PageText(HTMLParser):
     def handle_data(self, data):
         if any(node.tag in HIDDEN for node in self.stack):
             return
+        # an icon's name (material-symbols-outlined) is drawn as its glyph, not read
         if any("display:none" in node.attrs.get("style", "").replace(" ", "")
                or "hidden" in node.attrs or "visually-hidden" in node.attrs.get("class", "")
+               or "material-symbols-outlined" in node.attrs.get("class", "").split()
                for node in self.stack):
             return
         self._add(data, chrome=self._is_chrome(), where=self._where(),

@@ -89,7 +89,9 @@ def problems_in(texts: list[Text], data: frozenset[str] = frozenset()) -> list[s
         if item.column_of is not None:
             key = (item.column_of, item.text)
             titles[key] = titles.get(key, 0) + 1
-    found += [f"two columns titled “{title}”" for (_table, title), n in titles.items() if n > 1]
+    # a required field's "*" beside its column title is a mark, not a title
+    found += [f"two columns titled “{title}”" for (_table, title), n in titles.items()
+              if n > 1 and title != "*"]
     return found
 
 

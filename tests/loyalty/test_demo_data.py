@@ -243,3 +243,55 @@ def test_the_demo_refuses_to_run_with_debug_off_unless_forced(settings):
     with pytest.raises(CommandError, match="--force"):
         call_command("demo_data", stdout=io.StringIO())
     assert Member.objects.count() == members
+
+
+# --- the dashboard is the ledgers ------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_the_dashboard_figures_are_independent_tallies(demo):
+    """The home page's figures over the demo's year (stored nights plus today live) against
+    sums written here over the ledgers, the orders and the members, day by Beijing day."""
+    from loyalty.models import Measure
+    from loyalty.selectors.dashboard import dashboard_figures
+
+    today = local_date(demo.now)
+    start = today - timedelta(days=120)
+    board = dashboard_figures(start=start, end=today, now=demo.now)
+    in_range = "(created_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN %s AND %s"
+    issued, redeemed, expired = one(f"""
+        SELECT sum(available_delta + pending_delta) FILTER (WHERE kind = 'earn'
+                   OR (kind = 'adjust' AND available_delta > 0)),
+               -sum(available_delta + held_delta) FILTER (WHERE kind IN ('spend', 'capture')),
+               -sum(available_delta + pending_delta) FILTER (WHERE kind = 'expire')
+        FROM points_pointsentry WHERE {in_range}""", [start, today])
+    assert issued > 0 and redeemed > 0
+    assert (board.flow(Measure.POINTS_ISSUED), board.flow(Measure.POINTS_REDEEMED),
+            board.flow(Measure.POINTS_EXPIRED)) == (issued, redeemed, expired or 0)
+    sales, net = one("""
+        SELECT count(*) FILTER (WHERE kind = 'sale'),
+               sum(CASE kind WHEN 'sale' THEN net_amount ELSE -net_amount END)
+        FROM members_order
+        WHERE (ordered_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN %s AND %s""",
+                     [start, today])
+    assert (board.flow(Measure.SALE_ORDERS), board.flow(Measure.NET_SALES)) == (sales, net)
+    joined = one(f"SELECT count(*) FROM members_member WHERE {in_range}", [start, today])[0]
+    assert board.new_members == joined > 0
+    # stocks: the tier counts as they stand (the last night's job ran at the demo's `now`)
+    with connection.cursor() as cursor:
+        cursor.execute("""SELECT t.code, count(*) FROM tiers_growthaccount g
+                          JOIN tiers_tier t ON t.id = g.tier_id
+                          JOIN members_member m ON m.id = g.member_id
+                          WHERE m.status <> 'closed' GROUP BY 1""")
+        tiers = dict(cursor.fetchall())
+    assert {k: int(v) for k, v in board.stocks[Measure.TIER_MEMBERS].items()} == tiers
+    outstanding = one("SELECT sum(available + pending) FROM points_pointsaccount")[0]
+    assert board.stock(Measure.OUTSTANDING_POINTS) == outstanding
+    # one store: the same tallies where the sale was booked
+    store_id = one("SELECT store_id FROM members_order GROUP BY 1 ORDER BY count(*) DESC")[0]
+    shop = dashboard_figures(start=start, end=today, store_id=store_id, now=demo.now)
+    store_net = one("""
+        SELECT sum(CASE kind WHEN 'sale' THEN net_amount ELSE -net_amount END)
+        FROM members_order WHERE store_id = %s
+          AND (ordered_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN %s AND %s""",
+                    [store_id, start, today])[0]
+    assert shop.flow(Measure.NET_SALES) == store_net

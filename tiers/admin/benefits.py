@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
 
 from core.admin import (
     AutocompleteInputMixin,
@@ -56,7 +57,7 @@ class BenefitForm(forms.ModelForm):
 
 
 @admin.register(Benefit)
-class BenefitAdmin(admin.ModelAdmin):
+class BenefitAdmin(ModelAdmin):
     form = BenefitForm
     list_display = ("name", "code", "kind", "service_or_variable", "grant_period", "unit_cost",
                     "is_active")
@@ -104,7 +105,7 @@ class AttachmentForm(forms.ModelForm):
         return data
 
 
-class BenefitAttachmentInline(AutocompleteInputMixin, admin.TabularInline):
+class BenefitAttachmentInline(AutocompleteInputMixin, TabularInline):
     model = BenefitAttachment
     form = AttachmentForm
     extra = 0

@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from unfold.admin import ModelAdmin
 
 from core.admin import ReadOnlyAdminMixin, ScaleAdmin, permission_view
 from core.text import whole_number
@@ -65,7 +66,7 @@ LADDER_HELP = _(
 
 
 @admin.register(Tier)
-class TierAdmin(IsolationWarningsMixin, admin.ModelAdmin):
+class TierAdmin(IsolationWarningsMixin, ModelAdmin):
     list_display = ("rank", "name", "code", "entry", "validity", "end_of_validity",
                     "is_active")
     list_display_links = ("name",)

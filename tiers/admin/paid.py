@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from core.admin import (
     ReadOnlyAdminMixin,
@@ -31,7 +32,7 @@ from .benefits import BenefitAttachmentInline
 
 
 @admin.register(PaidPlan)
-class PaidPlanAdmin(admin.ModelAdmin):
+class PaidPlanAdmin(ModelAdmin):
     list_display = ("name", "code", "duration_months", "price", "is_active")
     inlines = [BenefitAttachmentInline]
 
