@@ -29,7 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.crypto import salted_hmac
 
-from core.actor import actor_columns, actor_store_id
+from core.actor import actor_columns
 from core.clock import local_date, resolve_now
 from core.money import ZERO
 from members.services.batch import batch_in_chunks, batch_run
@@ -37,7 +37,7 @@ from members.services.batch import batch_in_chunks, batch_run
 from ..errors import GiftCardErrorCode, PointsError
 from ..expiry import end_of_local_day
 from ..models.gift_cards import GiftCard, GiftCardBatch, GiftCardEntry
-from .stored_value import check_money
+from .stored_value import check_money, save_keyed_entry
 
 MAX_BATCH = 10_000
 CODE_DIGITS, PIN_DIGITS = 16, 6
@@ -145,16 +145,7 @@ def _replayed(key: str, digest: str) -> GiftCardMovement | None:
 def _post(card: GiftCard, entry: GiftCardEntry, now: datetime) -> GiftCardEntry:
     entry.card = card
     entry.created_at = now
-    entry.store_id = entry.store_id or actor_store_id()
-    for name, value in actor_columns().items():
-        setattr(entry, name, value)
-    try:
-        with transaction.atomic():
-            entry.save(force_insert=True)
-    except IntegrityError as exc:
-        if "source_key" in str(exc):
-            raise PointsError(GiftCardErrorCode.KEY_CONFLICT) from None
-        raise
+    save_keyed_entry(entry, GiftCardErrorCode.KEY_CONFLICT)
     GiftCard.objects.filter(pk=card.pk).update(balance=F("balance") + entry.amount)
     card.refresh_from_db(fields=["balance"])
     return entry

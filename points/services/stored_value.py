@@ -21,6 +21,7 @@ from django.db.models import F
 
 from core.actor import actor_columns, actor_store_id
 from core.clock import local_date, resolve_now
+from core.errors import ErrorCode
 from core.money import CENT, MAX_AMOUNT, ZERO, to_money
 from members.services.batch import batch_by_ids, batch_run, keyset_ids
 
@@ -82,12 +83,10 @@ def _check_key(key: str) -> str:
     return key
 
 
-def _post(account: StoredValueAccount, entry: StoredValueEntry, now: datetime, *,
-          moves: list[tuple[int, Decimal]] = (), new_lot: StoredValueBonusLot | None = None
-          ) -> StoredValueEntry:
-    """Write the entry, its lot movements, the lots and the balances (account locked)."""
-    entry.member_id = account.member_id
-    entry.created_at = now
+def save_keyed_entry(entry, conflict: ErrorCode) -> None:
+    """Insert a money-ledger entry (stored value, gift cards) stamped with its actor and
+    store, under its unique source key: a key taken meanwhile by another movement is
+    `conflict`."""
     if entry.store_id is None:
         entry.store_id = actor_store_id()
     for name, value in actor_columns().items():
@@ -95,10 +94,19 @@ def _post(account: StoredValueAccount, entry: StoredValueEntry, now: datetime, *
     try:
         with transaction.atomic():
             entry.save(force_insert=True)
-    except IntegrityError as exc:  # the key was taken meanwhile for another member
+    except IntegrityError as exc:
         if "source_key" in str(exc):
-            raise PointsError(StoredValueErrorCode.KEY_CONFLICT) from None
+            raise PointsError(conflict) from None
         raise
+
+
+def _post(account: StoredValueAccount, entry: StoredValueEntry, now: datetime, *,
+          moves: list[tuple[int, Decimal]] = (), new_lot: StoredValueBonusLot | None = None
+          ) -> StoredValueEntry:
+    """Write the entry, its lot movements, the lots and the balances (account locked)."""
+    entry.member_id = account.member_id
+    entry.created_at = now
+    save_keyed_entry(entry, StoredValueErrorCode.KEY_CONFLICT)
     movements = [StoredValueBonusMovement(entry=entry, lot_id=lot_id, amount=amount)
                  for lot_id, amount in moves if amount]
     if new_lot is not None:
