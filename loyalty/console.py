@@ -72,6 +72,13 @@ NAVIGATION: tuple[tuple[object, tuple[Entry, ...]], ...] = (
         _e(_("Points liability"), "account_balance", "points_pointsmonthtotal_changelist"),
         _e(_("Partner programmes"), "handshake", "points_partnerprogramme_changelist"),
         _e(_("Partner exchanges"), "swap_horiz", "points_partnerexchange_changelist"),
+        _e(_("Points transfers"), "forward", "points_pointstransfer_changelist"),
+        _e(_("Stored-value accounts"), "savings", "points_storedvalueaccount_changelist"),
+        _e(_("Stored-value ledger"), "receipt_long", "points_storedvalueentry_changelist"),
+        _e(_("Top-up bonus rules"), "add_card", "points_topupbonusrule_changelist"),
+        _e(_("Gift card batches"), "inventory", "points_giftcardbatch_changelist"),
+        _e(_("Gift cards"), "card_giftcard", "points_giftcard_changelist"),
+        _e(_("Gift card ledger"), "receipt", "points_giftcardentry_changelist"),
     )),
     (_("Tiers and benefits"), (
         _e(_("Tier ladder"), "stairs", "tiers_tier_changelist"),
@@ -84,6 +91,7 @@ NAVIGATION: tuple[tuple[object, tuple[Entry, ...]], ...] = (
         _e(_("Record a paid purchase"), "add_card", "tiers_paidpurchase_record"),
         _e(_("Growth ledger"), "trending_up", "tiers_growthentry_changelist"),
         _e(_("Tier changes"), "swap_vert", "tiers_tierchange_changelist"),
+        _e(_("Manual tiers"), "military_tech", "tiers_manualtier_changelist"),
     )),
     (pgettext_lazy("navigation", "Campaigns"), (
         _e(_("Campaigns"), "campaign", "campaigns_campaign_changelist"),
@@ -93,6 +101,13 @@ NAVIGATION: tuple[tuple[object, tuple[Entry, ...]], ...] = (
         _e(_("Campaign members"), "person_check", "campaigns_campaignmember_changelist"),
         _e(_("Campaign gifts"), "redeem", "campaigns_campaigngift_changelist"),
         _e(_("Messages"), "sms", "campaigns_message_changelist"),
+        _e(_("Sent messages"), "outbox", "campaigns_outboxmessage_changelist"),
+        _e(_("Campaign variants"), "call_split", "campaigns_campaignvariant_changelist"),
+        _e(_("Lotteries"), "casino", "campaigns_lottery_changelist"),
+        _e(_("Lottery draws"), "confirmation_number", "campaigns_lotterydraw_changelist"),
+        _e(_("Check-ins"), "event_available", "campaigns_checkin_changelist"),
+        _e(_("Tasks"), "task_alt", "campaigns_task_changelist"),
+        _e(_("Task completions"), "done_all", "campaigns_taskcompletion_changelist"),
     )),
     (_("Stores"), (
         _e(_("Stores"), "storefront", "members_store_changelist"),
@@ -102,6 +117,8 @@ NAVIGATION: tuple[tuple[object, tuple[Entry, ...]], ...] = (
     (_("Reports"), (
         _e(_("Points liability"), "account_balance", "points_pointsmonthtotal_changelist"),
         _e(_("Cost per tier"), "price_check", "tiers_benefit_cost"),
+        _e(_("Prepaid liability"), "account_balance_wallet",
+           "points_storedvaluebonuslot_changelist"),
         _e(_("Paid membership figures"), "bar_chart", "tiers_paid_figures"),
         _e(_("Campaign results"), "monitoring", "campaigns_campaign_changelist"),
     )),
@@ -109,6 +126,8 @@ NAVIGATION: tuple[tuple[object, tuple[Entry, ...]], ...] = (
         _e(_("Member settings"), "tune", "members_membersettings_changelist"),
         _e(_("Points settings"), "tune", "points_pointssettings_changelist"),
         _e(_("Tier settings"), "tune", "tiers_tiersettings_changelist"),
+        _e(_("Check-in settings"), "tune", "campaigns_checkinsettings_changelist"),
+        _e(_("Contact policy"), "policy", "campaigns_contactpolicy_changelist"),
         _e(_("API keys"), "key", "loyalty_apikey_changelist"),
         _e(_("Webhook subscriptions"), "webhook", "loyalty_webhooksubscription_changelist"),
         _e(_("Webhook deliveries"), "outbox", "loyalty_webhookdelivery_changelist"),
@@ -117,8 +136,19 @@ NAVIGATION: tuple[tuple[object, tuple[Entry, ...]], ...] = (
         _e(_("Access events"), "visibility", "members_accessevent_changelist"),
         _e(_("Admin log"), "history_edu", "admin_logentry_changelist"),
         _e(_("Login attempts"), "login", "axes_accessattempt_changelist"),
+        _e(_("Login failures"), "no_accounts", "axes_accessfailurelog_changelist"),
     )),
 )
+
+
+# lists reached from another page rather than the sidebar: the schedules a periodic task
+# (Scheduled jobs) is set to
+NOT_IN_SIDEBAR = frozenset({
+    "django_celery_beat_crontabschedule_changelist",
+    "django_celery_beat_clockedschedule_changelist",
+    "django_celery_beat_intervalschedule_changelist",
+    "django_celery_beat_solarschedule_changelist",
+})
 
 
 @lru_cache(maxsize=None)

@@ -57,3 +57,16 @@ def test_the_sidebar_groups_are_the_work():
     for title in ("首页", "会员", "积分", "等级与权益", "活动", "门店", "报表", "设置"):
         assert f"{title}" in sidebar, title
     assert len(NAVIGATION) == 8
+
+
+def test_every_admin_list_has_its_place_in_the_sidebar():
+    """A list registered later without a sidebar entry could only be reached by its URL."""
+    from django.contrib import admin
+
+    from loyalty.console import NOT_IN_SIDEBAR
+
+    entries = {entry.url_name for _title, group in NAVIGATION for entry in group}
+    lists = {f"{model._meta.app_label}_{model._meta.model_name}_changelist"
+             for model in admin.site._registry}
+    assert sorted(lists - entries - NOT_IN_SIDEBAR) == []
+    assert NOT_IN_SIDEBAR <= lists
