@@ -32,6 +32,7 @@ from members.admin.members import TagFilter
 from members.models import AccessEvent, Member
 from members.services.access import access_record
 from members.services.members import MemberInput
+from points.expiry import end_of_local_day
 from points.models import AdjustReason
 from points.selectors import ledger as points_selectors
 from points.selectors.as_of import points_as_of
@@ -440,8 +441,7 @@ class ProgrammeMemberAdmin(MemberBenefitsMixin, BaseMemberAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             if "confirm" in request.POST:
-                ends_at = datetime.combine(data["ends_on"] + timedelta(days=1), time.min,
-                                           tzinfo=programme_tz())
+                ends_at = end_of_local_day(data["ends_on"])
                 try:
                     tier_set_manual(member_id=member.pk, tier_id=data["tier"].pk,
                                     reason=data["reason"], ends_at=ends_at, note=data["note"],
