@@ -15,9 +15,11 @@ from points.services.ledger import points_earn
 from points.services.verify import ledger_verify
 
 
-def test_the_home_page_shows_the_last_check_and_who_differs(admin_client, make_member, now):
+def test_the_home_page_shows_the_last_check_and_who_differs(admin_client, make_member, now,
+                                                            high_ids):
     LedgerVerification.objects.all().delete()  # whatever an earlier test left
     assert "ledger-check" in admin_client.get("/admin/").content.decode()  # not run yet
+    high_ids("members_member", 12_344)  # an id shown plain, never as 12,345
     members = [make_member() for _ in range(2)]
     for member in members:
         points_earn(member_id=member.pk, points=50, now=now)
